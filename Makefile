@@ -1,0 +1,41 @@
+# SPM: `make run` starts everything, `make test` runs the whole suite.
+# Django 6 needs Python 3.12+: we look for 3.13 or 3.12 on PATH, then in pyenv.
+SHELL := /bin/bash
+PYTHON_FOR_VENV := $(shell bin/find-python)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test test-fast lint typecheck check migrate seed bench clean browsers
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON_FOR_VENV)" || { echo "Python 3.12 or newer is required (see README)"; exit 1; }
+	@test -x $(PY) || $(PYTHON_FOR_VENV) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(PY) -m spm.devstack run
+
+test: install
+	$(PY) -m spm.devstack test -n 2 --dist loadfile
+
+test-fast: install
+	$(PY) -m spm.devstack test -m "not e2e" -x -q
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+typecheck: install
+	$(VENV)/bin/mypy spm
+
+check: lint typecheck test
+
+bench: install
+	$(PY) -m spm.devstack bench
+
+clean:
+	rm -rf var/pg var/redis.db var/staticfiles

@@ -1,0 +1,24 @@
+"""Advisory locks: "one run at a time" per (tenant, key) lives in the database."""
+
+from __future__ import annotations
+
+import zlib
+
+from django.db import connection
+
+
+def lock_key(name: str) -> int:
+    """A stable 32-bit key for a lock name (crc32 fits PostgreSQL's int4)."""
+    return zlib.crc32(name.encode()) - 2**31
+
+
+def try_advisory_xact_lock(tenant_id: int, name: str) -> bool:
+    """Take a transaction-scoped advisory lock on (tenant, name) if free.
+
+    Returns False at once when another transaction holds it. The lock is
+    released when the current transaction ends. Call inside ``atomic()``.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [tenant_id, lock_key(name)])
+        row = cursor.fetchone()
+    return bool(row and row[0])

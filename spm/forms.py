@@ -1,0 +1,103 @@
+"""Browser forms of the core. Related-field choices are scoped to the tenant."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from spm.models import Membership, Role, Team, Tenant
+
+
+class TenantScopedFormMixin:
+    """Sets every ModelChoiceField's queryset to the current tenant's rows.
+
+    A queryset built when the form class is defined has no tenant in context,
+    so it is rebuilt here, per form instance.
+    """
+
+    def scope_choices(self, tenant: Tenant) -> None:
+        for field in self.fields.values():  # type: ignore[attr-defined]
+            if isinstance(field, forms.ModelChoiceField):
+                model = field.queryset.model
+                field.queryset = model.objects.filter(tenant=tenant)
+
+
+class TenantSettingsForm(forms.ModelForm):
+    class Meta:
+        model = Tenant
+        fields = ["name", "currency", "fiscal_year_start_month", "time_zone"]
+        widgets = {
+            "fiscal_year_start_month": forms.Select(
+                choices=[(i, m) for i, m in enumerate(
+                    ["", "January", "February", "March", "April", "May", "June", "July",
+                     "August", "September", "October", "November", "December"]) if i]
+            )
+        }
+
+
+class MemberAddForm(TenantScopedFormMixin, forms.Form):
+    email = forms.EmailField()
+    first_name = forms.CharField(max_length=150, required=False)
+    last_name = forms.CharField(max_length=150, required=False)
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.REP)
+    title = forms.CharField(max_length=120, required=False)
+    team = forms.ModelChoiceField(queryset=Team.all_tenants.none(), required=False)
+    start_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    end_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    send_invite = forms.BooleanField(
+        required=False, initial=True, label="Email an invitation to set a password"
+    )
+
+    def __init__(self, *args: Any, tenant: Tenant, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.scope_choices(tenant)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("start_date"), data.get("end_date")
+        if start and end and end < start:
+            self.add_error("end_date", "The end date cannot be before the start date.")
+        return data
+
+
+class MemberEditForm(TenantScopedFormMixin, forms.ModelForm):
+    class Meta:
+        model = Membership
+        fields = ["role", "title", "team", "start_date", "end_date", "is_active"]
+        widgets = {
+            "start_date": forms.DateInput(attrs={"type": "date"}),
+            "end_date": forms.DateInput(attrs={"type": "date"}),
+        }
+
+    def __init__(self, *args: Any, tenant: Tenant, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.scope_choices(tenant)
+
+
+class TeamForm(TenantScopedFormMixin, forms.Form):
+    name = forms.CharField(max_length=120)
+    parent = forms.ModelChoiceField(
+        queryset=Team.all_tenants.none(), required=False, empty_label="(top level)"
+    )
+    manager = forms.ModelChoiceField(
+        queryset=Membership.all_tenants.none(), required=False, empty_label="(no manager)"
+    )
+
+    def __init__(self, *args: Any, tenant: Tenant, team: Team | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.scope_choices(tenant)
+        manager_field = self.fields["manager"]
+        assert isinstance(manager_field, forms.ModelChoiceField)
+        manager_field.queryset = (
+            Membership.objects.filter(tenant=tenant, is_active=True)
+            .exclude(role=Role.REP).select_related("user")
+        )
+        manager_field.label_from_instance = lambda m: f"{m.display_name} ({m.get_role_display()})"
+        parent_field = self.fields["parent"]
+        assert isinstance(parent_field, forms.ModelChoiceField)
+        if team is not None:
+            parent_field.queryset = Team.objects.filter(tenant=tenant).exclude(
+                path__startswith=team.path
+            )
+        parent_field.label_from_instance = lambda t: ("— " * t.depth) + t.name

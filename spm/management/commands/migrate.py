@@ -1,0 +1,25 @@
+"""``migrate`` runs as the owner role unless told otherwise.
+
+The runtime role (``default``) owns nothing and cannot create tables; the
+owner alias does the schema work (DESIGN.md, two database roles). After
+migrating, the runtime role is granted DML on every table and sequence.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.commands.migrate import Command as MigrateCommand
+from django.db import connections
+
+from spm.db.roles import grant_runtime_privileges
+
+
+class Command(MigrateCommand):
+    def add_arguments(self, parser: Any) -> None:
+        super().add_arguments(parser)
+        parser.set_defaults(database="owner")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        super().handle(*args, **options)
+        grant_runtime_privileges(connections[options["database"]], connections["default"])

@@ -1,0 +1,45 @@
+"""The navigation bar: one entry per pillar that exists, filtered by role.
+
+Pillar apps add their entries by listing them in their AppConfig as
+``nav = [(label, url_name, roles), ...]``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import apps
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+
+from spm.permissions import ADMIN, ALL_ROLES
+
+CORE_NAV: list[tuple[str, str, frozenset[str]]] = [
+    ("Home", "tenant-home", ALL_ROLES),
+]
+CORE_NAV_END: list[tuple[str, str, frozenset[str]]] = [
+    ("People", "people-list", ALL_ROLES - {"rep"}),
+    ("Teams", "team-list", ALL_ROLES),
+    ("Settings", "tenant-settings", ADMIN),
+]
+
+
+def nav_items(request: HttpRequest, tenant: Any, membership: Any) -> list[dict[str, Any]]:
+    entries = list(CORE_NAV)
+    for config in apps.get_app_configs():
+        entries.extend(getattr(config, "nav", []))
+    entries.extend(CORE_NAV_END)
+    items = []
+    current = request.resolver_match.url_name if request.resolver_match else None
+    current_ns = request.resolver_match.namespace if request.resolver_match else ""
+    for label, url_name, roles in entries:
+        if membership.role not in roles:
+            continue
+        try:
+            url = reverse(url_name, kwargs={"tenant_slug": tenant.slug})
+        except NoReverseMatch:
+            continue
+        ns, _, name = url_name.rpartition(":")
+        active = (name == current and ns == current_ns) or (ns and ns == current_ns)
+        items.append({"label": label, "url": url, "active": bool(active)})
+    return items

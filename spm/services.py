@@ -1,0 +1,318 @@
+"""Every write of the core: tenants, people, teams, periods, audit, task runs.
+
+Services take the tenant first and keyword-only arguments after it, own their
+transaction, and write an audit row in it (STYLE.md habits 4 and 5).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib.auth.forms import PasswordResetForm
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Concat, Substr
+from django.utils import timezone
+
+from spm.models import AuditEvent, FiscalPeriod, Membership, Role, TaskRun, Team, Tenant, User
+from spm.periods import fiscal_year_of, fiscal_year_periods
+from spm.tenancy.context import tenant_context
+
+
+def audit_record(tenant: Tenant, *, actor: User | None, action: str, obj: Any = None,
+                 data: dict[str, Any] | None = None) -> AuditEvent:
+    return AuditEvent.objects.create(
+        tenant=tenant,
+        actor=actor,
+        action=action,
+        object_type=obj._meta.label_lower if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
+        data=data or {},
+    )
+
+
+# Tenants and periods ---------------------------------------------------------------
+
+def tenant_create(*, name: str, slug: str, currency: str = "USD", fiscal_year_start_month: int = 1,
+                  time_zone: str = "UTC", actor: User | None = None,
+                  years: tuple[int, int] = (-2, 2), today: dt.date | None = None) -> Tenant:
+    """Create a tenant and its fiscal periods around ``today``.
+
+    Raises ValidationError naming the field when a value is invalid.
+    """
+    tenant = Tenant(
+        name=name, slug=slug, currency=currency,
+        fiscal_year_start_month=fiscal_year_start_month, time_zone=time_zone,
+    )
+    tenant.full_clean()
+    with transaction.atomic():
+        tenant.save()
+        with tenant_context(tenant):
+            periods_ensure(tenant, around=today or timezone.localdate(), years=years)
+            audit_record(tenant, actor=actor, action="tenant.create", obj=tenant)
+    return tenant
+
+
+def tenant_update(tenant: Tenant, *, actor: User, **fields: Any) -> Tenant:
+    """Change name, currency, time zone or fiscal start month.
+
+    The fiscal start month can only change while no period has been closed;
+    periods are then regenerated.
+    """
+    allowed = {"name", "currency", "time_zone", "fiscal_year_start_month"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationError({name: "This field cannot be changed here." for name in unknown})
+    old = {name: getattr(tenant, name) for name in fields}
+    for name, value in fields.items():
+        setattr(tenant, name, value)
+    tenant.full_clean()
+    with transaction.atomic():
+        start_changed = old.get("fiscal_year_start_month", tenant.fiscal_year_start_month) != (
+            tenant.fiscal_year_start_month
+        )
+        if start_changed:
+            if FiscalPeriod.objects.filter(tenant=tenant, is_closed=True).exists():
+                raise ValidationError(
+                    {"fiscal_year_start_month": "Periods have been closed; the fiscal calendar is fixed."}
+                )
+            years = list(
+                FiscalPeriod.objects.filter(tenant=tenant, kind="year").values_list("fiscal_year", flat=True)
+            )
+            FiscalPeriod.objects.filter(tenant=tenant).delete()
+            if years:
+                for year in range(min(years), max(years) + 1):
+                    _periods_create_year(tenant, year)
+        tenant.save()
+        audit_record(tenant, actor=actor, action="tenant.update", obj=tenant,
+                     data={k: [str(v), str(fields[k])] for k, v in old.items()})
+    return tenant
+
+
+def _periods_create_year(tenant: Tenant, fiscal_year: int) -> None:
+    FiscalPeriod.objects.bulk_create(
+        [
+            FiscalPeriod(
+                tenant=tenant, kind=s.kind, fiscal_year=s.fiscal_year, number=s.number,
+                start=s.start, end=s.end, label=s.label,
+            )
+            for s in fiscal_year_periods(fiscal_year, tenant.fiscal_year_start_month)
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def periods_ensure(tenant: Tenant, *, around: dt.date, years: tuple[int, int] = (-2, 2)) -> None:
+    """Make sure fiscal years ``around`` + years[0] .. + years[1] exist (idempotent)."""
+    current = fiscal_year_of(around, tenant.fiscal_year_start_month)
+    with transaction.atomic():
+        for year in range(current + years[0], current + years[1] + 1):
+            _periods_create_year(tenant, year)
+
+
+def period_close(tenant: Tenant, *, period: FiscalPeriod, actor: User) -> FiscalPeriod:
+    """Close a period: its figures are never rewritten afterwards (DESIGN.md ledger)."""
+    with transaction.atomic():
+        locked = FiscalPeriod.objects.select_for_update().get(tenant=tenant, pk=period.pk)
+        if locked.is_closed:
+            raise ValidationError({"period": f"{locked.label} is already closed."})
+        locked.is_closed = True
+        locked.closed_at = timezone.now()
+        locked.save(update_fields=["is_closed", "closed_at"])
+        audit_record(tenant, actor=actor, action="period.close", obj=locked)
+    return locked
+
+
+# People ----------------------------------------------------------------------------
+
+def membership_add(tenant: Tenant, *, email: str, first_name: str = "", last_name: str = "",
+                   role: str = Role.REP, title: str = "", team: Team | None = None,
+                   start_date: dt.date | None = None, end_date: dt.date | None = None,
+                   actor: User | None = None, password: str | None = None,
+                   send_invite: bool = False, request: Any = None) -> Membership:
+    """Add a person to the tenant, creating their user if the email is new.
+
+    With ``send_invite`` an email with a link to set their password is sent
+    (after commit). Raises ValidationError when the email already belongs to a
+    member of this tenant or a field is invalid.
+    """
+    email = User.objects.normalize_email(email).lower()
+    if team is not None and team.tenant_id != tenant.pk:
+        raise ValidationError({"team": "Choose a team of this tenant."})
+    with transaction.atomic():
+        user = User.objects.filter(email__iexact=email).first()
+        if user is None:
+            user = User.objects.create_user(
+                username=email, email=email, password=password,
+                first_name=first_name, last_name=last_name,
+            )
+            if password is None:
+                user.set_unusable_password()
+                user.save(update_fields=["password"])
+        elif Membership.objects.filter(tenant=tenant, user=user).exists():
+            raise ValidationError({"email": f"{email} is already a member of {tenant.name}."})
+        membership = Membership(
+            tenant=tenant, user=user, role=role, title=title, team=team,
+            start_date=start_date or timezone.localdate(), end_date=end_date,
+        )
+        membership.full_clean(exclude=["tenant", "user"], validate_unique=False)
+        membership.save()
+        audit_record(tenant, actor=actor, action="membership.add", obj=membership,
+                     data={"email": email, "role": role})
+        if send_invite:
+            transaction.on_commit(lambda: _send_invite(user, request))
+    return membership
+
+
+def _send_invite(user: User, request: Any) -> None:
+    form = PasswordResetForm({"email": user.email})
+    if form.is_valid():
+        # An invited user with an unusable password still gets the link.
+        form.get_users = lambda email: iter([user])  # type: ignore[method-assign]
+        form.save(
+            request=request,
+            use_https=bool(request and request.is_secure()),
+            subject_template_name="registration/invite_subject.txt",
+            email_template_name="registration/invite_email.txt",
+        )
+
+
+def membership_update(tenant: Tenant, *, membership: Membership, actor: User | None,
+                      **fields: Any) -> Membership:
+    """Change role, title, team, dates or active flag; audited with old and new values."""
+    allowed = {"role", "title", "team", "start_date", "end_date", "is_active"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationError({name: "This field cannot be changed here." for name in unknown})
+    team = fields.get("team")
+    if team is not None and team.tenant_id != tenant.pk:
+        raise ValidationError({"team": "Choose a team of this tenant."})
+    with transaction.atomic():
+        locked = Membership.objects.select_for_update().get(tenant=tenant, pk=membership.pk)
+        changes = {}
+        for name, value in fields.items():
+            old = getattr(locked, name)
+            if old != value:
+                changes[name] = [str(old), str(value)]
+                setattr(locked, name, value)
+        locked.full_clean(exclude=["tenant", "user"], validate_unique=False)
+        if (
+            changes.get("role")
+            and locked.role != Role.ADMIN
+            and membership.role == Role.ADMIN
+            and not Membership.objects.filter(tenant=tenant, role=Role.ADMIN, is_active=True)
+            .exclude(pk=locked.pk).exists()
+        ):
+            raise ValidationError({"role": "A tenant needs at least one active admin."})
+        locked.save()
+        if changes:
+            audit_record(tenant, actor=actor, action="membership.update", obj=locked, data=changes)
+    return locked
+
+
+# Teams -----------------------------------------------------------------------------
+
+def team_create(tenant: Tenant, *, name: str, parent: Team | None = None,
+                manager: Membership | None = None, actor: User | None = None) -> Team:
+    """Create a team under ``parent`` (None for a top-level team)."""
+    if parent is not None and parent.tenant_id != tenant.pk:
+        raise ValidationError({"parent": "Choose a team of this tenant."})
+    if manager is not None and manager.tenant_id != tenant.pk:
+        raise ValidationError({"manager": "Choose a member of this tenant."})
+    if Team.objects.filter(tenant=tenant, parent=parent, name__iexact=name).exists():
+        raise ValidationError({"name": f"A team named '{name}' already exists there."})
+    with transaction.atomic():
+        team = Team.objects.create(tenant=tenant, name=name, parent=parent, manager=manager)
+        team.path = f"{parent.path if parent else '/'}{team.pk}/"
+        team.depth = parent.depth + 1 if parent else 0
+        team.save(update_fields=["path", "depth"])
+        audit_record(tenant, actor=actor, action="team.create", obj=team, data={"name": name})
+    return team
+
+
+def team_update(tenant: Tenant, *, team: Team, actor: User | None, name: str | None = None,
+                manager: Membership | None | object = ..., parent: Team | None | object = ...) -> Team:
+    """Rename, change manager, or move a team (with its whole subtree) under another parent.
+
+    Moving a team under itself or one of its descendants raises ValidationError.
+    The subtree's paths are rewritten in one UPDATE.
+    """
+    with transaction.atomic():
+        locked = Team.objects.select_for_update().get(tenant=tenant, pk=team.pk)
+        changes: dict[str, list[str]] = {}
+        if name is not None and name != locked.name:
+            changes["name"] = [locked.name, name]
+            locked.name = name
+        if manager is not ...:
+            if manager is not None and manager.tenant_id != tenant.pk:  # type: ignore[union-attr]
+                raise ValidationError({"manager": "Choose a member of this tenant."})
+            changes["manager"] = [str(locked.manager_id), str(getattr(manager, "pk", None))]
+            locked.manager = manager  # type: ignore[assignment]
+        locked.save()
+        if parent is not ... and getattr(parent, "pk", None) != locked.parent_id:
+            new_parent: Team | None = parent  # type: ignore[assignment]
+            if new_parent is not None:
+                if new_parent.tenant_id != tenant.pk:
+                    raise ValidationError({"parent": "Choose a team of this tenant."})
+                if new_parent.path.startswith(locked.path):
+                    raise ValidationError({"parent": "A team cannot move under itself or its own sub-team."})
+            old_path = locked.path
+            new_path = f"{new_parent.path if new_parent else '/'}{locked.pk}/"
+            delta = (new_parent.depth + 1 if new_parent else 0) - locked.depth
+            Team.objects.filter(tenant=tenant, pk=locked.pk).update(parent=new_parent)
+            Team.objects.filter(tenant=tenant, path__startswith=old_path).update(
+                path=Concat(Value(new_path), Substr("path", len(old_path) + 1)),
+                depth=F("depth") + delta,
+            )
+            changes["parent"] = [str(team.parent_id), str(getattr(new_parent, "pk", None))]
+            locked.refresh_from_db()
+        if changes:
+            audit_record(tenant, actor=actor, action="team.update", obj=locked, data=changes)
+    return locked
+
+
+def team_delete(tenant: Tenant, *, team: Team, actor: User | None) -> None:
+    """Delete an empty team (no sub-teams, no members)."""
+    with transaction.atomic():
+        if Team.objects.filter(tenant=tenant, parent=team).exists():
+            raise ValidationError({"team": "Move or delete its sub-teams first."})
+        if Membership.objects.filter(tenant=tenant, team=team).exists():
+            raise ValidationError({"team": "Move its members to another team first."})
+        audit_record(tenant, actor=actor, action="team.delete", obj=team, data={"name": team.name})
+        team.delete()
+
+
+# Task runs -------------------------------------------------------------------------
+
+def task_run_create(tenant: Tenant, *, kind: str, label: str = "",
+                    created_by: Membership | None = None, total: int = 0) -> TaskRun:
+    return TaskRun.objects.create(
+        tenant=tenant, kind=kind, label=label, created_by=created_by, progress_total=total
+    )
+
+
+def task_run_start(tenant: Tenant, *, run_id: int, total: int | None = None) -> None:
+    fields: dict[str, Any] = {"status": TaskRun.Status.RUNNING, "started_at": timezone.now()}
+    if total is not None:
+        fields["progress_total"] = total
+    TaskRun.objects.filter(tenant=tenant, pk=run_id).update(**fields)
+
+
+def task_run_progress(tenant: Tenant, *, run_id: int, done: int) -> None:
+    """Record progress. Called from inside a task's own short transaction so
+    the page polling the run sees it while the work goes on."""
+    TaskRun.objects.filter(tenant=tenant, pk=run_id).update(progress_done=done)
+
+
+def task_run_finish(tenant: Tenant, *, run_id: int, ok: bool, rows: int = 0, message: str = "",
+                    result: dict[str, Any] | None = None) -> None:
+    TaskRun.objects.filter(tenant=tenant, pk=run_id).update(
+        status=TaskRun.Status.SUCCEEDED if ok else TaskRun.Status.FAILED,
+        finished_at=timezone.now(),
+        rows=rows,
+        message=message,
+        result=result or {},
+        progress_done=F("progress_total") if ok else F("progress_done"),
+    )

@@ -1,0 +1,52 @@
+"""The tenant task wrapper every pillar's tasks use (STYLE.md habit 8)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from django.db import InterfaceError, OperationalError
+from kombu.exceptions import OperationalError as BrokerOperationalError
+
+from spm.celery import app
+from spm.models import Tenant
+from spm.tenancy.context import tenant_context
+
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, BrokerOperationalError)
+
+
+def tenant_task(*, atomic: bool = True, **task_options: Any) -> Callable[..., Any]:
+    """Declare a Celery task whose first argument is a tenant id.
+
+    The wrapper loads the tenant and calls ``func(tenant, *args, **kwargs)``.
+    With ``atomic=True`` the whole call runs in one transaction inside the
+    tenant's context; with ``atomic=False`` the function opens
+    ``tenant_context(tenant)`` itself for each unit of work (long jobs that
+    report progress between units). Transient database and broker errors are
+    retried with exponential backoff, five times at most.
+    """
+
+    def decorator(func: Callable[..., Any]) -> Any:
+        options = {
+            "autoretry_for": TRANSIENT_ERRORS,
+            "retry_backoff": True,
+            "retry_backoff_max": 60,
+            "max_retries": 5,
+            "acks_late": True,
+            "name": f"{func.__module__}.{func.__name__}",
+            **task_options,
+        }
+
+        @app.task(**options)
+        @functools.wraps(func)
+        def run(tenant_id: int, *args: Any, **kwargs: Any) -> Any:
+            tenant = Tenant.objects.get(pk=tenant_id)
+            if not atomic:
+                return func(tenant, *args, **kwargs)
+            with tenant_context(tenant):
+                return func(tenant, *args, **kwargs)
+
+        return run
+
+    return decorator
