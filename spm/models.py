@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from zoneinfo import available_timezones
 
@@ -76,6 +77,10 @@ class Tenant(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def fiscal_year_start_month_name(self) -> str:
+        return calendar.month_name[self.fiscal_year_start_month]
 
 
 class Team(TenantModel):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve
+from django.utils import timezone
 
 from spm.models import Membership, Tenant
 from spm.tenancy.context import set_db_user, tenant_context
@@ -45,10 +47,16 @@ class TenantMiddleware:
         try:
             match = resolve(request.path_info)
         except Resolver404:
-            return self.get_response(request)
+            try:
+                return self.get_response(request)
+            finally:
+                timezone.deactivate()
         slug = match.kwargs.get(TENANT_KWARG)
         if slug is None:
-            return self.get_response(request)
+            try:
+                return self.get_response(request)
+            finally:
+                timezone.deactivate()
         tenant = Tenant.objects.filter(slug=slug).first()
         if tenant is None:
             if request.path_info.startswith("/api/"):
@@ -59,7 +67,12 @@ class TenantMiddleware:
                 )
             raise Http404("No such tenant.")
         request.tenant = tenant  # type: ignore[attr-defined]
+        # Dates ("today", the current period) are the tenant's, not the server's.
+        timezone.activate(ZoneInfo(tenant.time_zone))
         with tenant_context(tenant):
             if request.user.is_authenticated:
                 resolve_membership(request)
-            return self.get_response(request)
+            try:
+                return self.get_response(request)
+            finally:
+                timezone.deactivate()
