@@ -1,0 +1,232 @@
+"""Reads of the pipeline pillar that span models, roles or periods.
+
+``won_bookings_by_member`` is the interface the goals app (top-down quota
+allocation) and the KPI engine build on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
+
+from pipeline.models import (
+    AIDA_ORDER,
+    Account,
+    Activity,
+    Deal,
+    DealSplit,
+    DealStatus,
+    Lead,
+    Pipeline,
+    Stage,
+    StageChange,
+)
+from spm.models import Membership, Role, Tenant
+from spm.selectors import managed_team_ids
+
+ZERO = Decimal("0.00")
+
+
+def won_bookings_by_member(tenant: Tenant, *, start: dt.date, end: dt.date) -> dict[int, Decimal]:
+    """Membership id -> credited bookings of deals won with ``close_date`` in
+    [start, end] (both inclusive), in the tenant's currency.
+
+    Credits are the stored split amounts (FORMULAS.md section 2: 100 % to the
+    owner unless split; split credits add up to the deal amount exactly, the
+    residual cent to the largest share). Members with no bookings are absent.
+    One query. Call inside the tenant's context.
+    """
+    rows = (
+        DealSplit.objects.filter(
+            tenant=tenant,
+            deal__status=DealStatus.WON,
+            deal__close_date__gte=start,
+            deal__close_date__lte=end,
+        )
+        .values("member_id")
+        .annotate(total=Sum("credited_amount"))
+        .order_by()
+    )
+    return {row["member_id"]: row["total"] for row in rows}
+
+
+# Visibility ------------------------------------------------------------------------
+
+
+def _owner_scope(
+    tenant: Tenant,
+    viewer: Membership,
+    field_name: str,
+    *,
+    include_unowned_for_managers: bool = False,
+) -> Q | None:
+    """The condition on ``field_name`` (a membership FK) for what ``viewer``
+    sees: None for everything (admin, finance), a manager's subtree and self,
+    a rep's own."""
+    if viewer.role in (Role.ADMIN, Role.FINANCE):
+        return None
+    if viewer.role == Role.MANAGER:
+        team_ids = managed_team_ids(tenant, membership=viewer)
+        condition = Q(**{f"{field_name}__team_id__in": team_ids}) | Q(
+            **{f"{field_name}_id": viewer.pk}
+        )
+        if include_unowned_for_managers:
+            condition |= Q(**{f"{field_name}__isnull": True})
+        return condition
+    return Q(**{f"{field_name}_id": viewer.pk})
+
+
+def deals_visible(tenant: Tenant, *, viewer: Membership) -> QuerySet[Deal]:
+    """Deals ``viewer`` may see: admin and finance all, a manager those owned
+    in their subtree, a rep their own."""
+    qs = Deal.objects.filter(tenant=tenant)
+    condition = _owner_scope(tenant, viewer, "owner")
+    return qs if condition is None else qs.filter(condition)
+
+
+def leads_visible(tenant: Tenant, *, viewer: Membership) -> QuerySet[Lead]:
+    """Leads ``viewer`` may see; unassigned leads are visible to managers."""
+    qs = Lead.objects.filter(tenant=tenant)
+    condition = _owner_scope(tenant, viewer, "owner", include_unowned_for_managers=True)
+    return qs if condition is None else qs.filter(condition)
+
+
+def activities_visible(tenant: Tenant, *, viewer: Membership) -> QuerySet[Activity]:
+    """Activities logged by members ``viewer`` may see."""
+    qs = Activity.objects.filter(tenant=tenant)
+    condition = _owner_scope(tenant, viewer, "member")
+    return qs if condition is None else qs.filter(condition)
+
+
+def accounts_visible(tenant: Tenant, *, viewer: Membership) -> QuerySet[Account]:
+    """Accounts are the tenant's shared customer list: everyone reads them."""
+    return Account.objects.filter(tenant=tenant)
+
+
+def pipelines_with_stages(tenant: Tenant, *, include_retired: bool = True) -> list[Pipeline]:
+    """Pipelines in order with their stages prefetched in order (two queries)."""
+    stages = Stage.objects.filter(tenant=tenant).order_by("position", "id")
+    if not include_retired:
+        stages = stages.filter(is_active=True)
+    return list(
+        Pipeline.objects.filter(tenant=tenant)
+        .prefetch_related(Prefetch("stages", queryset=stages))
+        .order_by("position", "id")
+    )
+
+
+# Board -----------------------------------------------------------------------------
+
+
+@dataclass
+class BoardColumn:
+    stage: Stage
+    deals: list[Deal] = field(default_factory=list)
+    total: Decimal = ZERO
+    weighted: Decimal = ZERO
+
+    @property
+    def count(self) -> int:
+        return len(self.deals)
+
+
+def board_columns(
+    tenant: Tenant, *, pipeline: Pipeline, deals: QuerySet[Deal], limit_per_stage: int = 200
+) -> list[BoardColumn]:
+    """One column per active stage of ``pipeline`` (plus retired stages that
+    still hold some of ``deals``), with the deals, and raw and weighted totals
+    in the tenant's currency. Totals come from one aggregate over every deal in
+    the column; cards are capped at ``limit_per_stage`` per column."""
+    stages = list(Stage.objects.filter(tenant=tenant, pipeline=pipeline).order_by("position", "id"))
+    deals = deals.filter(pipeline=pipeline)
+    totals = {
+        row["stage_id"]: row
+        for row in deals.values("stage_id")
+        .annotate(
+            n=Count("id"),
+            total=Coalesce(Sum("base_amount"), ZERO),
+        )
+        .order_by()
+    }
+    columns = {s.pk: BoardColumn(stage=s) for s in stages if s.is_active or s.pk in totals}
+    rows = list(
+        deals.select_related("owner__user", "account").order_by(
+            "stage_id", "expected_close_date", "id"
+        )
+    )
+    weighted: dict[int, Decimal] = {}
+    for deal in rows:
+        column = columns.get(deal.stage_id)
+        if column is None:
+            continue
+        weighted[deal.stage_id] = weighted.get(deal.stage_id, ZERO) + deal.weighted_amount
+        if len(column.deals) < limit_per_stage:
+            column.deals.append(deal)
+    for stage_id, column in columns.items():
+        column.total = totals.get(stage_id, {}).get("total", ZERO)
+        column.weighted = weighted.get(stage_id, ZERO)
+    return list(columns.values())
+
+
+# Deal detail -----------------------------------------------------------------------
+
+
+def deal_timeline(tenant: Tenant, *, deal: Deal) -> list[StageChange]:
+    """The deal's stage history, oldest first, with days spent in each stage."""
+    changes = list(
+        StageChange.objects.filter(tenant=tenant, deal=deal)
+        .select_related("from_stage", "to_stage", "changed_by__user")
+        .order_by("changed_at", "id")
+    )
+    for index, change in enumerate(changes):
+        following = changes[index + 1].changed_at if index + 1 < len(changes) else None
+        change.days_in_stage = (following - change.changed_at).days if following else None  # type: ignore[attr-defined]
+    return changes
+
+
+# Funnel ----------------------------------------------------------------------------
+
+
+@dataclass
+class FunnelStep:
+    stage: str
+    label: str
+    count: int
+    conversion_from_previous: Decimal | None  # share of the previous step, 0-1
+    conversion_from_top: Decimal | None
+
+
+def lead_funnel(
+    tenant: Tenant, *, leads: QuerySet[Lead], start: dt.date, end: dt.date
+) -> list[FunnelStep]:
+    """The AIDA funnel of the leads that entered it (Awareness) in [start, end]:
+    per stage, how many reached at least that stage, and the conversion from
+    the previous stage and from the top. One aggregate query."""
+    cohort = leads.filter(awareness_on__gte=start, awareness_on__lte=end)
+    aggregates = {
+        stage.value: Count("id", filter=Q(stage__in=[s.value for s in AIDA_ORDER[index:]]))
+        for index, stage in enumerate(AIDA_ORDER)
+    }
+    counts = cohort.aggregate(**aggregates)
+    steps: list[FunnelStep] = []
+    top = counts[AIDA_ORDER[0].value]
+    previous: int | None = None
+    for stage in AIDA_ORDER:
+        count = counts[stage.value]
+        steps.append(
+            FunnelStep(
+                stage=stage.value,
+                label=stage.label,
+                count=count,
+                conversion_from_previous=(
+                    None if previous is None else (Decimal(count) / previous if previous else None)
+                ),
+                conversion_from_top=Decimal(count) / top if top else None,
+            )
+        )
+        previous = count
+    return steps
