@@ -370,7 +370,8 @@ def account_create(
     unknown = set(fields) - ACCOUNT_FIELDS
     if unknown:
         raise ValidationError({f: "Unknown field." for f in sorted(unknown)})
-    _check_member(tenant, "owner", fields.get("owner"))
+    if fields.get("owner") is not None:
+        check_owner_allowed(tenant, actor=actor, owner=fields["owner"])
     account = Account(tenant=tenant, name=name.strip(), **fields)
     if not account.external_id:
         account.external_id = None
@@ -395,7 +396,8 @@ def account_update(
     unknown = set(fields) - ACCOUNT_FIELDS
     if unknown:
         raise ValidationError({f: "This field cannot be changed here." for f in sorted(unknown)})
-    _check_member(tenant, "owner", fields.get("owner"))
+    if fields.get("owner") is not None:
+        check_owner_allowed(tenant, actor=actor, owner=fields["owner"])
     with transaction.atomic():
         locked = Account.objects.select_for_update().get(tenant=tenant, pk=account.pk)
         changes = _apply(locked, fields)
@@ -476,8 +478,9 @@ SplitInput = Sequence[tuple[Membership, Decimal]]
 def check_owner_allowed(
     tenant: Tenant, *, actor: Membership | None, owner: Membership, field: str = "owner"
 ) -> None:
-    """A rep may only own deals themselves; a manager may give deals to their
-    subtree; admins to anyone. Raises ValidationError naming ``field``."""
+    """A rep may only own deals (accounts, leads, activities) themselves; a
+    manager may give them to their subtree; admins to anyone. Raises
+    ValidationError naming ``field``."""
     _check_member(tenant, field, owner)
     if actor is None or actor.role == Role.ADMIN:
         return
@@ -485,7 +488,7 @@ def check_owner_allowed(
         raise ValidationError({field: "Finance has read-only access to deals."})
     if not visible_memberships(tenant, viewer=actor).filter(pk=owner.pk).exists():
         if actor.role == Role.REP:
-            raise ValidationError({field: "A rep can only own deals themselves."})
+            raise ValidationError({field: "A rep can only assign records to themselves."})
         raise ValidationError({field: "Choose a member of your team."})
 
 

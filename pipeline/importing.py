@@ -1,0 +1,327 @@
+"""CSV import of accounts, deals, leads and activities.
+
+Flow: upload (``import_batch_create``: the file is parsed and its headers
+mapped to our fields, recognising common CRM export names) -> confirm the
+mapping (``import_batch_set_mapping``) -> run (``import_batch_start`` queues
+``pipeline.tasks.import_run``, which calls ``import_batch_run``). Every row is
+validated before anything is written; with ``all_or_nothing`` (the default) a
+single bad row means nothing is written and the run's result lists every bad
+row with its line number, field and reason. The writes are the set-based bulk
+upsert of ``pipeline.sync``, so re-importing a file creates no duplicates.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+
+from pipeline import sync, tasks
+from pipeline.models import ChangeSource, ImportBatch, ImportKind
+from spm import services as core
+from spm.db.locks import lock_key
+from spm.models import Membership, TaskRun, Tenant
+from spm.tenancy.context import tenant_context
+
+MAX_ROWS = 100_000
+MAX_REPORTED_ERRORS = 1000
+IMPORT_TASK_KIND = "pipeline.import"
+
+Row = tuple[int, dict[str, Any]]
+
+
+def decode_upload(data: bytes) -> str:
+    """Text of an uploaded file: UTF-8 (with or without BOM), else Windows-1252
+    (what Excel writes on many systems)."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def read_csv(content: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """Headers and rows of a CSV text. The delimiter (comma, semicolon or tab)
+    is detected from the header line. Each row is numbered by its line in the
+    spreadsheet (the header is line 1); blank rows are skipped.
+
+    Raises ValidationError on a file without a header row or with repeated
+    headers.
+    """
+    content = content.lstrip("\ufeff")
+    first_line = content.split("\n", 1)[0]
+    delimiter = max((",", ";", "\t"), key=first_line.count)
+    reader = csv.reader(io.StringIO(content, newline=""), delimiter=delimiter)
+    try:
+        headers = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise ValidationError({"file": "The file is empty."}) from None
+    if not any(headers):
+        raise ValidationError({"file": "The first line must hold the column names."})
+    seen: set[str] = set()
+    for header in headers:
+        if header and header.lower() in seen:
+            raise ValidationError({"file": f"The column '{header}' appears twice."})
+        seen.add(header.lower())
+    rows = []
+    for number, values in enumerate(reader, start=2):
+        if not any(v.strip() for v in values):
+            continue
+        rows.append(
+            (
+                number,
+                {h: (values[i] if i < len(values) else "") for i, h in enumerate(headers) if h},
+            )
+        )
+    return headers, rows
+
+
+def mapped_rows(batch: ImportBatch) -> list[Row]:
+    """The batch's rows with our field names, only for the mapped columns."""
+    _, rows = read_csv(batch.content)
+    mapping = batch.mapping
+    return [
+        (number, {name: raw.get(header, "") for name, header in mapping.items()})
+        for number, raw in rows
+    ]
+
+
+def import_batch_create(
+    tenant: Tenant, *, kind: str, filename: str, content: str, actor: Membership | None
+) -> ImportBatch:
+    """Store an uploaded file with a first guess of its column mapping.
+
+    Raises ValidationError naming ``kind`` or ``file``.
+    """
+    if kind not in ImportKind.values:
+        raise ValidationError(
+            {"kind": f"Choose what the file holds: {', '.join(ImportKind.values)}."}
+        )
+    headers, rows = read_csv(content)
+    if not rows:
+        raise ValidationError({"file": "The file has a header line but no rows."})
+    if len(rows) > MAX_ROWS:
+        raise ValidationError(
+            {"file": f"Import at most {MAX_ROWS:,} rows per file (this one has {len(rows):,})."}
+        )
+    with transaction.atomic():
+        batch = ImportBatch.objects.create(
+            tenant=tenant,
+            kind=kind,
+            filename=filename[:255],
+            content=content,
+            headers=[h for h in headers if h],
+            mapping=sync.guess_mapping(kind, [h for h in headers if h]),
+            created_by=actor,
+        )
+        core.audit_record(
+            tenant,
+            actor=actor.user if actor else None,
+            action="import.upload",
+            obj=batch,
+            data={"kind": kind, "filename": filename, "rows": len(rows)},
+        )
+    return batch
+
+
+def check_mapping(kind: str, headers: Sequence[str], mapping: dict[str, str]) -> dict[str, str]:
+    """A clean mapping (field -> header, unmapped fields dropped), or
+    ValidationError naming the field: unknown field or header, a header used
+    twice, a required field left unmapped."""
+    fields = sync.FIELDS[kind]
+    clean: dict[str, str] = {}
+    used: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    for name, header in mapping.items():
+        if not header:
+            continue
+        if name not in fields:
+            errors[name] = "Unknown field."
+        elif header not in headers:
+            errors[name] = f"The file has no column '{header}'."
+        elif header in used:
+            errors[name] = (
+                f"The column '{header}' is already mapped to {fields[used[header]].label}."
+            )
+        else:
+            clean[name] = header
+            used[header] = name
+    for spec in fields.values():
+        if spec.required and spec.name not in clean and spec.name not in errors:
+            errors[spec.name] = f"Choose the column that holds {spec.label} (required)."
+    if errors:
+        raise ValidationError(errors)
+    return clean
+
+
+def import_batch_set_mapping(
+    tenant: Tenant, *, batch: ImportBatch, mapping: dict[str, str], all_or_nothing: bool = True
+) -> ImportBatch:
+    batch.mapping = check_mapping(batch.kind, batch.headers, mapping)
+    batch.all_or_nothing = all_or_nothing
+    batch.save(update_fields=["mapping", "all_or_nothing"])
+    return batch
+
+
+def import_batch_start(
+    tenant: Tenant,
+    *,
+    batch: ImportBatch,
+    actor: Membership | None,
+    enqueue: Callable[[int, int], Any] | None = None,
+) -> TaskRun:
+    """Queue the import of ``batch`` (after commit) and return its TaskRun.
+
+    ``enqueue(tenant_id, batch_id)`` defaults to the Celery task.
+    """
+    check_mapping(batch.kind, batch.headers, batch.mapping)
+    if batch.run_id is not None:
+        run = TaskRun.objects.get(tenant=tenant, pk=batch.run_id)
+        if not run.is_finished:
+            raise ValidationError({"batch": "This file is being imported already."})
+    with transaction.atomic():
+        run = core.task_run_create(
+            tenant,
+            kind=IMPORT_TASK_KIND,
+            created_by=actor,
+            label=f"Import of {batch.get_kind_display().lower()} from {batch.filename}",
+        )
+        batch.run = run
+        batch.save(update_fields=["run"])
+        send = enqueue or tasks.import_run.delay
+        transaction.on_commit(lambda: send(tenant.pk, batch.pk))
+    return run
+
+
+def import_batch_run(tenant: Tenant, *, batch_id: int) -> None:
+    """Validate every row, then write all of them (or, without all-or-nothing,
+    the good ones) in one transaction. Progress goes to the batch's TaskRun in
+    short transactions of their own so the page sees it while the work goes
+    on. Call outside any transaction (the task runs with ``atomic=False``).
+    """
+    with tenant_context(tenant):
+        batch = ImportBatch.objects.get(tenant=tenant, pk=batch_id)
+        run_id = batch.run_id
+        if run_id is None:
+            raise ValueError(f"Import batch {batch_id} was never started (no run).")
+        rows = mapped_rows(batch)
+        total = len(rows)
+        core.task_run_start(tenant, run_id=run_id, total=2 * total)
+        actor = Membership.objects.select_related("user").filter(pk=batch.created_by_id).first()
+    try:
+        with tenant_context(tenant):
+            lookups = sync.load_lookups(tenant, batch.kind, rows)
+
+        def progress(done: int) -> None:
+            with tenant_context(tenant):
+                core.task_run_progress(tenant, run_id=run_id, done=done)
+
+        validated = sync.validate(lookups, rows, on_progress=progress)
+        if validated.errors and batch.all_or_nothing:
+            _finish_with_errors(tenant, run_id, validated.errors, total)
+            return
+        with tenant_context(tenant):
+            # One import per tenant at a time, and the write diffs against the
+            # rows as they are once the lock is held (validated again, no queries
+            # beyond the lookups).
+            _advisory_lock(tenant.pk, IMPORT_TASK_KIND)
+            lookups = sync.load_lookups(tenant, batch.kind, rows)
+            validated = sync.validate(lookups, rows)
+            if validated.errors and batch.all_or_nothing:
+                transaction.set_rollback(True)
+                result = None
+            else:
+                result = sync.write(tenant, validated, actor=actor, via=ChangeSource.IMPORT)
+        if result is None:
+            _finish_with_errors(tenant, run_id, validated.errors, total)
+            return
+        errors = [e.as_dict() for e in validated.errors[:MAX_REPORTED_ERRORS]]
+        bad_rows = len({e.row for e in validated.errors})
+        summary = (
+            f"Imported {total - bad_rows} rows: {result.created} created, "
+            f"{result.updated} updated, {result.unchanged} unchanged"
+            + (f", {result.accounts_created} accounts created" if result.accounts_created else "")
+            + (f"; {bad_rows} bad rows skipped" if bad_rows else "")
+            + "."
+        )
+        with tenant_context(tenant):
+            core.task_run_finish(
+                tenant,
+                run_id=run_id,
+                ok=True,
+                rows=total - bad_rows,
+                message=summary,
+                result={
+                    **result.as_dict(),
+                    "errors": errors,
+                    "error_count": len(validated.errors),
+                    "bad_rows": bad_rows,
+                    "total": total,
+                },
+            )
+    except Exception as exc:
+        with tenant_context(tenant):
+            core.task_run_finish(
+                tenant, run_id=run_id, ok=False, message=f"The import failed: {exc}"
+            )
+        raise
+
+
+def _finish_with_errors(
+    tenant: Tenant, run_id: int, row_errors: list[sync.RowError], total: int
+) -> None:
+    errors = [e.as_dict() for e in row_errors[:MAX_REPORTED_ERRORS]]
+    bad_rows = len({e.row for e in row_errors})
+    with tenant_context(tenant):
+        core.task_run_finish(
+            tenant,
+            run_id=run_id,
+            ok=False,
+            rows=0,
+            message=f"{bad_rows} of {total} rows have errors; nothing was imported.",
+            result={
+                "errors": errors,
+                "error_count": len(row_errors),
+                "bad_rows": bad_rows,
+                "total": total,
+            },
+        )
+
+
+def _advisory_lock(tenant_id: int, name: str) -> None:
+    """Wait for, then hold until the transaction ends, the (tenant, name) lock."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [tenant_id, lock_key(name)])
+
+
+def import_file(
+    tenant: Tenant,
+    *,
+    kind: str,
+    content: str,
+    actor: Membership | None,
+    mapping: dict[str, str] | None = None,
+    all_or_nothing: bool = True,
+    dry_run: bool = False,
+) -> tuple[sync.UpsertResult | None, list[sync.RowError], dict[str, str]]:
+    """Import ``content`` synchronously (the management command). Returns the
+    result (None when nothing was written), every row error, and the mapping
+    used (the guess, overridden by ``mapping``). Call inside the tenant's context."""
+    headers, _ = read_csv(content)
+    headers = [h for h in headers if h]
+    guessed = sync.guess_mapping(kind, headers)
+    guessed.update(mapping or {})
+    clean = check_mapping(kind, headers, guessed)
+    batch = ImportBatch(kind=kind, content=content, headers=headers, mapping=clean)
+    rows = mapped_rows(batch)
+    with transaction.atomic():
+        _advisory_lock(tenant.pk, IMPORT_TASK_KIND)
+        lookups = sync.load_lookups(tenant, kind, rows)
+        validated = sync.validate(lookups, rows)
+        if dry_run or (validated.errors and all_or_nothing):
+            return None, validated.errors, clean
+        result = sync.write(tenant, validated, actor=actor, via=ChangeSource.IMPORT)
+    return result, validated.errors, clean

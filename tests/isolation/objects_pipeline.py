@@ -1,0 +1,56 @@
+"""Objects of the pipeline pillar for the isolation tests (see test_discovery.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from pipeline import services
+from pipeline.importing import import_batch_create
+from pipeline.models import Pipeline, Stage
+
+
+def make_objects(world: Any) -> list[Any]:
+    tenant = world.tenant
+    pipeline = Pipeline.objects.get(tenant=tenant, name=services.DEFAULT_PIPELINE_NAME)
+    stage = Stage.objects.get(tenant=tenant, pipeline=pipeline, name="Qualification")
+    account = services.account_create(
+        tenant, actor=None, name="Isolation Account", owner=world.rep1, external_id="ISO-ACC"
+    )
+    deal = services.deal_create(
+        tenant,
+        actor=None,
+        name="Isolation deal",
+        owner=world.rep1,
+        amount=Decimal("1000.00"),
+        stage=stage,
+        expected_close_date=dt.date(2027, 3, 31),
+        account=account,
+        external_id="ISO-DEAL",
+    )
+    lead = services.lead_create(
+        tenant,
+        actor=None,
+        name="Isolation lead",
+        owner=world.rep1,
+        awareness_on=dt.date(2027, 1, 5),
+        external_id="ISO-LEAD",
+    )
+    activity = services.activity_create(
+        tenant,
+        actor=None,
+        member=world.rep1,
+        kind="call",
+        occurred_on=dt.date(2027, 2, 1),
+        deal=deal,
+        external_id="ISO-ACT",
+    )
+    batch = import_batch_create(
+        tenant,
+        kind="deals",
+        filename="iso.csv",
+        content="Opportunity ID,Opportunity Name\nX,Y\n",
+        actor=world.admin,
+    )
+    return [pipeline, stage, account, deal, lead, activity, batch]
