@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -168,15 +170,18 @@ def membership_add(tenant: Tenant, *, email: str, first_name: str = "", last_nam
 
 def _send_invite(user: User, request: Any) -> None:
     form = PasswordResetForm({"email": user.email})
-    if form.is_valid():
-        # An invited user with an unusable password still gets the link.
-        form.get_users = lambda email: iter([user])  # type: ignore[method-assign]
-        form.save(
-            request=request,
-            use_https=bool(request and request.is_secure()),
-            subject_template_name="registration/invite_subject.txt",
-            email_template_name="registration/invite_email.txt",
-        )
+    if not form.is_valid():
+        return
+    # An invited user has an unusable password, which the stock form would skip.
+    form.get_users = lambda email: iter([user])  # type: ignore[method-assign]
+    base = urlsplit(settings.SPM_BASE_URL)
+    form.save(
+        request=request,
+        domain_override=None if request else base.netloc,
+        use_https=request.is_secure() if request else base.scheme == "https",
+        subject_template_name="registration/invite_subject.txt",
+        email_template_name="registration/invite_email.txt",
+    )
 
 
 def membership_update(tenant: Tenant, *, membership: Membership, actor: User | None,
