@@ -248,6 +248,11 @@ def team_update(tenant: Tenant, *, team: Team, actor: User | None, name: str | N
         locked = Team.objects.select_for_update().get(tenant=tenant, pk=team.pk)
         changes: dict[str, list[str]] = {}
         if name is not None and name != locked.name:
+            target_parent = locked.parent_id if parent is ... else getattr(parent, "pk", None)
+            if Team.objects.filter(tenant=tenant, parent_id=target_parent, name__iexact=name).exclude(
+                pk=locked.pk
+            ).exists():
+                raise ValidationError({"name": f"A team named '{name}' already exists there."})
             changes["name"] = [locked.name, name]
             locked.name = name
         if manager is not ...:

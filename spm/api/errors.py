@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, connection, transaction
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -44,6 +45,14 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         )
+    if connection.in_atomic_block:
+        # An error answer commits nothing the request may have written before it failed.
+        transaction.set_rollback(True)
+    if isinstance(exc, IntegrityError):
+        # A race past a service's own check lands on a database constraint: a conflict,
+        # not a server error.
+        return problem(status.HTTP_409_CONFLICT, "Conflict",
+                       "The change conflicts with existing data (a duplicate or a reference in use).")
     response = exception_handler(exc, context)
     if response is None:
         return None
