@@ -194,7 +194,11 @@ def run(port: int) -> int:
         print("  Press Ctrl-C to stop everything.", flush=True)
         print("=" * 64 + "\n", flush=True)
         code = 0
+        parent = os.getppid()
         while not stopping:
+            if os.getppid() != parent:
+                print("[spm] the launching process went away; stopping", flush=True)
+                stopping = True
             for name, proc in procs.items():
                 if proc.poll() is not None:
                     print(f"[spm] {name} exited with {proc.returncode}; stopping", flush=True)
