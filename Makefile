@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast lint typecheck check migrate seed bench clean browsers
+.PHONY: install run test test-fast lint typecheck check clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON_FOR_VENV)" || { echo "Python 3.12 or newer is required (see README)"; exit 1; }
@@ -33,9 +33,6 @@ typecheck: install
 	$(VENV)/bin/mypy spm
 
 check: lint typecheck test
-
-bench: install
-	$(PY) -m spm.devstack bench
 
 clean:
 	rm -rf var/pg var/redis.db var/staticfiles

@@ -19,6 +19,13 @@ class SpmUserAdmin(UserAdmin):
 
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "currency", "fiscal_year_start_month", "time_zone", "created_at")
+    list_display = (
+        "name",
+        "slug",
+        "currency",
+        "fiscal_year_start_month",
+        "time_zone",
+        "created_at",
+    )
     search_fields = ("name", "slug")
     readonly_fields = ("created_at",)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 
-
 from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spm.settings.local")

@@ -24,5 +24,7 @@ def tenancy(request: HttpRequest) -> dict[str, Any]:
         "tenant": tenant if membership else None,
         "membership": membership,
         "nav_items": nav_items(request, tenant, membership) if tenant and membership else [],
-        "my_memberships": SimpleLazyObject(lambda: _my_memberships(request)) if authenticated else [],
+        "my_memberships": SimpleLazyObject(lambda: _my_memberships(request))
+        if authenticated
+        else [],
     }

@@ -16,6 +16,7 @@ from importlib.util import find_spec
 from django.apps import apps
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django.utils import timezone
 
 from spm import services
 from spm.models import Membership, Role, Team, Tenant, User
@@ -25,14 +26,66 @@ DEMO_PASSWORD = "demo-pass-2026"
 PILLAR_APPS = ["pipeline", "goals", "kpis", "incentives", "coaching"]
 
 FIRST_NAMES = [
-    "Ava", "Ben", "Chloe", "Diego", "Elena", "Farid", "Grace", "Hiro", "Isla", "Jonas", "Kemi",
-    "Liam", "Maya", "Noah", "Olivia", "Priya", "Quinn", "Rosa", "Sven", "Tara", "Umar", "Vera",
-    "Wes", "Xenia", "Yusuf", "Zoe", "Arjun", "Bianca", "Carlos", "Dana",
+    "Ava",
+    "Ben",
+    "Chloe",
+    "Diego",
+    "Elena",
+    "Farid",
+    "Grace",
+    "Hiro",
+    "Isla",
+    "Jonas",
+    "Kemi",
+    "Liam",
+    "Maya",
+    "Noah",
+    "Olivia",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sven",
+    "Tara",
+    "Umar",
+    "Vera",
+    "Wes",
+    "Xenia",
+    "Yusuf",
+    "Zoe",
+    "Arjun",
+    "Bianca",
+    "Carlos",
+    "Dana",
 ]
 LAST_NAMES = [
-    "Anders", "Brooks", "Costa", "Dubois", "Eriksen", "Fischer", "Garcia", "Hughes", "Ito",
-    "Jensen", "Kowalski", "Larsen", "Moreau", "Novak", "Okafor", "Patel", "Quist", "Rossi",
-    "Silva", "Tanaka", "Ueda", "Vargas", "Weber", "Xu", "Yilmaz", "Zimmer", "Adler", "Berg",
+    "Anders",
+    "Brooks",
+    "Costa",
+    "Dubois",
+    "Eriksen",
+    "Fischer",
+    "Garcia",
+    "Hughes",
+    "Ito",
+    "Jensen",
+    "Kowalski",
+    "Larsen",
+    "Moreau",
+    "Novak",
+    "Okafor",
+    "Patel",
+    "Quist",
+    "Rossi",
+    "Silva",
+    "Tanaka",
+    "Ueda",
+    "Vargas",
+    "Weber",
+    "Xu",
+    "Yilmaz",
+    "Zimmer",
+    "Adler",
+    "Berg",
 ]
 
 
@@ -60,10 +113,19 @@ class TenantSpec:
     reps_per_team: int
 
 
-ACME = TenantSpec("Acme Corp", "acme", "acme.test", "USD", 1, "America/New_York",
-                  ["West", "East", "Central", "EMEA"], 6)
-GLOBEX = TenantSpec("Globex", "globex", "globex.test", "EUR", 2, "Europe/Berlin",
-                    ["North", "South"], 3)
+ACME = TenantSpec(
+    "Acme Corp",
+    "acme",
+    "acme.test",
+    "USD",
+    1,
+    "America/New_York",
+    ["West", "East", "Central", "EMEA"],
+    6,
+)
+GLOBEX = TenantSpec(
+    "Globex", "globex", "globex.test", "EUR", 2, "Europe/Berlin", ["North", "South"], 3
+)
 
 
 class _UserMaker:
@@ -73,36 +135,79 @@ class _UserMaker:
     def get(self, email: str, first: str, last: str) -> User:
         user = User.objects.filter(email=email).first()
         if user is None:
-            user = User(username=email, email=email, first_name=first, last_name=last,
-                        password=self.password_hash)
+            user = User(
+                username=email,
+                email=email,
+                first_name=first,
+                last_name=last,
+                password=self.password_hash,
+            )
             user.save()
         return user
 
 
-def _member(tenant: Tenant, user: User, *, role: str, title: str, team: Team | None,
-            start: dt.date, end: dt.date | None = None) -> Membership:
+def _member(
+    tenant: Tenant,
+    user: User,
+    *,
+    role: str,
+    title: str,
+    team: Team | None,
+    start: dt.date,
+    end: dt.date | None = None,
+) -> Membership:
     return Membership.objects.create(
-        tenant=tenant, user=user, role=role, title=title, team=team, start_date=start, end_date=end,
+        tenant=tenant,
+        user=user,
+        role=role,
+        title=title,
+        team=team,
+        start_date=start,
+        end_date=end,
         is_active=end is None,
     )
 
 
-def seed_tenant(spec: TenantSpec, *, rng: random.Random, today: dt.date, users: _UserMaker,
-                extra_members: list[tuple[User, str]] | None = None) -> tuple[Tenant, DemoPeople]:
+def seed_tenant(
+    spec: TenantSpec,
+    *,
+    rng: random.Random,
+    today: dt.date,
+    users: _UserMaker,
+    extra_members: list[tuple[User, str]] | None = None,
+) -> tuple[Tenant, DemoPeople]:
     tenant = services.tenant_create(
-        name=spec.name, slug=spec.slug, currency=spec.currency,
-        fiscal_year_start_month=spec.fiscal_start, time_zone=spec.time_zone, today=today,
+        name=spec.name,
+        slug=spec.slug,
+        currency=spec.currency,
+        fiscal_year_start_month=spec.fiscal_start,
+        time_zone=spec.time_zone,
+        today=today,
     )
     history_start = dt.date(today.year - 2, today.month, 1)
     with tenant_context(tenant):
         d = spec.domain
-        admin = _member(tenant, users.get(f"admin@{d}", "Alex", "Admin"), role=Role.ADMIN,
-                        title="Sales Operations", team=None, start=history_start)
-        finance = _member(tenant, users.get(f"finance@{d}", "Fran", "Finance"), role=Role.FINANCE,
-                          title="Commission Analyst", team=None, start=history_start)
+        admin = _member(
+            tenant,
+            users.get(f"admin@{d}", "Alex", "Admin"),
+            role=Role.ADMIN,
+            title="Sales Operations",
+            team=None,
+            start=history_start,
+        )
+        finance = _member(
+            tenant,
+            users.get(f"finance@{d}", "Fran", "Finance"),
+            role=Role.FINANCE,
+            title="Commission Analyst",
+            team=None,
+            start=history_start,
+        )
         vp_user = users.get(f"vp@{d}", "Victoria", "Vance")
         top = services.team_create(tenant, name="Sales")
-        vp = _member(tenant, vp_user, role=Role.MANAGER, title="VP Sales", team=top, start=history_start)
+        vp = _member(
+            tenant, vp_user, role=Role.MANAGER, title="VP Sales", team=top, start=history_start
+        )
         services.team_update(tenant, team=top, actor=None, manager=vp)
         people = DemoPeople(admin=admin, finance=finance, top_manager=vp, teams=[top])
         names = [(f, la) for la in LAST_NAMES for f in FIRST_NAMES]
@@ -111,8 +216,11 @@ def seed_tenant(spec: TenantSpec, *, rng: random.Random, today: dt.date, users: 
         for index, region in enumerate(spec.regions):
             first, last = names.pop()
             manager = _member(
-                tenant, users.get(f"manager.{region.lower()}@{d}", first, last), role=Role.MANAGER,
-                title=f"Regional Manager, {region}", team=top,
+                tenant,
+                users.get(f"manager.{region.lower()}@{d}", first, last),
+                role=Role.MANAGER,
+                title=f"Regional Manager, {region}",
+                team=top,
                 start=history_start + dt.timedelta(days=rng.randint(0, 60)),
             )
             team = services.team_create(tenant, name=region, parent=top, manager=manager)
@@ -131,9 +239,15 @@ def seed_tenant(spec: TenantSpec, *, rng: random.Random, today: dt.date, users: 
                     end = today - dt.timedelta(days=rng.randint(20, 120))
                     start = min(start, end - dt.timedelta(days=200))
                 rep = _member(
-                    tenant, users.get(f"rep{rep_no:02d}@{d}", first, last), role=Role.REP,
-                    title=rng.choice(["Account Executive", "Senior Account Executive", "Sales Rep"]),
-                    team=team, start=start, end=end,
+                    tenant,
+                    users.get(f"rep{rep_no:02d}@{d}", first, last),
+                    role=Role.REP,
+                    title=rng.choice(
+                        ["Account Executive", "Senior Account Executive", "Sales Rep"]
+                    ),
+                    team=team,
+                    start=start,
+                    end=end,
                 )
                 people.reps.append(rep)
         for user, role in extra_members or []:
@@ -143,7 +257,7 @@ def seed_tenant(spec: TenantSpec, *, rng: random.Random, today: dt.date, users: 
 
 def seed_demo(*, seed: int = 42, today: dt.date | None = None) -> list[Tenant]:
     """Create the two demo tenants with their org and every pillar's demo data."""
-    today = today or dt.date.today()
+    today = today or timezone.localdate()
     rng = random.Random(seed)
     users = _UserMaker(make_password(DEMO_PASSWORD))
     created: list[Tenant] = []
@@ -151,7 +265,10 @@ def seed_demo(*, seed: int = 42, today: dt.date | None = None) -> list[Tenant]:
         acme, acme_people = seed_tenant(ACME, rng=rng, today=today, users=users)
         acme_admin_user = acme_people.admin.user
         globex, globex_people = seed_tenant(
-            GLOBEX, rng=rng, today=today, users=users,
+            GLOBEX,
+            rng=rng,
+            today=today,
+            users=users,
             extra_members=[(acme_admin_user, Role.FINANCE)],
         )
         created = [acme, globex]
@@ -160,6 +277,10 @@ def seed_demo(*, seed: int = 42, today: dt.date | None = None) -> list[Tenant]:
                 if apps.is_installed(app) and find_spec(f"{app}.demo"):
                     module = import_module(f"{app}.demo")
                     with tenant_context(tenant):
-                        module.seed(tenant, rng=random.Random(f"{seed}-{app}-{tenant.slug}"),
-                                    today=today, people=people)
+                        module.seed(
+                            tenant,
+                            rng=random.Random(f"{seed}-{app}-{tenant.slug}"),
+                            today=today,
+                            people=people,
+                        )
     return created

@@ -86,7 +86,9 @@ def _embedded_redis(stack: ExitStack) -> str:
     return f"redis+socket://{server.socket_file}"
 
 
-def resolve_services(stack: ExitStack, *, prefer_local: bool, quiet: bool = False) -> dict[str, str]:
+def resolve_services(
+    stack: ExitStack, *, prefer_local: bool, quiet: bool = False
+) -> dict[str, str]:
     """Return the environment (DATABASE_URL, DATABASE_OWNER_URL, REDIS_URL) to use."""
     from spm.db.roles import bootstrap_roles
 
@@ -121,7 +123,9 @@ def resolve_services(stack: ExitStack, *, prefer_local: bool, quiet: bool = Fals
 
 
 def _manage(env: dict[str, str], *args: str) -> None:
-    subprocess.run([sys.executable, str(BASE_DIR / "manage.py"), *args], env=env, check=True, cwd=BASE_DIR)
+    subprocess.run(
+        [sys.executable, str(BASE_DIR / "manage.py"), *args], env=env, check=True, cwd=BASE_DIR
+    )
 
 
 def run(port: int) -> int:
@@ -133,12 +137,38 @@ def run(port: int) -> int:
         _manage(env, "seed_demo", "--if-empty")
         bin_dir = Path(sys.executable).parent
         commands = {
-            "web": [str(bin_dir / "gunicorn"), "spm.wsgi", "--bind", f"127.0.0.1:{port}",
-                    "--workers", "2", "--threads", "4", "--access-logfile", "-"],
-            "worker": [str(bin_dir / "celery"), "-A", "spm", "worker", "-l", "info",
-                       "--concurrency", "2"],
-            "beat": [str(bin_dir / "celery"), "-A", "spm", "beat", "-l", "info",
-                     "--schedule", str(VAR_DIR / "celerybeat-schedule")],
+            "web": [
+                str(bin_dir / "gunicorn"),
+                "spm.wsgi",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "2",
+                "--threads",
+                "4",
+                "--access-logfile",
+                "-",
+            ],
+            "worker": [
+                str(bin_dir / "celery"),
+                "-A",
+                "spm",
+                "worker",
+                "-l",
+                "info",
+                "--concurrency",
+                "2",
+            ],
+            "beat": [
+                str(bin_dir / "celery"),
+                "-A",
+                "spm",
+                "beat",
+                "-l",
+                "info",
+                "--schedule",
+                str(VAR_DIR / "celerybeat-schedule"),
+            ],
         }
         procs: dict[str, subprocess.Popen[bytes]] = {}
         for name, cmd in commands.items():
@@ -164,7 +194,11 @@ def run(port: int) -> int:
         print("  Press Ctrl-C to stop everything.", flush=True)
         print("=" * 64 + "\n", flush=True)
         code = 0
+        parent = os.getppid()
         while not stopping:
+            if os.getppid() != parent:
+                print("[spm] the launching process went away; stopping", flush=True)
+                stopping = True
             for name, proc in procs.items():
                 if proc.poll() is not None:
                     print(f"[spm] {name} exited with {proc.returncode}; stopping", flush=True)

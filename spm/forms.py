@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -29,9 +29,27 @@ class TenantSettingsForm(forms.ModelForm):
         fields = ["name", "currency", "fiscal_year_start_month", "time_zone"]
         widgets = {
             "fiscal_year_start_month": forms.Select(
-                choices=[(i, m) for i, m in enumerate(
-                    ["", "January", "February", "March", "April", "May", "June", "July",
-                     "August", "September", "October", "November", "December"]) if i]
+                choices=[
+                    (i, m)
+                    for i, m in enumerate(
+                        [
+                            "",
+                            "January",
+                            "February",
+                            "March",
+                            "April",
+                            "May",
+                            "June",
+                            "July",
+                            "August",
+                            "September",
+                            "October",
+                            "November",
+                            "December",
+                        ]
+                    )
+                    if i
+                ]
             )
         }
 
@@ -87,15 +105,14 @@ class TeamForm(TenantScopedFormMixin, forms.Form):
     def __init__(self, *args: Any, tenant: Tenant, team: Team | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.scope_choices(tenant)
-        manager_field = self.fields["manager"]
-        assert isinstance(manager_field, forms.ModelChoiceField)
+        manager_field = cast(forms.ModelChoiceField, self.fields["manager"])
         manager_field.queryset = (
             Membership.objects.filter(tenant=tenant, is_active=True)
-            .exclude(role=Role.REP).select_related("user")
+            .exclude(role=Role.REP)
+            .select_related("user")
         )
         manager_field.label_from_instance = lambda m: f"{m.display_name} ({m.get_role_display()})"
-        parent_field = self.fields["parent"]
-        assert isinstance(parent_field, forms.ModelChoiceField)
+        parent_field = cast(forms.ModelChoiceField, self.fields["parent"])
         if team is not None:
             parent_field.queryset = Team.objects.filter(tenant=tenant).exclude(
                 path__startswith=team.path

@@ -15,8 +15,17 @@ from django.db.models import Q
 from spm.roles import Role
 from spm.tenancy.models import TenantModel
 
-__all__ = ["AuditEvent", "FiscalPeriod", "Membership", "PeriodKind", "Role", "TaskRun", "Team",
-           "Tenant", "User"]
+__all__ = [
+    "AuditEvent",
+    "FiscalPeriod",
+    "Membership",
+    "PeriodKind",
+    "Role",
+    "TaskRun",
+    "Team",
+    "Tenant",
+    "User",
+]
 
 RESERVED_SLUGS = frozenset(
     {"admin", "api", "accounts", "static", "media", "tenants", "healthz", "favicon.ico", "me"}
@@ -167,7 +176,9 @@ class FiscalPeriod(TenantModel):
 
     kind = models.CharField(max_length=8, choices=PeriodKind.choices)
     fiscal_year = models.PositiveSmallIntegerField()
-    number = models.PositiveSmallIntegerField(help_text="1-12 for months, 1-4 for quarters, 1 for the year")
+    number = models.PositiveSmallIntegerField(
+        help_text="1-12 for months, 1-4 for quarters, 1 for the year"
+    )
     start = models.DateField()
     end = models.DateField()
     label = models.CharField(max_length=40)
@@ -181,9 +192,13 @@ class FiscalPeriod(TenantModel):
                 fields=["tenant", "kind", "fiscal_year", "number"], name="period_unique_number"
             ),
             models.UniqueConstraint(fields=["tenant", "kind", "start"], name="period_unique_start"),
-            models.CheckConstraint(condition=Q(end__gte=models.F("start")), name="period_end_after_start"),
+            models.CheckConstraint(
+                condition=Q(end__gte=models.F("start")), name="period_end_after_start"
+            ),
         ]
-        indexes = [models.Index(fields=["tenant", "kind", "start", "end"], name="period_tenant_range")]
+        indexes = [
+            models.Index(fields=["tenant", "kind", "start", "end"], name="period_tenant_range")
+        ]
 
     def __str__(self) -> str:
         return self.label
@@ -219,7 +234,9 @@ class TaskRun(TenantModel):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["tenant", "kind", "created_at"], name="taskrun_tenant_kind")]
+        indexes = [
+            models.Index(fields=["tenant", "kind", "created_at"], name="taskrun_tenant_kind")
+        ]
 
     @property
     def percent(self) -> int:

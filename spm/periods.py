@@ -45,25 +45,34 @@ def fiscal_year_periods(fiscal_year: int, start_month: int) -> list[PeriodSpec]:
     first = fiscal_year_start(fiscal_year, start_month)
     specs = [
         PeriodSpec(
-            "year", fiscal_year, 1, first,
-            _add_months(first, 12) - dt.timedelta(days=1), f"FY{fiscal_year}",
+            "year",
+            fiscal_year,
+            1,
+            first,
+            _add_months(first, 12) - dt.timedelta(days=1),
+            f"FY{fiscal_year}",
         )
     ]
     for q in range(4):
         start = _add_months(first, 3 * q)
         end = _add_months(start, 3) - dt.timedelta(days=1)
-        specs.append(PeriodSpec("quarter", fiscal_year, q + 1, start, end, f"FY{fiscal_year} Q{q + 1}"))
+        specs.append(
+            PeriodSpec("quarter", fiscal_year, q + 1, start, end, f"FY{fiscal_year} Q{q + 1}")
+        )
     for m in range(12):
         start = _add_months(first, m)
         end = _add_months(start, 1) - dt.timedelta(days=1)
         specs.append(
-            PeriodSpec("month", fiscal_year, m + 1, start, end, f"{MONTH_ABBR[start.month]} {start.year}")
+            PeriodSpec(
+                "month", fiscal_year, m + 1, start, end, f"{MONTH_ABBR[start.month]} {start.year}"
+            )
         )
     return specs
 
 
-def active_days(period_start: dt.date, period_end: dt.date, member_start: dt.date,
-                member_end: dt.date | None) -> int:
+def active_days(
+    period_start: dt.date, period_end: dt.date, member_start: dt.date, member_end: dt.date | None
+) -> int:
     """Days of the period a member was active, both ends inclusive (FORMULAS.md 1)."""
     start = max(period_start, member_start)
     end = period_end if member_end is None else min(period_end, member_end)

@@ -85,10 +85,14 @@ def user_memberships(user: User) -> list[Membership]:
 
 def period_containing(tenant: Tenant, *, day: dt.date, kind: str = "month") -> FiscalPeriod | None:
     """The tenant's period of ``kind`` that contains ``day``, or None if not generated."""
-    return FiscalPeriod.objects.filter(tenant=tenant, kind=kind, start__lte=day, end__gte=day).first()
+    return FiscalPeriod.objects.filter(
+        tenant=tenant, kind=kind, start__lte=day, end__gte=day
+    ).first()
 
 
-def periods_in_year(tenant: Tenant, *, fiscal_year: int, kind: str | None = None) -> QuerySet[FiscalPeriod]:
+def periods_in_year(
+    tenant: Tenant, *, fiscal_year: int, kind: str | None = None
+) -> QuerySet[FiscalPeriod]:
     qs = FiscalPeriod.objects.filter(tenant=tenant, fiscal_year=fiscal_year)
     if kind:
         qs = qs.filter(kind=kind)

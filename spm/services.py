@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -21,8 +23,14 @@ from spm.periods import fiscal_year_of, fiscal_year_periods
 from spm.tenancy.context import tenant_context
 
 
-def audit_record(tenant: Tenant, *, actor: User | None, action: str, obj: Any = None,
-                 data: dict[str, Any] | None = None) -> AuditEvent:
+def audit_record(
+    tenant: Tenant,
+    *,
+    actor: User | None,
+    action: str,
+    obj: Any = None,
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
     return AuditEvent.objects.create(
         tenant=tenant,
         actor=actor,
@@ -35,16 +43,28 @@ def audit_record(tenant: Tenant, *, actor: User | None, action: str, obj: Any = 
 
 # Tenants and periods ---------------------------------------------------------------
 
-def tenant_create(*, name: str, slug: str, currency: str = "USD", fiscal_year_start_month: int = 1,
-                  time_zone: str = "UTC", actor: User | None = None,
-                  years: tuple[int, int] = (-2, 2), today: dt.date | None = None) -> Tenant:
+
+def tenant_create(
+    *,
+    name: str,
+    slug: str,
+    currency: str = "USD",
+    fiscal_year_start_month: int = 1,
+    time_zone: str = "UTC",
+    actor: User | None = None,
+    years: tuple[int, int] = (-2, 2),
+    today: dt.date | None = None,
+) -> Tenant:
     """Create a tenant and its fiscal periods around ``today``.
 
     Raises ValidationError naming the field when a value is invalid.
     """
     tenant = Tenant(
-        name=name, slug=slug, currency=currency,
-        fiscal_year_start_month=fiscal_year_start_month, time_zone=time_zone,
+        name=name,
+        slug=slug,
+        currency=currency,
+        fiscal_year_start_month=fiscal_year_start_month,
+        time_zone=time_zone,
     )
     tenant.full_clean()
     with transaction.atomic():
@@ -75,19 +95,25 @@ def tenant_update(tenant: Tenant, *, actor: User, **fields: Any) -> Tenant:
         )
         if start_changed:
             if FiscalPeriod.objects.filter(tenant=tenant, is_closed=True).exists():
-                raise ValidationError(
-                    {"fiscal_year_start_month": "Periods have been closed; the fiscal calendar is fixed."}
-                )
+                message = "Periods have been closed; the fiscal calendar is fixed."
+                raise ValidationError({"fiscal_year_start_month": message})
             years = list(
-                FiscalPeriod.objects.filter(tenant=tenant, kind="year").values_list("fiscal_year", flat=True)
+                FiscalPeriod.objects.filter(tenant=tenant, kind="year").values_list(
+                    "fiscal_year", flat=True
+                )
             )
             FiscalPeriod.objects.filter(tenant=tenant).delete()
             if years:
                 for year in range(min(years), max(years) + 1):
                     _periods_create_year(tenant, year)
         tenant.save()
-        audit_record(tenant, actor=actor, action="tenant.update", obj=tenant,
-                     data={k: [str(v), str(fields[k])] for k, v in old.items()})
+        audit_record(
+            tenant,
+            actor=actor,
+            action="tenant.update",
+            obj=tenant,
+            data={k: [str(v), str(fields[k])] for k, v in old.items()},
+        )
     return tenant
 
 
@@ -95,8 +121,13 @@ def _periods_create_year(tenant: Tenant, fiscal_year: int) -> None:
     FiscalPeriod.objects.bulk_create(
         [
             FiscalPeriod(
-                tenant=tenant, kind=s.kind, fiscal_year=s.fiscal_year, number=s.number,
-                start=s.start, end=s.end, label=s.label,
+                tenant=tenant,
+                kind=s.kind,
+                fiscal_year=s.fiscal_year,
+                number=s.number,
+                start=s.start,
+                end=s.end,
+                label=s.label,
             )
             for s in fiscal_year_periods(fiscal_year, tenant.fiscal_year_start_month)
         ],
@@ -127,11 +158,23 @@ def period_close(tenant: Tenant, *, period: FiscalPeriod, actor: User) -> Fiscal
 
 # People ----------------------------------------------------------------------------
 
-def membership_add(tenant: Tenant, *, email: str, first_name: str = "", last_name: str = "",
-                   role: str = Role.REP, title: str = "", team: Team | None = None,
-                   start_date: dt.date | None = None, end_date: dt.date | None = None,
-                   actor: User | None = None, password: str | None = None,
-                   send_invite: bool = False, request: Any = None) -> Membership:
+
+def membership_add(
+    tenant: Tenant,
+    *,
+    email: str,
+    first_name: str = "",
+    last_name: str = "",
+    role: str = Role.REP,
+    title: str = "",
+    team: Team | None = None,
+    start_date: dt.date | None = None,
+    end_date: dt.date | None = None,
+    actor: User | None = None,
+    password: str | None = None,
+    send_invite: bool = False,
+    request: Any = None,
+) -> Membership:
     """Add a person to the tenant, creating their user if the email is new.
 
     With ``send_invite`` an email with a link to set their password is sent
@@ -145,8 +188,11 @@ def membership_add(tenant: Tenant, *, email: str, first_name: str = "", last_nam
         user = User.objects.filter(email__iexact=email).first()
         if user is None:
             user = User.objects.create_user(
-                username=email, email=email, password=password,
-                first_name=first_name, last_name=last_name,
+                username=email,
+                email=email,
+                password=password,
+                first_name=first_name,
+                last_name=last_name,
             )
             if password is None:
                 user.set_unusable_password()
@@ -154,13 +200,23 @@ def membership_add(tenant: Tenant, *, email: str, first_name: str = "", last_nam
         elif Membership.objects.filter(tenant=tenant, user=user).exists():
             raise ValidationError({"email": f"{email} is already a member of {tenant.name}."})
         membership = Membership(
-            tenant=tenant, user=user, role=role, title=title, team=team,
-            start_date=start_date or timezone.localdate(), end_date=end_date,
+            tenant=tenant,
+            user=user,
+            role=role,
+            title=title,
+            team=team,
+            start_date=start_date or timezone.localdate(),
+            end_date=end_date,
         )
         membership.full_clean(exclude=["tenant", "user"], validate_unique=False)
         membership.save()
-        audit_record(tenant, actor=actor, action="membership.add", obj=membership,
-                     data={"email": email, "role": role})
+        audit_record(
+            tenant,
+            actor=actor,
+            action="membership.add",
+            obj=membership,
+            data={"email": email, "role": role},
+        )
         if send_invite:
             transaction.on_commit(lambda: _send_invite(user, request))
     return membership
@@ -168,19 +224,23 @@ def membership_add(tenant: Tenant, *, email: str, first_name: str = "", last_nam
 
 def _send_invite(user: User, request: Any) -> None:
     form = PasswordResetForm({"email": user.email})
-    if form.is_valid():
-        # An invited user with an unusable password still gets the link.
-        form.get_users = lambda email: iter([user])  # type: ignore[method-assign]
-        form.save(
-            request=request,
-            use_https=bool(request and request.is_secure()),
-            subject_template_name="registration/invite_subject.txt",
-            email_template_name="registration/invite_email.txt",
-        )
+    if not form.is_valid():
+        return
+    # An invited user has an unusable password, which the stock form would skip.
+    form.get_users = lambda email: iter([user])  # type: ignore[method-assign]
+    base = urlsplit(settings.SPM_BASE_URL)
+    form.save(
+        request=request,
+        domain_override=None if request else base.netloc,
+        use_https=request.is_secure() if request else base.scheme == "https",
+        subject_template_name="registration/invite_subject.txt",
+        email_template_name="registration/invite_email.txt",
+    )
 
 
-def membership_update(tenant: Tenant, *, membership: Membership, actor: User | None,
-                      **fields: Any) -> Membership:
+def membership_update(
+    tenant: Tenant, *, membership: Membership, actor: User | None, **fields: Any
+) -> Membership:
     """Change role, title, team, dates or active flag; audited with old and new values."""
     allowed = {"role", "title", "team", "start_date", "end_date", "is_active"}
     unknown = set(fields) - allowed
@@ -203,7 +263,8 @@ def membership_update(tenant: Tenant, *, membership: Membership, actor: User | N
             and locked.role != Role.ADMIN
             and membership.role == Role.ADMIN
             and not Membership.objects.filter(tenant=tenant, role=Role.ADMIN, is_active=True)
-            .exclude(pk=locked.pk).exists()
+            .exclude(pk=locked.pk)
+            .exists()
         ):
             raise ValidationError({"role": "A tenant needs at least one active admin."})
         locked.save()
@@ -214,8 +275,15 @@ def membership_update(tenant: Tenant, *, membership: Membership, actor: User | N
 
 # Teams -----------------------------------------------------------------------------
 
-def team_create(tenant: Tenant, *, name: str, parent: Team | None = None,
-                manager: Membership | None = None, actor: User | None = None) -> Team:
+
+def team_create(
+    tenant: Tenant,
+    *,
+    name: str,
+    parent: Team | None = None,
+    manager: Membership | None = None,
+    actor: User | None = None,
+) -> Team:
     """Create a team under ``parent`` (None for a top-level team)."""
     if parent is not None and parent.tenant_id != tenant.pk:
         raise ValidationError({"parent": "Choose a team of this tenant."})
@@ -232,8 +300,15 @@ def team_create(tenant: Tenant, *, name: str, parent: Team | None = None,
     return team
 
 
-def team_update(tenant: Tenant, *, team: Team, actor: User | None, name: str | None = None,
-                manager: Membership | None | object = ..., parent: Team | None | object = ...) -> Team:
+def team_update(
+    tenant: Tenant,
+    *,
+    team: Team,
+    actor: User | None,
+    name: str | None = None,
+    manager: Membership | None | object = ...,
+    parent: Team | None | object = ...,
+) -> Team:
     """Rename, change manager, or move a team (with its whole subtree) under another parent.
 
     Moving a team under itself or one of its descendants raises ValidationError.
@@ -243,6 +318,13 @@ def team_update(tenant: Tenant, *, team: Team, actor: User | None, name: str | N
         locked = Team.objects.select_for_update().get(tenant=tenant, pk=team.pk)
         changes: dict[str, list[str]] = {}
         if name is not None and name != locked.name:
+            target_parent = locked.parent_id if parent is ... else getattr(parent, "pk", None)
+            if (
+                Team.objects.filter(tenant=tenant, parent_id=target_parent, name__iexact=name)
+                .exclude(pk=locked.pk)
+                .exists()
+            ):
+                raise ValidationError({"name": f"A team named '{name}' already exists there."})
             changes["name"] = [locked.name, name]
             locked.name = name
         if manager is not ...:
@@ -257,7 +339,9 @@ def team_update(tenant: Tenant, *, team: Team, actor: User | None, name: str | N
                 if new_parent.tenant_id != tenant.pk:
                     raise ValidationError({"parent": "Choose a team of this tenant."})
                 if new_parent.path.startswith(locked.path):
-                    raise ValidationError({"parent": "A team cannot move under itself or its own sub-team."})
+                    raise ValidationError(
+                        {"parent": "A team cannot move under itself or its own sub-team."}
+                    )
             old_path = locked.path
             new_path = f"{new_parent.path if new_parent else '/'}{locked.pk}/"
             delta = (new_parent.depth + 1 if new_parent else 0) - locked.depth
@@ -286,8 +370,15 @@ def team_delete(tenant: Tenant, *, team: Team, actor: User | None) -> None:
 
 # Task runs -------------------------------------------------------------------------
 
-def task_run_create(tenant: Tenant, *, kind: str, label: str = "",
-                    created_by: Membership | None = None, total: int = 0) -> TaskRun:
+
+def task_run_create(
+    tenant: Tenant,
+    *,
+    kind: str,
+    label: str = "",
+    created_by: Membership | None = None,
+    total: int = 0,
+) -> TaskRun:
     return TaskRun.objects.create(
         tenant=tenant, kind=kind, label=label, created_by=created_by, progress_total=total
     )
@@ -306,8 +397,15 @@ def task_run_progress(tenant: Tenant, *, run_id: int, done: int) -> None:
     TaskRun.objects.filter(tenant=tenant, pk=run_id).update(progress_done=done)
 
 
-def task_run_finish(tenant: Tenant, *, run_id: int, ok: bool, rows: int = 0, message: str = "",
-                    result: dict[str, Any] | None = None) -> None:
+def task_run_finish(
+    tenant: Tenant,
+    *,
+    run_id: int,
+    ok: bool,
+    rows: int = 0,
+    message: str = "",
+    result: dict[str, Any] | None = None,
+) -> None:
     TaskRun.objects.filter(tenant=tenant, pk=run_id).update(
         status=TaskRun.Status.SUCCEEDED if ok else TaskRun.Status.FAILED,
         finished_at=timezone.now(),

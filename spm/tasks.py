@@ -7,10 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import InterfaceError, OperationalError
+from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerOperationalError
 
 from spm.celery import app
-from spm.models import Tenant
+from spm.models import FiscalPeriod, Tenant
+from spm.services import periods_ensure
 from spm.tenancy.context import tenant_context
 
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, BrokerOperationalError)
@@ -50,3 +52,22 @@ def tenant_task(*, atomic: bool = True, **task_options: Any) -> Callable[..., An
         return run
 
     return decorator
+
+
+@tenant_task()
+def periods_ensure_for_tenant(tenant: Tenant) -> int:
+    """Make sure the tenant's fiscal periods reach two years past today.
+
+    Returns the number of periods the tenant has afterwards. Idempotent.
+    """
+    periods_ensure(tenant, around=timezone.localdate(), years=(0, 2))
+    return FiscalPeriod.objects.filter(tenant=tenant).count()
+
+
+@app.task(name="spm.tasks.periods_roll_forward")
+def periods_roll_forward() -> int:
+    """Beat entry point (daily): enqueue one period check per tenant."""
+    tenant_ids = list(Tenant.objects.values_list("pk", flat=True))
+    for tenant_id in tenant_ids:
+        periods_ensure_for_tenant.delay(tenant_id)
+    return len(tenant_ids)

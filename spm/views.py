@@ -68,6 +68,7 @@ class TenantHomeView(TenantViewMixin, TemplateView):
 
 # Settings --------------------------------------------------------------------------
 
+
 class TenantSettingsView(TenantViewMixin, TemplateView):
     template_name = "spm/tenant_settings.html"
     allowed_roles = ADMIN
@@ -75,11 +76,15 @@ class TenantSettingsView(TenantViewMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context.setdefault("form", TenantSettingsForm(instance=self.tenant))
-        context["closed_periods"] = FiscalPeriod.objects.filter(tenant=self.tenant, is_closed=True).count()
+        context["closed_periods"] = FiscalPeriod.objects.filter(
+            tenant=self.tenant, is_closed=True
+        ).count()
         return context
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        form = TenantSettingsForm(request.POST, instance=type(self.tenant).objects.get(pk=self.tenant.pk))
+        form = TenantSettingsForm(
+            request.POST, instance=type(self.tenant).objects.get(pk=self.tenant.pk)
+        )
         if form.is_valid():
             try:
                 services.tenant_update(self.tenant, actor=request.user, **form.cleaned_data)  # type: ignore[arg-type]
@@ -93,6 +98,7 @@ class TenantSettingsView(TenantViewMixin, TemplateView):
 
 
 # People ----------------------------------------------------------------------------
+
 
 class PeopleListView(TenantViewMixin, ListView):
     template_name = "spm/people_list.html"
@@ -108,8 +114,10 @@ class PeopleListView(TenantViewMixin, ListView):
             qs = qs.filter(role=role)
         query = self.request.GET.get("q", "").strip()
         if query:
-            qs = qs.filter(user__email__icontains=query) | qs.filter(user__last_name__icontains=query) | (
-                qs.filter(user__first_name__icontains=query)
+            qs = (
+                qs.filter(user__email__icontains=query)
+                | qs.filter(user__last_name__icontains=query)
+                | (qs.filter(user__first_name__icontains=query))
             )
         return qs.select_related("user", "team").order_by("user__last_name", "user__first_name")
 
@@ -136,13 +144,19 @@ class MemberAddView(TenantViewMixin, TemplateView):
         form = MemberAddForm(request.POST, tenant=self.tenant)
         if form.is_valid():
             try:
-                member = services.membership_add(self.tenant, actor=request.user, request=request,  # type: ignore[arg-type]
-                                                 **form.cleaned_data)
+                member = services.membership_add(
+                    self.tenant,
+                    actor=request.user,
+                    request=request,  # type: ignore[arg-type]
+                    **form.cleaned_data,
+                )
             except ValidationError as exc:
                 for field, errors in exc.message_dict.items():
                     form.add_error(field if field in form.fields else None, errors)
             else:
-                messages.success(request, f"{member.display_name} was added as {member.get_role_display()}.")
+                messages.success(
+                    request, f"{member.display_name} was added as {member.get_role_display()}."
+                )
                 return redirect("people-list", tenant_slug=self.tenant.slug)
         return self.render_to_response(self.get_context_data(form=form))
 
@@ -164,12 +178,17 @@ class MemberEditView(TenantViewMixin, DetailView):
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.object = self.get_object()
-        form = MemberEditForm(request.POST, instance=Membership.objects.get(pk=self.object.pk),
-                              tenant=self.tenant)
+        form = MemberEditForm(
+            request.POST, instance=Membership.objects.get(pk=self.object.pk), tenant=self.tenant
+        )
         if form.is_valid():
             try:
-                services.membership_update(self.tenant, membership=self.object, actor=request.user,  # type: ignore[arg-type]
-                                           **form.cleaned_data)
+                services.membership_update(
+                    self.tenant,
+                    membership=self.object,
+                    actor=request.user,  # type: ignore[arg-type]
+                    **form.cleaned_data,
+                )
             except ValidationError as exc:
                 for field, errors in exc.message_dict.items():
                     form.add_error(field if field in form.fields else None, errors)
@@ -180,6 +199,7 @@ class MemberEditView(TenantViewMixin, DetailView):
 
 
 # Teams -----------------------------------------------------------------------------
+
 
 class TeamListView(TenantViewMixin, ListView):
     """The team tree, with each team's manager and member count."""
@@ -196,7 +216,8 @@ class TeamListView(TenantViewMixin, ListView):
                 Prefetch(
                     "members",
                     queryset=Membership.objects.filter(tenant=self.tenant, is_active=True)
-                    .select_related("user").order_by("user__last_name"),
+                    .select_related("user")
+                    .order_by("user__last_name"),
                 )
             )
             .order_by("path")
@@ -205,10 +226,9 @@ class TeamListView(TenantViewMixin, ListView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context["can_edit"] = self.membership.role == Role.ADMIN
-        context["unassigned"] = (
-            Membership.objects.filter(tenant=self.tenant, team__isnull=True, is_active=True)
-            .select_related("user")
-        )
+        context["unassigned"] = Membership.objects.filter(
+            tenant=self.tenant, team__isnull=True, is_active=True
+        ).select_related("user")
         return context
 
 
@@ -254,8 +274,14 @@ class TeamFormView(TenantViewMixin, TemplateView):
                     team = services.team_create(self.tenant, actor=request.user, **data)  # type: ignore[arg-type]
                     messages.success(request, f"Team {team.name} was created.")
                 else:
-                    services.team_update(self.tenant, team=team, actor=request.user, name=data["name"],  # type: ignore[arg-type]
-                                         manager=data["manager"], parent=data["parent"])
+                    services.team_update(
+                        self.tenant,
+                        team=team,
+                        actor=request.user,
+                        name=data["name"],  # type: ignore[arg-type]
+                        manager=data["manager"],
+                        parent=data["parent"],
+                    )
                     messages.success(request, f"Team {data['name']} was saved.")
             except ValidationError as exc:
                 for field, errors in exc.message_dict.items():
@@ -266,6 +292,7 @@ class TeamFormView(TenantViewMixin, TemplateView):
 
 
 # Periods ---------------------------------------------------------------------------
+
 
 class PeriodListView(TenantViewMixin, ListView):
     template_name = "spm/period_list.html"
@@ -285,7 +312,11 @@ class PeriodListView(TenantViewMixin, ListView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         years = sorted(
-            set(FiscalPeriod.objects.filter(tenant=self.tenant, kind="year").values_list("fiscal_year", flat=True))
+            set(
+                FiscalPeriod.objects.filter(tenant=self.tenant, kind="year").values_list(
+                    "fiscal_year", flat=True
+                )
+            )
         )
         context["years"] = years
         context["year"] = self.fiscal_year()
@@ -306,11 +337,13 @@ class PeriodCloseView(TenantViewMixin, View):
         else:
             messages.success(request, f"{period.label} is closed.")
         return HttpResponseRedirect(
-            reverse("period-list", kwargs={"tenant_slug": self.tenant.slug}) + f"?year={period.fiscal_year}"
+            reverse("period-list", kwargs={"tenant_slug": self.tenant.slug})
+            + f"?year={period.fiscal_year}"
         )
 
 
 # Task runs -------------------------------------------------------------------------
+
 
 class TaskRunView(TenantViewMixin, DetailView):
     """A long job's progress. With htmx, the partial polls itself until done."""

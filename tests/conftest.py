@@ -80,7 +80,9 @@ class TenantWorld:
 
     def members(self) -> dict[str, Membership]:
         return {
-            "admin": self.admin, "manager": self.manager, "rep": self.rep1,
+            "admin": self.admin,
+            "manager": self.manager,
+            "rep": self.rep1,
             "finance": self.finance,
         }
 
@@ -91,11 +93,24 @@ PASSWORD = "correct-horse-battery-staple"
 def build_world(slug: str, name: str, *, email_domain: str) -> TenantWorld:
     tenant = services.tenant_create(name=name, slug=slug, today=TODAY)
     with tenant_context(tenant):
-        def add(local: str, first: str, last: str, role: str, team: Team | None = None,
-                start: dt.date = dt.date(2026, 1, 1)) -> Membership:
+
+        def add(
+            local: str,
+            first: str,
+            last: str,
+            role: str,
+            team: Team | None = None,
+            start: dt.date = dt.date(2026, 1, 1),
+        ) -> Membership:
             return services.membership_add(
-                tenant, email=f"{local}@{email_domain}", first_name=first, last_name=last,
-                role=role, team=team, start_date=start, password=PASSWORD,
+                tenant,
+                email=f"{local}@{email_domain}",
+                first_name=first,
+                last_name=last,
+                role=role,
+                team=team,
+                start_date=start,
+                password=PASSWORD,
             )
 
         admin = add("admin", "Ada", "Admin", Role.ADMIN)
@@ -109,8 +124,19 @@ def build_world(slug: str, name: str, *, email_domain: str) -> TenantWorld:
         other_manager = add("manager2", "Max", "Other", Role.MANAGER, root)
         other_team = services.team_create(tenant, name="East", parent=root, manager=other_manager)
         other_rep = add("rep3", "Otto", "Three", Role.REP, other_team)
-    return TenantWorld(tenant, admin, manager, rep1, rep2, finance, other_manager, other_rep,
-                       root, team, other_team)
+    return TenantWorld(
+        tenant,
+        admin,
+        manager,
+        rep1,
+        rep2,
+        finance,
+        other_manager,
+        other_rep,
+        root,
+        team,
+        other_team,
+    )
 
 
 @pytest.fixture

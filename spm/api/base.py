@@ -48,7 +48,9 @@ class TenantViewSetMixin:
             membership = resolve_membership(request._request)
             if membership is None:
                 raise NotFound()
-            roles = self.read_roles if request.method in permissions.SAFE_METHODS else self.write_roles
+            roles = (
+                self.read_roles if request.method in permissions.SAFE_METHODS else self.write_roles
+            )
             if membership.role not in roles:
                 raise PermissionDenied(
                     f"This action needs one of these roles: {', '.join(sorted(roles))}."

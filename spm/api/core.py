@@ -9,8 +9,8 @@ from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.decorators import action, api_view, permission_classes
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -68,8 +68,18 @@ class MemberSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Membership
-        fields = ["id", "email", "first_name", "last_name", "role", "title", "team",
-                  "start_date", "end_date", "is_active"]
+        fields = [
+            "id",
+            "email",
+            "first_name",
+            "last_name",
+            "role",
+            "title",
+            "team",
+            "start_date",
+            "end_date",
+            "is_active",
+        ]
         read_only_fields = ["id"]
 
 
@@ -87,7 +97,9 @@ class MemberCreateSerializer(serializers.Serializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         start, end = attrs.get("start_date"), attrs.get("end_date")
         if start and end and end < start:
-            raise serializers.ValidationError({"end_date": "The end date cannot be before the start date."})
+            raise serializers.ValidationError(
+                {"end_date": "The end date cannot be before the start date."}
+            )
         return attrs
 
 
@@ -102,8 +114,13 @@ class MemberFilter(filters.FilterSet):
         fields = ["role", "team", "is_active", "email"]
 
 
-class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                    mixins.UpdateModelMixin, TenantGenericViewSet):
+class MemberViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    TenantGenericViewSet,
+):
     """People of the tenant. Admins and finance see everyone, managers their
     subtree, reps themselves. Only admins add or change members."""
 
@@ -125,10 +142,15 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
         data = MemberCreateSerializer(data=request.data, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
         membership = services.membership_add(
-            self.tenant, actor=request.user, request=request._request, **data.validated_data  # type: ignore[arg-type]
+            self.tenant,
+            actor=request.user,
+            request=request._request,
+            **data.validated_data,  # type: ignore[arg-type]
         )
-        return Response(MemberSerializer(membership, context=self.get_serializer_context()).data,
-                        status=status.HTTP_201_CREATED)
+        return Response(
+            MemberSerializer(membership, context=self.get_serializer_context()).data,
+            status=status.HTTP_201_CREATED,
+        )
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         partial = kwargs.pop("partial", False)
@@ -136,7 +158,10 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
         serializer = self.get_serializer(membership, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         updated = services.membership_update(
-            self.tenant, membership=membership, actor=request.user, **serializer.validated_data  # type: ignore[arg-type]
+            self.tenant,
+            membership=membership,
+            actor=request.user,
+            **serializer.validated_data,  # type: ignore[arg-type]
         )
         return Response(self.get_serializer(updated).data)
 
@@ -154,8 +179,14 @@ class TeamSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "path", "depth"]
 
 
-class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                  mixins.UpdateModelMixin, mixins.DestroyModelMixin, TenantGenericViewSet):
+class TeamViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    TenantGenericViewSet,
+):
     """The team tree. Everyone in the tenant reads it; admins change it.
     ``GET teams/{id}/subtree/`` lists a team and all teams below it."""
 
@@ -171,7 +202,9 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         serializer.instance = services.team_create(
-            self.tenant, actor=self.request.user, **serializer.validated_data  # type: ignore[arg-type]
+            self.tenant,
+            actor=self.request.user,
+            **serializer.validated_data,  # type: ignore[arg-type]
         )
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
@@ -182,7 +215,10 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         if "parent" in data:
             kwargs["parent"] = data["parent"]
         serializer.instance = services.team_update(
-            self.tenant, team=serializer.instance, actor=self.request.user, **kwargs  # type: ignore[arg-type]
+            self.tenant,
+            team=serializer.instance,
+            actor=self.request.user,
+            **kwargs,  # type: ignore[arg-type]
         )
 
     def perform_destroy(self, instance: Team) -> None:
@@ -193,7 +229,9 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
     def subtree(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         team = self.get_object()
         teams = selectors.team_subtree(self.tenant, team=team).select_related("manager")
-        return Response(TeamSerializer(teams, many=True, context=self.get_serializer_context()).data)
+        return Response(
+            TeamSerializer(teams, many=True, context=self.get_serializer_context()).data
+        )
 
 
 # Periods -----------------------------------------------------------------------------
@@ -204,8 +242,18 @@ class PeriodSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = FiscalPeriod
-        fields = ["id", "kind", "fiscal_year", "number", "label", "start", "end", "days",
-                  "is_closed", "closed_at"]
+        fields = [
+            "id",
+            "kind",
+            "fiscal_year",
+            "number",
+            "label",
+            "start",
+            "end",
+            "days",
+            "is_closed",
+            "closed_at",
+        ]
 
 
 class PeriodFilter(filters.FilterSet):

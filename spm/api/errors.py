@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, connection, transaction
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -22,7 +23,9 @@ def _flatten(detail: Any, prefix: str = "") -> list[dict[str, str]]:
             errors.extend(_flatten(value, name))
     elif isinstance(detail, list):
         if all(not isinstance(item, dict | list) for item in detail):
-            errors.extend({"field": prefix or "non_field_errors", "message": str(item)} for item in detail)
+            errors.extend(
+                {"field": prefix or "non_field_errors", "message": str(item)} for item in detail
+            )
         else:
             for index, item in enumerate(detail):
                 errors.extend(_flatten(item, f"{prefix}[{index}]" if prefix else f"[{index}]"))
@@ -31,9 +34,19 @@ def _flatten(detail: Any, prefix: str = "") -> list[dict[str, str]]:
     return errors
 
 
-def problem(status_code: int, title: str, detail: str, errors: list[dict[str, str]] | None = None,
-            headers: dict[str, str] | None = None) -> Response:
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status_code, "detail": detail}
+def problem(
+    status_code: int,
+    title: str,
+    detail: str,
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status_code,
+        "detail": detail,
+    }
     if errors:
         body["errors"] = errors
     return Response(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE, headers=headers)
@@ -44,18 +57,33 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         )
+    if connection.in_atomic_block:
+        # An error answer commits nothing the request may have written before it failed.
+        transaction.set_rollback(True)
+    if isinstance(exc, IntegrityError):
+        # A race past a service's own check lands on a database constraint: a conflict,
+        # not a server error.
+        return problem(
+            status.HTTP_409_CONFLICT,
+            "Conflict",
+            "The change conflicts with existing data (a duplicate or a reference in use).",
+        )
     response = exception_handler(exc, context)
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
         errors = _flatten(exc.detail)
         first = errors[0] if errors else {"field": "", "message": "Invalid input."}
-        detail = f"{first['field']}: {first['message']}" if len(errors) == 1 else (
-            f"{len(errors)} fields are invalid; see errors."
+        detail = (
+            f"{first['field']}: {first['message']}"
+            if len(errors) == 1
+            else (f"{len(errors)} fields are invalid; see errors.")
         )
         return problem(status.HTTP_400_BAD_REQUEST, "Invalid input", detail, errors)
     detail_value = getattr(exc, "detail", None)
     detail = str(detail_value) if detail_value is not None else str(exc)
     title = response.status_text if hasattr(response, "status_text") else "Error"
-    headers = {k: v for k, v in response.items() if k in ("WWW-Authenticate", "Retry-After", "Allow")}
+    headers = {
+        k: v for k, v in response.items() if k in ("WWW-Authenticate", "Retry-After", "Allow")
+    }
     return problem(response.status_code, title, detail, headers=headers)

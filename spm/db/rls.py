@@ -59,13 +59,15 @@ class EnableRLS(Operation):
     def state_forwards(self, app_label: str, state: Any) -> None:
         pass
 
-    def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any,
-                          to_state: Any) -> None:
+    def database_forwards(
+        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
+    ) -> None:
         for sql in enable_sql(self.table, extra_using=self.extra_using):
             schema_editor.execute(sql)
 
-    def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any,
-                           to_state: Any) -> None:
+    def database_backwards(
+        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
+    ) -> None:
         for sql in disable_sql(self.table):
             schema_editor.execute(sql)
 

@@ -44,7 +44,8 @@ def bootstrap_roles(admin_url: str, dbname: str, password: str) -> DatabaseUrls:
             verb = "ALTER" if exists else "CREATE"
             conn.execute(
                 sql.SQL(
-                    "{} ROLE {} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEROLE " + extra
+                    "{} ROLE {} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEROLE "
+                    + extra
                     + " PASSWORD {}"
                 ).format(sql.SQL(verb), sql.Identifier(role), sql.Literal(password))
             )
@@ -55,9 +56,7 @@ def bootstrap_roles(admin_url: str, dbname: str, password: str) -> DatabaseUrls:
                 )
             )
     with psycopg.connect(_with_admin_db(admin_url, dbname), autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("ALTER SCHEMA public OWNER TO {}").format(sql.Identifier(OWNER_ROLE))
-        )
+        conn.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(sql.Identifier(OWNER_ROLE)))
     return DatabaseUrls(
         runtime=_with_user(admin_url, RUNTIME_ROLE, password, dbname),
         owner=_with_user(admin_url, OWNER_ROLE, password, dbname),
@@ -91,7 +90,9 @@ def grant_runtime_privileges(owner_connection, runtime_connection) -> None:  # t
 def create_database(owner_or_admin_url: str, dbname: str, *, owner: str | None = None) -> None:
     """Drop (if present) and create ``dbname``; used for test databases."""
     with psycopg.connect(owner_or_admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname))
+        )
         if owner:
             conn.execute(
                 sql.SQL("CREATE DATABASE {} OWNER {}").format(
@@ -104,4 +105,6 @@ def create_database(owner_or_admin_url: str, dbname: str, *, owner: str | None =
 
 def drop_database(owner_or_admin_url: str, dbname: str) -> None:
     with psycopg.connect(owner_or_admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname))
+        )

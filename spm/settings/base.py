@@ -136,6 +136,8 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Where the app is reached: links in emails sent outside a request (API or task invites).
+SPM_BASE_URL = env_str("SPM_BASE_URL", "http://127.0.0.1:8000") or "http://127.0.0.1:8000"
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "SPM <noreply@spm.localhost>")
 
 LANGUAGE_CODE = "en-us"

@@ -6,7 +6,9 @@ from spm.settings.base import *  # noqa: F403
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY") or ""
 if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("dev-only"):
-    raise EnvError("SECRET_KEY must be set to a random string of at least 50 characters in production.")
+    raise EnvError(
+        "SECRET_KEY must be set to a random string of at least 50 characters in production."
+    )
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)

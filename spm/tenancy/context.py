@@ -76,4 +76,6 @@ def tenant_context(tenant: Tenant, using: str = "default") -> Iterator[Tenant]:
             _current_tenant.reset(token)
             raise
         _current_tenant.reset(token)
-        _set_db_setting(TENANT_SETTING, previous_db, using)
+        if not connections[using].needs_rollback:
+            # (When marked for rollback, the rollback itself restores the setting.)
+            _set_db_setting(TENANT_SETTING, previous_db, using)

@@ -61,9 +61,14 @@ class TenantMiddleware:
         if tenant is None:
             if request.path_info.startswith("/api/"):
                 return JsonResponse(
-                    {"type": "about:blank", "title": "Not Found", "status": 404,
-                     "detail": "Not found."},
-                    status=404, content_type="application/problem+json",
+                    {
+                        "type": "about:blank",
+                        "title": "Not Found",
+                        "status": 404,
+                        "detail": "Not found.",
+                    },
+                    status=404,
+                    content_type="application/problem+json",
                 )
             raise Http404("No such tenant.")
         request.tenant = tenant  # type: ignore[attr-defined]

@@ -14,7 +14,9 @@ from tests.e2e.conftest import login
 pytestmark = pytest.mark.e2e
 
 
-def test_login_lands_on_tenant_home_then_switch_tenant_and_log_out(live_server, page, world_a, world_b):
+def test_login_lands_on_tenant_home_then_switch_tenant_and_log_out(
+    live_server, page, world_a, world_b
+):
     user = world_a.manager.user
     with tenant_context(world_b.tenant):
         membership_add(world_b.tenant, email=user.email, role=Role.FINANCE)
@@ -50,4 +52,3 @@ def test_single_tenant_user_lands_directly_on_home(live_server, page, world_a):
     login(page, live_server, world_a.rep1.user.email, PASSWORD)
     expect(page).to_have_url(f"{live_server.url}/alpha/")
     expect(page.locator("h1")).to_have_text("Welcome, Ray")
-    page.screenshot(path="/tmp/shot-home.png", full_page=True)

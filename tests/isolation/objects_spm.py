@@ -9,7 +9,8 @@ from spm.models import FiscalPeriod
 
 
 def make_objects(world: Any) -> list[Any]:
-    run = services.task_run_create(world.tenant, kind="demo.run", label="Isolation run",
-                                   created_by=world.admin)
+    run = services.task_run_create(
+        world.tenant, kind="demo.run", label="Isolation run", created_by=world.admin
+    )
     period = FiscalPeriod.objects.filter(tenant=world.tenant, kind="month").first()
     return [world.team, world.root_team, world.rep1, world.admin, period, run]

@@ -109,8 +109,10 @@ def _allowed_member(world: Any, callback: Any) -> Any:
 @pytest.fixture
 def worlds(world_a: Any, world_b: Any) -> dict[str, Any]:
     return {
-        "a": world_a, "b": world_b,
-        "a_objects": _objects_by_model(world_a), "b_objects": _objects_by_model(world_b),
+        "a": world_a,
+        "b": world_b,
+        "a_objects": _objects_by_model(world_a),
+        "b_objects": _objects_by_model(world_b),
     }
 
 
@@ -178,7 +180,10 @@ def _api_model(path: str) -> Any:
 def _api_path(path: str, slug: str, objects: dict[Any, list[Any]]) -> str:
     model = _api_model(path)
     if "{id}" in path and not objects.get(model):
-        pytest.fail(f"API path {path} needs an object of {model}: add it to tests/isolation/objects_<app>.py")
+        pytest.fail(
+            f"API path {path} needs an object of {model}: "
+            "add it to tests/isolation/objects_<app>.py"
+        )
     obj_id = str(objects[model][0].pk) if "{id}" in path else ""
     return path.replace("{tenant_slug}", slug).replace("{id}", obj_id)
 
@@ -222,9 +227,7 @@ def test_every_tenant_api_detail_is_404_for_another_tenants_id(worlds):
 
 def test_every_tenant_api_list_excludes_other_tenants_rows(worlds):
     a = worlds["a"]
-    b_ids = {
-        model: {obj.pk for obj in objs} for model, objs in worlds["b_objects"].items()
-    }
+    b_ids = {model: {obj.pk for obj in objs} for model, objs in worlds["b_objects"].items()}
     admin = api_client_for(a.admin.user)
     failures = []
     for path, method, _ in _api_operations():

@@ -48,9 +48,7 @@ def test_every_tenant_table_has_forced_rls_and_the_tenant_policy():
     )
     unprotected = [row[0] for row in tables if not (row[1] and row[2] and row[3])]
     assert unprotected == []
-    tenant_models = {
-        m._meta.db_table for m in apps.get_models() if issubclass(m, TenantModel)
-    }
+    tenant_models = {m._meta.db_table for m in apps.get_models() if issubclass(m, TenantModel)}
     assert tenant_models <= {row[0] for row in tables}
     assert "spm_membership" in tenant_models
 
@@ -72,20 +70,23 @@ def test_no_tenant_in_context_sees_no_rows(world_a, world_b):
 
 
 def test_writing_a_row_of_another_tenant_is_refused(world_a, world_b):
-    with tenant_context(world_a.tenant), pytest.raises(DatabaseError, match="row-level security"):
-        with transaction.atomic():
-            _fetch(
-                "INSERT INTO spm_team (tenant_id, name, path, depth) VALUES (%s, 'Sneaky', '/', 0)",
-                [world_b.tenant.pk],
-            )
+    with (
+        tenant_context(world_a.tenant),
+        pytest.raises(DatabaseError, match="row-level security"),
+        transaction.atomic(),
+    ):
+        _fetch(
+            "INSERT INTO spm_team (tenant_id, name, path, depth) VALUES (%s, 'Sneaky', '/', 0)",
+            [world_b.tenant.pk],
+        )
 
 
 def test_updating_rows_of_another_tenant_touches_nothing(world_a, world_b):
-    with tenant_context(world_a.tenant):
-        with connection.cursor() as cursor:
-            cursor.execute("UPDATE spm_team SET name = 'Hijacked' WHERE tenant_id = %s",
-                           [world_b.tenant.pk])
-            assert cursor.rowcount == 0
+    with tenant_context(world_a.tenant), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE spm_team SET name = 'Hijacked' WHERE tenant_id = %s", [world_b.tenant.pk]
+        )
+        assert cursor.rowcount == 0
     with tenant_context(world_b.tenant):
         assert _fetch("SELECT count(*) FROM spm_team WHERE name = 'Hijacked'") == [(0,)]
 

@@ -16,14 +16,18 @@ def test_argon2_is_the_production_hasher():
 
 
 def test_login_with_email_and_password(world_a, client):
-    response = client.post("/accounts/login/", {"username": "rep1@alpha.test", "password": PASSWORD})
+    response = client.post(
+        "/accounts/login/", {"username": "rep1@alpha.test", "password": PASSWORD}
+    )
     assert (response.status_code, response["Location"]) == (302, "/")
 
 
 def test_repeated_failures_lock_the_account_out(world_a, client):
     for _ in range(settings.AXES_FAILURE_LIMIT):
         client.post("/accounts/login/", {"username": "rep1@alpha.test", "password": "nope"})
-    response = client.post("/accounts/login/", {"username": "rep1@alpha.test", "password": PASSWORD})
+    response = client.post(
+        "/accounts/login/", {"username": "rep1@alpha.test", "password": PASSWORD}
+    )
     assert response.status_code == 429
     assert "Too many failed log-ins" in response.content.decode()
 

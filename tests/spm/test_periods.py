@@ -12,7 +12,9 @@ def test_calendar_fiscal_year_has_twelve_months_four_quarters_one_year():
     specs = fiscal_year_periods(2027, 1)
     year = [s for s in specs if s.kind == "year"]
     quarters = [(s.label, s.start, s.end) for s in specs if s.kind == "quarter"]
-    assert [(s.label, s.start, s.end) for s in year] == [("FY2027", dt.date(2027, 1, 1), dt.date(2027, 12, 31))]
+    assert [(s.label, s.start, s.end) for s in year] == [
+        ("FY2027", dt.date(2027, 1, 1), dt.date(2027, 12, 31))
+    ]
     assert quarters == [
         ("FY2027 Q1", dt.date(2027, 1, 1), dt.date(2027, 3, 31)),
         ("FY2027 Q2", dt.date(2027, 4, 1), dt.date(2027, 6, 30)),
@@ -43,15 +45,20 @@ def test_q1_2027_has_90_days_and_a_feb_10_start_is_active_50():
 
 @pytest.mark.django_db
 def test_tenant_create_generates_five_fiscal_years_and_period_containing_finds_them():
-    tenant = services.tenant_create(name="Gamma", slug="gamma", fiscal_year_start_month=4,
-                                    today=dt.date(2027, 2, 15))
+    tenant = services.tenant_create(
+        name="Gamma", slug="gamma", fiscal_year_start_month=4, today=dt.date(2027, 2, 15)
+    )
     with tenant_context(tenant):
-        years = sorted(FiscalPeriod.objects.filter(kind="year").values_list("fiscal_year", flat=True))
+        years = sorted(
+            FiscalPeriod.objects.filter(kind="year").values_list("fiscal_year", flat=True)
+        )
         assert years == [2025, 2026, 2027, 2028, 2029]
         assert FiscalPeriod.objects.count() == 5 * 17
         quarter = selectors.period_containing(tenant, day=dt.date(2027, 2, 15), kind="quarter")
         assert (quarter.label, quarter.start, quarter.end) == (
-            "FY2027 Q4", dt.date(2027, 1, 1), dt.date(2027, 3, 31)
+            "FY2027 Q4",
+            dt.date(2027, 1, 1),
+            dt.date(2027, 3, 31),
         )
         # Idempotent: ensuring again creates nothing new.
         services.periods_ensure(tenant, around=dt.date(2027, 2, 15))
@@ -79,7 +86,9 @@ def test_fiscal_start_cannot_change_once_a_period_is_closed(world_a):
         assert (first.start, first.end) == (dt.date(2026, 7, 1), dt.date(2027, 6, 30))
         services.period_close(world_a.tenant, period=first, actor=world_a.admin.user)
         with pytest.raises(ValidationError) as exc:
-            services.tenant_update(world_a.tenant, actor=world_a.admin.user, fiscal_year_start_month=1)
+            services.tenant_update(
+                world_a.tenant, actor=world_a.admin.user, fiscal_year_start_month=1
+            )
     assert exc.value.message_dict == {
         "fiscal_year_start_month": ["Periods have been closed; the fiscal calendar is fixed."]
     }

@@ -17,12 +17,20 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--seed", type=int, default=42)
-        parser.add_argument("--today", type=dt.date.fromisoformat, default=None,
-                            help="Pretend today is this date (YYYY-MM-DD)")
-        parser.add_argument("--if-empty", action="store_true",
-                            help="Do nothing if the demo tenants already exist")
-        parser.add_argument("--reset", action="store_true",
-                            help="Delete the demo tenants first, then create them again")
+        parser.add_argument(
+            "--today",
+            type=dt.date.fromisoformat,
+            default=None,
+            help="Pretend today is this date (YYYY-MM-DD)",
+        )
+        parser.add_argument(
+            "--if-empty", action="store_true", help="Do nothing if the demo tenants already exist"
+        )
+        parser.add_argument(
+            "--reset",
+            action="store_true",
+            help="Delete the demo tenants first, then create them again",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         slugs = [ACME.slug, GLOBEX.slug]
@@ -31,11 +39,15 @@ class Command(BaseCommand):
             self.stdout.write("Demo tenants already exist; nothing to do.")
             return
         if existing and not options["reset"]:
-            raise CommandError("Demo tenants exist; pass --reset to recreate them or --if-empty to skip.")
+            raise CommandError(
+                "Demo tenants exist; pass --reset to recreate them or --if-empty to skip."
+            )
         for tenant in existing:
             with tenant_context(tenant):
                 tenant.delete()
         tenants = seed_demo(seed=options["seed"], today=options["today"])
-        self.stdout.write(self.style.SUCCESS(
-            "Created demo tenants: " + ", ".join(f"{t.name} (/{t.slug}/)" for t in tenants)
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                "Created demo tenants: " + ", ".join(f"{t.name} (/{t.slug}/)" for t in tenants)
+            )
+        )
