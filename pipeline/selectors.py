@@ -10,9 +10,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum, Window
+from django.db.models.functions import Coalesce, RowNumber
 
+from pipeline.credit import to_cents
 from pipeline.models import (
     AIDA_ORDER,
     Account,
@@ -126,49 +127,53 @@ def pipelines_with_stages(tenant: Tenant, *, include_retired: bool = True) -> li
 class BoardColumn:
     stage: Stage
     deals: list[Deal] = field(default_factory=list)
+    count: int = 0
     total: Decimal = ZERO
     weighted: Decimal = ZERO
 
-    @property
-    def count(self) -> int:
-        return len(self.deals)
+
+def deals_closing_between(qs: QuerySet[Deal], *, start: dt.date, end: dt.date) -> QuerySet[Deal]:
+    """Open deals expected to close in [start, end] and closed deals that closed then."""
+    return qs.filter(
+        Q(status=DealStatus.OPEN, expected_close_date__gte=start, expected_close_date__lte=end)
+        | (~Q(status=DealStatus.OPEN) & Q(close_date__gte=start, close_date__lte=end))
+    )
 
 
-def board_columns(
-    tenant: Tenant, *, pipeline: Pipeline, deals: QuerySet[Deal], limit_per_stage: int = 200
-) -> list[BoardColumn]:
-    """One column per active stage of ``pipeline`` (plus retired stages that
-    still hold some of ``deals``), with the deals, and raw and weighted totals
-    in the tenant's currency. Totals come from one aggregate over every deal in
-    the column; cards are capped at ``limit_per_stage`` per column."""
+def board_columns(tenant: Tenant, *, pipeline: Pipeline, deals: QuerySet[Deal],
+                  limit_per_stage: int = 100) -> list[BoardColumn]:
+    """One column per active stage of ``pipeline`` (and retired stages that
+    still hold some of ``deals``) with raw and weighted totals in the tenant's
+    currency over every deal of the column (one aggregate query) and the first
+    ``limit_per_stage`` cards by expected close date (one windowed query)."""
     stages = list(Stage.objects.filter(tenant=tenant, pipeline=pipeline).order_by("position", "id"))
     deals = deals.filter(pipeline=pipeline)
     totals = {
         row["stage_id"]: row
-        for row in deals.values("stage_id")
-        .annotate(
+        for row in deals.values("stage_id").annotate(
             n=Count("id"),
             total=Coalesce(Sum("base_amount"), ZERO),
-        )
-        .order_by()
+            weighted=Coalesce(Sum(F("base_amount") * F("probability") / 100), ZERO),
+        ).order_by()
     }
     columns = {s.pk: BoardColumn(stage=s) for s in stages if s.is_active or s.pk in totals}
-    rows = list(
-        deals.select_related("owner__user", "account").order_by(
-            "stage_id", "expected_close_date", "id"
-        )
+    cards = (
+        deals.select_related("owner__user", "account")
+        .annotate(rank=Window(RowNumber(), partition_by=[F("stage_id")],
+                              order_by=[F("expected_close_date").asc(), F("id").asc()]))
+        .filter(rank__lte=limit_per_stage)
+        .order_by("stage_id", "expected_close_date", "id")
     )
-    weighted: dict[int, Decimal] = {}
-    for deal in rows:
+    for deal in cards:
         column = columns.get(deal.stage_id)
-        if column is None:
-            continue
-        weighted[deal.stage_id] = weighted.get(deal.stage_id, ZERO) + deal.weighted_amount
-        if len(column.deals) < limit_per_stage:
+        if column is not None:
             column.deals.append(deal)
     for stage_id, column in columns.items():
-        column.total = totals.get(stage_id, {}).get("total", ZERO)
-        column.weighted = weighted.get(stage_id, ZERO)
+        row = totals.get(stage_id)
+        if row:
+            column.count = row["n"]
+            column.total = row["total"]
+            column.weighted = to_cents(Decimal(row["weighted"]))
     return list(columns.values())
 
 
@@ -198,6 +203,18 @@ class FunnelStep:
     count: int
     conversion_from_previous: Decimal | None  # share of the previous step, 0-1
     conversion_from_top: Decimal | None
+
+    @staticmethod
+    def _percent(ratio: Decimal | None) -> Decimal | None:
+        return None if ratio is None else (ratio * 100).quantize(Decimal("0.1"))
+
+    @property
+    def percent_from_previous(self) -> Decimal | None:
+        return self._percent(self.conversion_from_previous)
+
+    @property
+    def percent_from_top(self) -> Decimal | None:
+        return self._percent(self.conversion_from_top)
 
 
 def lead_funnel(
