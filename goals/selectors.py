@@ -152,9 +152,8 @@ class GridSection:
 
     @property
     def gap_total(self) -> Decimal | None:
-        if all(g is None for g in self.gap):
-            return None
-        return self.team_row.total - self.members_total
+        gaps = [g for g in self.gap if g is not None]
+        return sum(gaps, ZERO) if gaps else None
 
 
 @dataclass
@@ -519,6 +518,9 @@ def objective_sets(
         scores = list(obj.scores.all())
         obj.current_score = scores[0].score if scores else None  # type: ignore[attr-defined]
         obj.current_score_row = scores[0] if scores else None  # type: ignore[attr-defined]
+        obj.weighted_score = (  # type: ignore[attr-defined]
+            obj.weight * scores[0].score if scores else None
+        )
         key = (obj.membership_id, obj.period_id)
         if key not in sets:
             sets[key] = ObjectiveSet(membership=obj.membership, period=obj.period, objectives=[])

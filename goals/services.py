@@ -22,7 +22,7 @@ from django.db.models import CharField, Q, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
-from goals import engine, selectors
+from goals import csvio, engine, selectors
 from goals.models import (
     Goal,
     GoalCheckIn,
@@ -865,10 +865,7 @@ def _goal_transition(
         locked = Goal.objects.select_for_update().get(tenant=tenant, pk=goal.pk)
         if locked.status not in allowed_from:
             raise ValidationError(
-                {
-                    "status": f"A {locked.get_status_display().lower()} goal cannot be "
-                    f"{verb}."
-                }
+                {"status": f"A {locked.get_status_display().lower()} goal cannot be {verb}."}
             )
         old = locked.status
         locked.status = to
@@ -1093,7 +1090,7 @@ def _objective_locked_message(period: FiscalPeriod) -> str:
     return f"{period.label} is closed; its objectives and scores are locked."
 
 
-def _can_manage_objectives(tenant: Tenant, *, actor: Membership, membership: Membership) -> bool:
+def can_manage_objectives(tenant: Tenant, *, actor: Membership, membership: Membership) -> bool:
     """Admins, and managers for the people in the teams they manage (not themselves)."""
     if actor.role == Role.ADMIN:
         return True
@@ -1106,7 +1103,7 @@ def _can_manage_objectives(tenant: Tenant, *, actor: Membership, membership: Mem
 def _check_objective_write(
     tenant: Tenant, *, actor: Membership, membership: Membership, period: FiscalPeriod
 ) -> None:
-    if membership.tenant_id != tenant.pk or not _can_manage_objectives(
+    if membership.tenant_id != tenant.pk or not can_manage_objectives(
         tenant, actor=actor, membership=membership
     ):
         raise PermissionDenied("Only the member's manager or an admin sets their objectives.")
@@ -1413,6 +1410,46 @@ def objective_score(
     return row
 
 
+def objective_scores_save(
+    tenant: Tenant,
+    *,
+    actor: Membership,
+    membership: Membership,
+    period: FiscalPeriod,
+    scores: Sequence[tuple[int, Decimal | None, str]],
+) -> dict[int, str]:
+    """Score a member's set at once from (objective id, score or None, comment)
+    rows; None removes a score. All or nothing: returns {objective id: message}
+    for the rows refused, and then nothing is saved."""
+    objectives = {
+        o.pk: o
+        for o in Objective.objects.filter(
+            tenant=tenant, membership=membership, period=period
+        ).select_related("membership", "period")
+    }
+    errors: dict[int, str] = {}
+    with transaction.atomic():
+        for pk, score, comment in scores:
+            objective = objectives.get(pk)
+            if objective is None:
+                errors[pk] = "This objective is not in the set."
+                continue
+            try:
+                if score is None:
+                    row = ObjectiveScore.objects.filter(tenant=tenant, objective=objective).first()
+                    if row is not None:
+                        objective_unscore(tenant, actor=actor, score=row)
+                else:
+                    objective_score(
+                        tenant, actor=actor, objective=objective, score=score, comment=comment
+                    )
+            except ValidationError as exc:
+                errors[pk] = " ".join(exc.messages)
+        if errors:
+            transaction.set_rollback(True)
+    return errors
+
+
 def objective_unscore(tenant: Tenant, *, actor: Membership, score: ObjectiveScore) -> None:
     objective = score.objective
     _check_objective_write(
@@ -1427,3 +1464,66 @@ def objective_unscore(tenant: Tenant, *, actor: Membership, score: ObjectiveScor
             data={"old": str(score.score)},
         )
         score.delete()
+
+
+# CSV import of the quota grid -----------------------------------------------------------
+
+
+@dataclass
+class ImportResult:
+    cells: int
+    changed: int
+    errors: list[str]
+
+
+def quota_import_csv(
+    tenant: Tenant, *, actor: Membership, fiscal_year: int, kind: str, measure: str, text: str
+) -> ImportResult:
+    """Import the quota grid's CSV (format in ``goals.csvio``), all or nothing.
+
+    Only the teams and reps of ``actor``'s grid can be named. Returns the
+    number of cells read and of quotas changed, or the errors (line and
+    column named) with nothing written.
+    """
+    grid = selectors.quota_grid(
+        tenant, viewer=actor, fiscal_year=fiscal_year, kind=kind, measure=measure
+    )
+    rows = {row.key: row for row in grid.rows()}
+    periods = {p.label: p for p in grid.periods}
+    parsed = csvio.parse_grid_csv(text, period_labels=list(periods), keys=set(rows))
+    errors = list(parsed.errors)
+    scope = selectors.quota_scope(tenant, viewer=actor)
+    items = []
+    for cell in parsed.cells:
+        row = rows[cell.key]
+        item = QuotaInput(
+            period=periods[cell.period_label],
+            amount=cell.amount,
+            membership=row.membership,
+            team=row.team,
+            measure=measure,
+        )
+        current = row.cells[grid.periods.index(item.period)].amount
+        if current == item.amount:
+            continue
+        for message in _validate_quota_input(tenant, scope, item).values():
+            errors.append(f"Line {cell.line}, {cell.period_label}: {message}")
+        items.append(item)
+    if errors:
+        return ImportResult(cells=len(parsed.cells), changed=0, errors=errors)
+    if items:
+        with transaction.atomic():
+            _lock_quotas(tenant)
+            closed = FiscalPeriod.objects.filter(
+                tenant=tenant, pk__in={i.period.pk for i in items}, is_closed=True
+            ).first()
+            if closed is not None:
+                return ImportResult(len(parsed.cells), 0, [_closed_message(closed)])
+            _upsert_quotas(tenant, actor=actor, items=items, source=QuotaSource.IMPORTED)
+            audit_record(
+                tenant,
+                actor=actor.user,
+                action="quota.import",
+                data={"fiscal_year": fiscal_year, "kind": kind, "changed": len(items)},
+            )
+    return ImportResult(cells=len(parsed.cells), changed=len(items), errors=[])
