@@ -46,6 +46,11 @@ def _apply_errors(form: Any, exc: ValidationError) -> None:
         form.add_error(field if field in form.fields else None, errors)
 
 
+def _plain(value: Decimal) -> Decimal:
+    """40.000000 -> 40 (no exponent, for form initial values)."""
+    return Decimal(format(value.normalize(), "f"))
+
+
 def _int(value: str | None, default: int) -> int:
     try:
         return int(value or "")
@@ -733,8 +738,8 @@ class ObjectiveSetView(ObjectivesPageMixin, TemplateView):
                 {
                     "objective_id": o.pk,
                     "title": o.title,
-                    "weight_percent": (o.weight * HUNDRED).normalize(),
-                    "cap_percent": (o.score_cap * HUNDRED).normalize(),
+                    "weight_percent": _plain(o.weight * HUNDRED),
+                    "cap_percent": _plain(o.score_cap * HUNDRED),
                 }
                 for o in objectives
             ]
@@ -748,7 +753,7 @@ class ObjectiveSetView(ObjectivesPageMixin, TemplateView):
                         "objective_id": o.pk,
                         "score_percent": None
                         if o.current_score is None
-                        else (o.current_score * HUNDRED).normalize(),
+                        else _plain(o.current_score * HUNDRED),
                         "comment": o.current_score_row.comment if o.current_score_row else "",
                     }
                     for o in objectives

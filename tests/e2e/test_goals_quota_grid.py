@@ -5,6 +5,8 @@ cannot open the grid."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,7 @@ from tests.e2e.conftest import login
 
 pytestmark = pytest.mark.e2e
 
-SHOTS = Path("/tmp/shots-goals")
+SHOTS = Path(os.environ.get("SPM_SHOTS_DIR", Path(tempfile.gettempdir()) / "shots-goals"))
 
 
 def _shot(page, name):
