@@ -31,18 +31,33 @@ def _shot(page, name):
 def test_a_vague_goal_is_refused_then_a_smart_one_is_proposed(live_server, page, world_a):
     with tenant_context(world_a.tenant):
         company = services.goal_create(
-            world_a.tenant, actor=world_a.admin, level="company",
-            title="Grow new business bookings by a fifth", metric="bookings",
-            target_value=Decimal("1200000"), rationale="New logos fund the expansion plan",
-            start_date=dt.date(2027, 1, 1), due_date=dt.date(2027, 12, 31))
+            world_a.tenant,
+            actor=world_a.admin,
+            level="company",
+            title="Grow new business bookings by a fifth",
+            metric="bookings",
+            target_value=Decimal("1200000"),
+            rationale="New logos fund the expansion plan",
+            start_date=dt.date(2027, 1, 1),
+            due_date=dt.date(2027, 12, 31),
+        )
         team_goal = services.goal_create(
-            world_a.tenant, actor=world_a.manager, level="team", owner_team=world_a.team,
-            parent=company, title="West closes 600k of new business", metric="bookings",
-            target_value=Decimal("600000"), rationale="West carries half of the company number",
-            start_date=dt.date(2027, 1, 1), due_date=dt.date(2027, 12, 31))
+            world_a.tenant,
+            actor=world_a.manager,
+            level="team",
+            owner_team=world_a.team,
+            parent=company,
+            title="West closes 600k of new business",
+            metric="bookings",
+            target_value=Decimal("600000"),
+            rationale="West carries half of the company number",
+            start_date=dt.date(2027, 1, 1),
+            due_date=dt.date(2027, 12, 31),
+        )
         services.goal_approve(world_a.tenant, actor=world_a.admin, goal=team_goal)
-        services.goal_progress_record(world_a.tenant, values={company.pk: Decimal("420000"),
-                                                              team_goal.pk: Decimal("330000")})
+        services.goal_progress_record(
+            world_a.tenant, values={company.pk: Decimal("420000"), team_goal.pk: Decimal("330000")}
+        )
     login(page, live_server, world_a.rep1.user.email, PASSWORD)
     page.goto(f"{live_server.url}/alpha/goals/smart/new/")
     page.fill("#id_title", "Sell more")
@@ -52,16 +67,20 @@ def test_a_vague_goal_is_refused_then_a_smart_one_is_proposed(live_server, page,
     page.fill("#id_due_date", "2027-02-01")
     page.click("button[name=save]")
     expect(page.get_by_test_id("smart-summary")).to_have_text(
-        "This goal is not SMART yet. Missing or weak: Specific, Measurable, Relevant, Time-bound.")
+        "This goal is not SMART yet. Missing or weak: Specific, Measurable, Relevant, Time-bound."
+    )
     errors = page.locator(".field-error")
-    expect(errors).to_have_text([
-        "Specific: 'Sell more' is too vague; say what will be achieved in at least 3 words "
-        "(for example 'Win 5 new healthcare accounts').",
-        "Measurable: the target 'lots' is not a number.",
-        "Relevant: say why this goal matters.",
-        "Relevant: choose the higher goal this one supports (goals cascade company -> team -> member).",
-        "Time-bound: the due date is before the start date.",
-    ])
+    expect(errors).to_have_text(
+        [
+            "Specific: 'Sell more' is too vague; say what will be achieved in at least 3 words "
+            "(for example 'Win 5 new healthcare accounts').",
+            "Measurable: the target 'lots' is not a number.",
+            "Relevant: say why this goal matters.",
+            "Relevant: choose the higher goal this one supports "
+            "(goals cascade company -> team -> member).",
+            "Time-bound: the due date is before the start date.",
+        ]
+    )
     _shot(page, "goal-form-refuses-vague-goal")
 
     page.fill("#id_title", "Book 20 discovery calls a month")
@@ -87,14 +106,19 @@ def test_a_vague_goal_is_refused_then_a_smart_one_is_proposed(live_server, page,
 
 def test_manager_scores_objectives_and_the_rep_sees_the_score(live_server, page, world_a):
     with tenant_context(world_a.tenant):
-        q1 = FiscalPeriod.objects.get(tenant=world_a.tenant, kind="quarter", fiscal_year=2027,
-                                      number=1)
+        q1 = FiscalPeriod.objects.get(
+            tenant=world_a.tenant, kind="quarter", fiscal_year=2027, number=1
+        )
     login(page, live_server, world_a.manager.user.email, PASSWORD)
     url = f"{live_server.url}/alpha/goals/objectives/set/?member={world_a.rep1.pk}&period={q1.pk}"
     page.goto(url)
-    for index, (title, weight) in enumerate((("Launch the partner channel", "40"),
-                                              ("Certify on the new product", "35"),
-                                              ("Clean up the CRM", "25"))):
+    for index, (title, weight) in enumerate(
+        (
+            ("Launch the partner channel", "40"),
+            ("Certify on the new product", "35"),
+            ("Clean up the CRM", "25"),
+        )
+    ):
         page.fill(f"#id_obj-{index}-title", title)
         page.fill(f"#id_obj-{index}-weight_percent", weight)
     page.click("text=Save objectives")
