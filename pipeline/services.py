@@ -581,7 +581,10 @@ def check_split_pairs(pairs: Sequence[tuple[int, Decimal]], field: str = "splits
     total = sum((p for _, p in pairs), Decimal("0"))
     if total != HUNDRED:
         raise ValidationError(
-            {field: f"Split percentages must add up to exactly 100 (they add up to {total})."}
+            {
+                field: "Split percentages must add up to exactly 100 "
+                f"(they add up to {total.quantize(HUNDRED)})."
+            }
         )
 
 

@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 import time_machine
 from celery.contrib.testing.worker import start_worker
-from django.core.management import call_command
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 
 from pipeline import importing, sync
 from pipeline.models import Account, Deal, ImportBatch, StageChange
@@ -18,7 +18,10 @@ from spm.models import TaskRun
 from spm.tenancy.context import tenant_context
 from tests.conftest import client_for
 
-BAD_FILE = """Opportunity ID,Opportunity Name,Account Name,Opportunity Owner,Amount,Stage,Close Date,Type
+HEADER = (
+    "Opportunity ID,Opportunity Name,Account Name,Opportunity Owner,Amount,Stage,Close Date,Type"
+)
+BAD_FILE = f"""{HEADER}
 SF-001,Acme expansion,Acme,rep1@alpha.test,"12,500.00",Qualification,2027-03-31,Expansion
 SF-002,Globex new,Globex,Rita Two,abc,Closing,2027-04-15,New Business
 SF-003,Initech,Initech,nobody@alpha.test,900,Signed,2027-13-01,New Business
@@ -116,7 +119,8 @@ def test_bad_file_reports_every_bad_row_and_writes_nothing_then_fixed_file_impor
             4,
             "stage",
             "'Signed' is not a stage of 'New Business' (stages: Lead generation, Qualification, "
-            "Needs analysis, Proposal and negotiation, Closing, Closed won, Closed lost, Post-sale).",
+            "Needs analysis, Proposal and negotiation, Closing, Closed won, Closed lost, "
+            "Post-sale).",
         ),
         (4, "expected_close_date", "'2027-13-01' is not a date; use YYYY-MM-DD (or MM/DD/YYYY)."),
     ]
@@ -184,9 +188,8 @@ def test_management_command_reports_lines_and_exit_status(world_a, tmp_path, fro
         .startswith("4 created, 0 updated, 0 unchanged, 4 accounts created in ")
     )
     with tenant_context(world_a.tenant):
-        assert list(StageChange.objects.values_list("source", "changed_by").order_by().distinct()) == [
-            ("import", world_a.admin.pk)
-        ]
+        changes = StageChange.objects.values_list("source", "changed_by").order_by()
+        assert list(changes.distinct()) == [("import", world_a.admin.pk)]
 
 
 def test_ten_thousand_row_file_imports_in_seconds(world_a, in_tenant_a, frozen_today):
@@ -251,8 +254,8 @@ def test_import_pages_upload_map_and_report(
     html = status.content.decode()
     assert "2 of 4 rows have errors; nothing was imported." in html
     assert (
-        '<td class="num">3</td><td><code>amount</code></td><td>&#x27;abc&#x27; is not a valid amount.</td>'
-        in html
+        '<td class="num">3</td><td><code>amount</code></td>'
+        "<td>&#x27;abc&#x27; is not a valid amount.</td>" in html
     )
 
 
@@ -284,4 +287,5 @@ def test_import_runs_in_a_celery_worker_with_progress(world_a):
     assert run.message == "Imported 4 rows: 4 created, 0 updated, 0 unchanged, 4 accounts created."
     with tenant_context(world_a.tenant):
         assert Deal.objects.count() == 4
-        assert list(StageChange.objects.values_list("source", flat=True).order_by().distinct()) == ["import"]
+        sources = StageChange.objects.values_list("source", flat=True).order_by()
+        assert list(sources.distinct()) == ["import"]
