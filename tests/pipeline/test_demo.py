@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import datetime as dt
+import random
+import time
+
+import pytest
+from django.contrib.auth.hashers import make_password
+from django.db.models import Count, F, Sum
+
+from pipeline import demo
+from pipeline.models import Account, Activity, Deal, DealSplit, Lead, StageChange
+from spm.demo import ACME, _UserMaker, seed_tenant
+from spm.tenancy.context import tenant_context
+
+pytestmark = pytest.mark.django_db
+TODAY = dt.date(2027, 2, 15)
+
+
+def test_demo_seed_for_a_full_tenant_is_fast_and_consistent():
+    tenant, people = seed_tenant(
+        ACME, rng=random.Random(7), today=TODAY, users=_UserMaker(make_password("x"))
+    )
+    started = time.monotonic()
+    with tenant_context(tenant):
+        demo.seed(tenant, rng=random.Random(7), today=TODAY, people=people)
+    elapsed = time.monotonic() - started
+    print(f"pipeline demo seed for {len(people.reps)} reps: {elapsed:.2f}s")  # noqa: T201
+    assert elapsed < 20
+    with tenant_context(tenant):
+        deals = Deal.objects.count()
+        assert deals > 1000
+        # Every deal's credits add up to its amount, and every deal has a history.
+        mismatched = (
+            Deal.objects.annotate(credited=Sum("splits__credited_amount"))
+            .exclude(credited=F("base_amount"))
+            .count()
+        )
+        assert mismatched == 0
+        assert Deal.objects.annotate(n=Count("stage_changes")).filter(n=0).count() == 0
+        assert Deal.objects.filter(status="open", close_date__isnull=False).count() == 0
+        assert Deal.objects.exclude(status="open").filter(close_date__gt=TODAY).count() == 0
+        assert StageChange.objects.filter(changed_at__date__gt=TODAY).count() == 0
+        assert DealSplit.objects.values("deal").annotate(n=Count("id")).filter(n=2).count() > 50
+        assert Lead.objects.filter(stage="action", converted_deal__isnull=False).count() > 100
+        assert Activity.objects.count() > deals
+        assert Account.objects.filter(churned_on__isnull=False).count() > 0
+        # Win rates differ by rep.
+        rates = []
+        for rep in people.reps[:6]:
+            won = Deal.objects.filter(owner=rep, status="won").count()
+            closed = Deal.objects.filter(owner=rep).exclude(status="open").count()
+            rates.append(round(won / closed, 2) if closed else 0)
+        assert len(set(rates)) > 3
