@@ -101,10 +101,16 @@ class DealForm(TenantScopedFormMixin, forms.ModelForm):
             self.initial.setdefault("owner", viewer.pk)
 
     def service_kwargs(self) -> dict[str, Any]:
+        """Fields for the deal services. Probability and forecast category go
+        only when the user changed them, so a new stage brings its defaults."""
         data = dict(self.cleaned_data)
         for name in ("probability", "forecast_category", "exchange_rate", "close_date"):
             if data.get(name) in (None, ""):
                 data.pop(name, None)
+        if self.instance.pk:
+            for name in ("probability", "forecast_category"):
+                if name not in self.changed_data:
+                    data.pop(name, None)
         return data
 
 
