@@ -201,6 +201,9 @@ def test_deal_detail_timeline_and_edit_records_history(world_a, deals):
         closing = stage_named(world_a.tenant, "Closing")
     form = {
         "name": "Alpha one (renamed)",
+        # Unchanged from the form's initial values: the new stage's defaults apply.
+        "probability": "60.00",
+        "forecast_category": "best_case",
         "owner": world_a.rep1.pk,
         "amount": "11000.00",
         "currency": "USD",
@@ -230,7 +233,10 @@ def test_deal_detail_timeline_and_edit_records_history(world_a, deals):
         (world_a.rep1.pk, Decimal("6600.00")),
         (world_a.rep2.pk, Decimal("4400.00")),
     ]
-    assert page.context["deal"].probability == Decimal("80.00")
+    assert (page.context["deal"].probability, page.context["deal"].forecast_category) == (
+        Decimal("80.00"),
+        "commit",
+    )
 
 
 def test_deal_detail_rejects_splits_that_do_not_add_up(world_a, deals):
