@@ -30,7 +30,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 typecheck: install
-	$(VENV)/bin/mypy spm
+	DATABASE_URL=$${DATABASE_URL:-postgres://localhost/spm} $(VENV)/bin/mypy spm pipeline goals
 
 check: lint typecheck test
 

@@ -221,8 +221,10 @@ def run(port: int) -> int:
 
 
 def test(pytest_args: list[str]) -> int:
+    # SPM_SERVICES=embedded skips the localhost servers (to test the embedded path).
+    prefer_local = os.environ.get("SPM_SERVICES", "auto") != "embedded"
     with ExitStack() as stack:
-        env = {**os.environ, **resolve_services(stack, prefer_local=True)}
+        env = {**os.environ, **resolve_services(stack, prefer_local=prefer_local)}
         env["DJANGO_SETTINGS_MODULE"] = "spm.settings.test"
         cmd = [sys.executable, "-m", "pytest", *pytest_args]
         return subprocess.run(cmd, env=env, cwd=BASE_DIR, check=False).returncode

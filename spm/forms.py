@@ -18,7 +18,7 @@ class TenantScopedFormMixin:
 
     def scope_choices(self, tenant: Tenant) -> None:
         for field in self.fields.values():  # type: ignore[attr-defined]
-            if isinstance(field, forms.ModelChoiceField):
+            if isinstance(field, forms.ModelChoiceField) and field.queryset is not None:
                 model = field.queryset.model
                 field.queryset = model.objects.filter(tenant=tenant)
 
@@ -93,12 +93,24 @@ class MemberEditForm(TenantScopedFormMixin, forms.ModelForm):
         self.scope_choices(tenant)
 
 
+class ManagerChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.display_name} ({obj.get_role_display()})"
+
+
+class TeamChoiceField(forms.ModelChoiceField):
+    """Teams indented by depth, so the select reads as the tree."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return ("— " * obj.depth) + obj.name
+
+
 class TeamForm(TenantScopedFormMixin, forms.Form):
     name = forms.CharField(max_length=120)
-    parent = forms.ModelChoiceField(
+    parent = TeamChoiceField(
         queryset=Team.all_tenants.none(), required=False, empty_label="(top level)"
     )
-    manager = forms.ModelChoiceField(
+    manager = ManagerChoiceField(
         queryset=Membership.all_tenants.none(), required=False, empty_label="(no manager)"
     )
 
@@ -111,10 +123,8 @@ class TeamForm(TenantScopedFormMixin, forms.Form):
             .exclude(role=Role.REP)
             .select_related("user")
         )
-        manager_field.label_from_instance = lambda m: f"{m.display_name} ({m.get_role_display()})"
         parent_field = cast(forms.ModelChoiceField, self.fields["parent"])
         if team is not None:
             parent_field.queryset = Team.objects.filter(tenant=tenant).exclude(
                 path__startswith=team.path
             )
-        parent_field.label_from_instance = lambda t: ("— " * t.depth) + t.name

@@ -42,9 +42,9 @@ def visible_memberships(tenant: Tenant, *, viewer: Membership) -> QuerySet[Membe
 
 def manager_chain(tenant: Tenant, *, membership: Membership) -> list[Membership]:
     """The managers above ``membership``, nearest first (one query)."""
-    if membership.team_id is None:
-        return []
     team = membership.team
+    if team is None:
+        return []
     ids = [int(part) for part in team.path.strip("/").split("/") if part]
     teams = (
         Team.objects.filter(tenant=tenant, id__in=ids, manager__isnull=False)

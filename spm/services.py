@@ -41,6 +41,13 @@ def audit_record(
     )
 
 
+class Unset:
+    """Marks an optional argument that was not passed (None is a meaningful value)."""
+
+
+UNSET = Unset()
+
+
 # Tenants and periods ---------------------------------------------------------------
 
 
@@ -306,8 +313,8 @@ def team_update(
     team: Team,
     actor: User | None,
     name: str | None = None,
-    manager: Membership | None | object = ...,
-    parent: Team | None | object = ...,
+    manager: Membership | None | Unset = UNSET,
+    parent: Team | None | Unset = UNSET,
 ) -> Team:
     """Rename, change manager, or move a team (with its whole subtree) under another parent.
 
@@ -318,7 +325,9 @@ def team_update(
         locked = Team.objects.select_for_update().get(tenant=tenant, pk=team.pk)
         changes: dict[str, list[str]] = {}
         if name is not None and name != locked.name:
-            target_parent = locked.parent_id if parent is ... else getattr(parent, "pk", None)
+            target_parent = (
+                locked.parent_id if isinstance(parent, Unset) else getattr(parent, "pk", None)
+            )
             if (
                 Team.objects.filter(tenant=tenant, parent_id=target_parent, name__iexact=name)
                 .exclude(pk=locked.pk)
@@ -327,14 +336,14 @@ def team_update(
                 raise ValidationError({"name": f"A team named '{name}' already exists there."})
             changes["name"] = [locked.name, name]
             locked.name = name
-        if manager is not ...:
-            if manager is not None and manager.tenant_id != tenant.pk:  # type: ignore[union-attr]
+        if not isinstance(manager, Unset):
+            if manager is not None and manager.tenant_id != tenant.pk:
                 raise ValidationError({"manager": "Choose a member of this tenant."})
             changes["manager"] = [str(locked.manager_id), str(getattr(manager, "pk", None))]
-            locked.manager = manager  # type: ignore[assignment]
+            locked.manager = manager
         locked.save()
-        if parent is not ... and getattr(parent, "pk", None) != locked.parent_id:
-            new_parent: Team | None = parent  # type: ignore[assignment]
+        if not isinstance(parent, Unset) and getattr(parent, "pk", None) != locked.parent_id:
+            new_parent = parent
             if new_parent is not None:
                 if new_parent.tenant_id != tenant.pk:
                     raise ValidationError({"parent": "Choose a team of this tenant."})

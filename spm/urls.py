@@ -8,7 +8,7 @@ from importlib.util import find_spec
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from spm import views
 
@@ -20,7 +20,7 @@ for _app in PILLAR_APPS:
     if apps.is_installed(_app) and find_spec(f"{_app}.api"):
         import_module(f"{_app}.api")
 
-tenant_patterns = [
+tenant_patterns: list[URLPattern | URLResolver] = [
     path("", views.TenantHomeView.as_view(), name="tenant-home"),
     path("settings/", views.TenantSettingsView.as_view(), name="tenant-settings"),
     path("people/", views.PeopleListView.as_view(), name="people-list"),

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.generic import DetailView, ListView, TemplateView, View
 
 from spm import selectors, services
+from spm.auth import request_user
 from spm.forms import MemberAddForm, MemberEditForm, TeamForm, TenantSettingsForm
 from spm.models import FiscalPeriod, Membership, Role, TaskRun, Team
 from spm.periods import fiscal_year_of
@@ -33,7 +34,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
 def landing(request: HttpRequest) -> HttpResponse:
     """Send the user to their tenant's home, or let them pick one."""
     with transaction.atomic():
-        memberships = selectors.user_memberships(request.user)  # type: ignore[arg-type]
+        memberships = selectors.user_memberships(request_user(request))
     if not memberships:
         return render(request, "spm/no_tenant.html", status=200)
     last = request.session.get(LAST_TENANT_SESSION_KEY)
@@ -87,7 +88,9 @@ class TenantSettingsView(TenantViewMixin, TemplateView):
         )
         if form.is_valid():
             try:
-                services.tenant_update(self.tenant, actor=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+                services.tenant_update(
+                    self.tenant, actor=request_user(request), **form.cleaned_data
+                )
             except ValidationError as exc:
                 for field, errors in exc.message_dict.items():
                     form.add_error(field if field in form.fields else None, errors)
@@ -146,8 +149,8 @@ class MemberAddView(TenantViewMixin, TemplateView):
             try:
                 member = services.membership_add(
                     self.tenant,
-                    actor=request.user,
-                    request=request,  # type: ignore[arg-type]
+                    actor=request_user(request),
+                    request=request,
                     **form.cleaned_data,
                 )
             except ValidationError as exc:
@@ -186,7 +189,7 @@ class MemberEditView(TenantViewMixin, DetailView):
                 services.membership_update(
                     self.tenant,
                     membership=self.object,
-                    actor=request.user,  # type: ignore[arg-type]
+                    actor=request_user(request),
                     **form.cleaned_data,
                 )
             except ValidationError as exc:
@@ -260,7 +263,7 @@ class TeamFormView(TenantViewMixin, TemplateView):
         team = self.get_team()
         if "delete" in request.POST and team is not None:
             try:
-                services.team_delete(self.tenant, team=team, actor=request.user)  # type: ignore[arg-type]
+                services.team_delete(self.tenant, team=team, actor=request_user(request))
             except ValidationError as exc:
                 messages.error(request, " ".join(exc.messages))
                 return redirect("team-edit", tenant_slug=self.tenant.slug, pk=team.pk)
@@ -271,14 +274,14 @@ class TeamFormView(TenantViewMixin, TemplateView):
             data = form.cleaned_data
             try:
                 if team is None:
-                    team = services.team_create(self.tenant, actor=request.user, **data)  # type: ignore[arg-type]
+                    team = services.team_create(self.tenant, actor=request_user(request), **data)
                     messages.success(request, f"Team {team.name} was created.")
                 else:
                     services.team_update(
                         self.tenant,
                         team=team,
-                        actor=request.user,
-                        name=data["name"],  # type: ignore[arg-type]
+                        actor=request_user(request),
+                        name=data["name"],
                         manager=data["manager"],
                         parent=data["parent"],
                     )
@@ -331,7 +334,7 @@ class PeriodCloseView(TenantViewMixin, View):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         period = get_object_or_404(self.get_queryset(), pk=kwargs["pk"])
         try:
-            services.period_close(self.tenant, period=period, actor=request.user)  # type: ignore[arg-type]
+            services.period_close(self.tenant, period=period, actor=request_user(request))
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:

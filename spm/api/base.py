@@ -27,7 +27,6 @@ class TenantViewSetMixin:
     read_roles: ClassVar[frozenset[str]] = ALL_ROLES
     write_roles: ClassVar[frozenset[str]] = ALL_ROLES
     queryset: Any = None
-    request: Request
     tenant: Tenant
     membership: Membership
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -17,6 +17,7 @@ from rest_framework.response import Response
 
 from spm import selectors, services
 from spm.api.base import TenantGenericViewSet, TenantPrimaryKeyRelatedField, TenantReadOnlyViewSet
+from spm.auth import request_user
 from spm.models import FiscalPeriod, Membership, Role, Team
 from spm.permissions import ADMIN, ALL_ROLES
 
@@ -46,7 +47,7 @@ class MyTenantSerializer(serializers.Serializer):
 def me(request: Request) -> Response:
     """The authenticated user and the tenants they belong to."""
     with transaction.atomic():
-        memberships = selectors.user_memberships(request.user)  # type: ignore[arg-type]
+        memberships = selectors.user_memberships(request_user(request))
     return Response(
         {
             "id": request.user.pk,
@@ -143,9 +144,9 @@ class MemberViewSet(
         data.is_valid(raise_exception=True)
         membership = services.membership_add(
             self.tenant,
-            actor=request.user,
+            actor=request_user(request),
             request=request._request,
-            **data.validated_data,  # type: ignore[arg-type]
+            **data.validated_data,
         )
         return Response(
             MemberSerializer(membership, context=self.get_serializer_context()).data,
@@ -160,8 +161,8 @@ class MemberViewSet(
         updated = services.membership_update(
             self.tenant,
             membership=membership,
-            actor=request.user,
-            **serializer.validated_data,  # type: ignore[arg-type]
+            actor=request_user(request),
+            **serializer.validated_data,
         )
         return Response(self.get_serializer(updated).data)
 
@@ -170,7 +171,10 @@ class MemberViewSet(
 
 
 class TeamSerializer(serializers.ModelSerializer):
-    parent = TenantPrimaryKeyRelatedField(model=Team, allow_null=True, required=False)
+    # The API field is named "parent" like the model's; it shadows Field.parent only for mypy.
+    parent = TenantPrimaryKeyRelatedField(  # type: ignore[assignment]
+        model=Team, allow_null=True, required=False
+    )
     manager = TenantPrimaryKeyRelatedField(model=Membership, allow_null=True, required=False)
 
     class Meta:
@@ -203,8 +207,8 @@ class TeamViewSet(
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         serializer.instance = services.team_create(
             self.tenant,
-            actor=self.request.user,
-            **serializer.validated_data,  # type: ignore[arg-type]
+            actor=request_user(self.request),
+            **serializer.validated_data,
         )
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
@@ -216,13 +220,13 @@ class TeamViewSet(
             kwargs["parent"] = data["parent"]
         serializer.instance = services.team_update(
             self.tenant,
-            team=serializer.instance,
-            actor=self.request.user,
-            **kwargs,  # type: ignore[arg-type]
+            team=cast(Team, serializer.instance),
+            actor=request_user(self.request),
+            **kwargs,
         )
 
     def perform_destroy(self, instance: Team) -> None:
-        services.team_delete(self.tenant, team=instance, actor=self.request.user)  # type: ignore[arg-type]
+        services.team_delete(self.tenant, team=instance, actor=request_user(self.request))
 
     @extend_schema(responses=TeamSerializer(many=True))
     @action(detail=True, methods=["get"])
@@ -283,5 +287,7 @@ class PeriodViewSet(TenantReadOnlyViewSet):
         """Close a period (admin). A closed period's figures are never rewritten."""
         if self.membership.role != Role.ADMIN:
             raise PermissionDenied("This action needs one of these roles: admin.")
-        period = services.period_close(self.tenant, period=self.get_object(), actor=request.user)  # type: ignore[arg-type]
+        period = services.period_close(
+            self.tenant, period=self.get_object(), actor=request_user(request)
+        )
         return Response(PeriodSerializer(period).data)

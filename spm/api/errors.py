@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -67,6 +67,13 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
             status.HTTP_409_CONFLICT,
             "Conflict",
             "The change conflicts with existing data (a duplicate or a reference in use).",
+        )
+    if isinstance(exc, DataError):
+        # Values the database cannot store (NUL bytes, dates out of range) are bad input.
+        return problem(
+            status.HTTP_400_BAD_REQUEST,
+            "Invalid input",
+            "A value is out of range or contains characters that cannot be stored.",
         )
     response = exception_handler(exc, context)
     if response is None:

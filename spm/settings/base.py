@@ -82,7 +82,7 @@ def _database(url: str, *, name: str) -> dict:
     if config.get("ENGINE") != "django.db.backends.postgresql":
         raise EnvError(f"{name} must point at PostgreSQL (postgres://...), got {url!r}")
     config["CONN_HEALTH_CHECKS"] = True
-    return config
+    return dict(config)
 
 
 # The runtime role (DATABASE_URL) owns nothing and is subject to Row Level
@@ -146,7 +146,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT: Path | None = VAR_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -25,7 +25,7 @@ class TenantManager(models.Manager):
     _queryset_class = TenantQuerySet
 
     def get_queryset(self) -> TenantQuerySet:
-        qs = self._queryset_class(self.model, using=self._db)
+        qs: TenantQuerySet = self._queryset_class(self.model, using=self._db)
         tenant = current_tenant()
         if tenant is None:
             return qs.none()

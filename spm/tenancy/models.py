@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, cast
 
 from django.db import models
 
@@ -29,4 +29,4 @@ class TenantModel(models.Model):
     @classmethod
     def unscoped(cls) -> TenantQuerySet:
         """Every row the database lets this connection see (RLS still applies)."""
-        return cls.all_tenants.get_queryset()
+        return cast(TenantQuerySet, cls.all_tenants.get_queryset())

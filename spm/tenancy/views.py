@@ -26,7 +26,6 @@ class TenantViewMixin:
 
     allowed_roles: ClassVar[frozenset[str]] = ALL_ROLES
     model: Any = None
-    request: HttpRequest
     tenant: Tenant
     membership: Membership
 

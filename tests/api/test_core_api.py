@@ -230,3 +230,28 @@ def test_a_database_conflict_is_a_409_problem_not_a_500(world_a):
         "status": 409,
         "detail": "The change conflicts with existing data (a duplicate or a reference in use).",
     }
+
+
+def test_nul_bytes_in_a_filter_name_the_field(world_a):
+    client = api_client_for(world_a.admin.user)
+    response = client.get("/api/v1/alpha/members/", {"email": "a\x00b@alpha.test"})
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"field": "email", "message": "Null characters are not allowed."}
+    ]
+
+
+def test_values_the_database_cannot_store_are_a_400_problem():
+    from django.db import DataError, transaction
+
+    from spm.api.errors import problem_exception_handler
+
+    with transaction.atomic():
+        response = problem_exception_handler(DataError("time zone displacement out of range"), {})
+    assert response.status_code == 400
+    assert response.data == {
+        "type": "about:blank",
+        "title": "Invalid input",
+        "status": 400,
+        "detail": "A value is out of range or contains characters that cannot be stored.",
+    }
