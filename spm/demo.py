@@ -2,7 +2,7 @@
 
 Deterministic for a given seed and day. Pillar apps extend it with a
 ``demo.py`` module exposing ``seed(tenant, *, rng, today, people)``; they run in
-dependency order after the core (see PILLAR_APPS in spm.urls).
+dependency order after the core (settings.PILLAR_APPS).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from importlib import import_module
 from importlib.util import find_spec
 
 from django.apps import apps
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
@@ -23,7 +24,6 @@ from spm.models import Membership, Role, Team, Tenant, User
 from spm.tenancy.context import tenant_context
 
 DEMO_PASSWORD = "demo-pass-2026"
-PILLAR_APPS = ["pipeline", "goals", "kpis", "incentives", "coaching"]
 
 FIRST_NAMES = [
     "Ava",
@@ -273,7 +273,7 @@ def seed_demo(*, seed: int = 42, today: dt.date | None = None) -> list[Tenant]:
         )
         created = [acme, globex]
         for tenant, people in ((acme, acme_people), (globex, globex_people)):
-            for app in PILLAR_APPS:
+            for app in settings.PILLAR_APPS:
                 if apps.is_installed(app) and find_spec(f"{app}.demo"):
                     module = import_module(f"{app}.demo")
                     with tenant_context(tenant):

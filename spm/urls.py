@@ -6,6 +6,7 @@ from importlib import import_module
 from importlib.util import find_spec
 
 from django.apps import apps
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path
@@ -14,7 +15,7 @@ from spm import views
 
 # Pillar apps that ship `urls.py` (pages) and `api.py` (viewsets) are wired in here,
 # in dependency order, so adding an app never means editing this file.
-PILLAR_APPS = ["pipeline", "goals", "kpis", "incentives", "coaching"]
+PILLAR_APPS: list[str] = settings.PILLAR_APPS
 
 for _app in PILLAR_APPS:
     if apps.is_installed(_app) and find_spec(f"{_app}.api"):

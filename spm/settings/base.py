@@ -35,10 +35,11 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "axes",
     "spm",
-    # The pillars, in dependency order (DESIGN.md): spm <- pipeline <- goals <- kpis <- incentives
-    "pipeline",
-    "goals",
 ]
+# The pillars, in dependency order (DESIGN.md): spm <- pipeline <- goals <- kpis <- incentives;
+# coaching reads them all. A pillar is installed once its app module exists.
+PILLAR_APPS = ["pipeline", "goals", "kpis", "incentives", "coaching"]
+INSTALLED_APPS += [app for app in PILLAR_APPS if (BASE_DIR / app / "apps.py").exists()]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
