@@ -33,10 +33,11 @@ from goals.models import (
 from spm.api.base import TenantGenericViewSet, TenantPrimaryKeyRelatedField
 from spm.api.registry import tenant_router
 from spm.models import FiscalPeriod, Membership, Team
+from spm.money import MONEY_KWARGS, RATE_KWARGS
 from spm.permissions import ALL_ROLES, MANAGERS
 
-MONEY = {"max_digits": 18, "decimal_places": 2}
-RATIO = {"max_digits": 9, "decimal_places": 6}
+MONEY = MONEY_KWARGS
+RATIO = RATE_KWARGS
 SOURCE_HELP = "How it was set: " + ", ".join(QuotaSource.values)
 
 
@@ -64,7 +65,9 @@ class QuotaSerializer(serializers.ModelSerializer):
     )
     period_label = serializers.CharField(source="period.label", read_only=True)
     updated_by = serializers.EmailField(source="updated_by.email", read_only=True, default=None)
-    source = serializers.CharField(read_only=True, help_text=SOURCE_HELP)
+    source = serializers.CharField(  # type: ignore[assignment]  # the model field is named source
+        read_only=True, help_text=SOURCE_HELP
+    )
 
     class Meta:
         model = Quota
@@ -100,7 +103,9 @@ class QuotaBulkSerializer(serializers.Serializer):
 
 class QuotaChangeSerializer(serializers.ModelSerializer):
     changed_by = serializers.EmailField(source="changed_by.email", read_only=True, default=None)
-    source = serializers.CharField(read_only=True, help_text=SOURCE_HELP)
+    source = serializers.CharField(  # type: ignore[assignment]  # the model field is named source
+        read_only=True, help_text=SOURCE_HELP
+    )
 
     class Meta:
         model = QuotaChange
@@ -126,7 +131,7 @@ class AllocateSerializer(serializers.Serializer):
 
 class AllocationPartSerializer(serializers.Serializer):
     key = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # the API field is named label
     weight = serializers.DecimalField(max_digits=24, decimal_places=6)
     amount = serializers.DecimalField(**MONEY)
 
@@ -342,7 +347,7 @@ class GoalSerializer(serializers.ModelSerializer):
         model=Membership, allow_null=True, required=False
     )
     owner_team = TenantPrimaryKeyRelatedField(model=Team, allow_null=True, required=False)
-    parent = VisibleGoalField(allow_null=True, required=False)
+    parent = VisibleGoalField(allow_null=True, required=False)  # type: ignore[assignment]
     owner_label = serializers.CharField(read_only=True)
     progress = serializers.DecimalField(
         max_digits=12,
@@ -411,7 +416,9 @@ class GoalWriteSerializer(serializers.Serializer):
         allow_blank=True, allow_null=True, required=False, default=None
     )
     rationale = serializers.CharField(allow_blank=True, required=False, default="")
-    parent = VisibleGoalField(allow_null=True, required=False, default=None)
+    parent = VisibleGoalField(  # type: ignore[assignment]  # the API field is named parent
+        allow_null=True, required=False, default=None
+    )
     start_date = serializers.DateField(allow_null=True, required=False, default=None)
     due_date = serializers.DateField(allow_null=True, required=False, default=None)
     submit = serializers.BooleanField(default=False, help_text="Propose it for approval at once")
@@ -520,7 +527,7 @@ class GoalViewSet(CrudViewSet):
 
 class CheckInSerializer(serializers.ModelSerializer):
     goal = VisibleGoalField()
-    author = serializers.PrimaryKeyRelatedField(read_only=True)
+    author: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(read_only=True)
     value = serializers.DecimalField(
         max_digits=18, decimal_places=4, allow_null=True, required=False, default=None
     )
@@ -727,7 +734,9 @@ class ObjectiveScoreSerializer(serializers.ModelSerializer):
     score = serializers.DecimalField(
         **RATIO, min_value=Decimal("0"), help_text="A fraction: 0.8 is 80%; at most the cap"
     )
-    scored_by = serializers.PrimaryKeyRelatedField(read_only=True)
+    scored_by: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(
+        read_only=True
+    )
 
     class Meta:
         model = ObjectiveScore

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from decimal import Decimal
+from typing import cast
 
 from django.utils import timezone
 
@@ -103,7 +104,8 @@ def seed(tenant: Tenant, *, rng: random.Random, today: dt.date, people: DemoPeop
                             updated_by=actor.user,
                         )
                     )
-            region_totals[rep.team_id] = region_totals.get(rep.team_id, Decimal(0)) + amount  # type: ignore[index]
+            team_id = cast(int, rep.team_id)
+            region_totals[team_id] = region_totals.get(team_id, Decimal(0)) + amount
         for team in regions:
             quotas.append(
                 Quota(
@@ -274,7 +276,7 @@ def seed(tenant: Tenant, *, rng: random.Random, today: dt.date, people: DemoPeop
                 tenant=tenant,
                 objective=o,
                 score=Decimal(rng.randrange(40, 121, 5)) / 100,
-                scored_by_id=managers.get(o.membership.team_id),
+                scored_by_id=managers.get(cast(int, o.membership.team_id)),
             )
             for o in objectives
         ],

@@ -7,6 +7,7 @@ weights and scores are fractions in NUMERIC(9,6) (0.400000 is 40%).
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -106,7 +107,7 @@ class Quota(TenantModel):
 
     @property
     def subject_label(self) -> str:
-        if self.membership_id:
+        if self.membership is not None:
             return self.membership.display_name
         return self.team.name if self.team else ""
 
@@ -332,6 +333,10 @@ class GoalCheckIn(TenantModel):
 class Objective(TenantModel):
     """One MBO objective of a member for a period. The weights of a member's
     objectives in a period add up to exactly 1 (100%) before any is scored."""
+
+    # Set by the selectors that load a member's objectives with their latest score.
+    current_score: Decimal | None
+    current_score_row: Any
 
     membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="objectives")
     period = models.ForeignKey(FiscalPeriod, on_delete=models.PROTECT, related_name="+")

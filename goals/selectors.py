@@ -385,7 +385,7 @@ def goals_visible(tenant: Tenant, *, viewer: Membership) -> QuerySet[Goal]:
     if viewer.role in (Role.ADMIN, Role.FINANCE):
         return qs
     ancestor_ids: set[int] = set()
-    if viewer.team_id is not None:
+    if viewer.team is not None:
         ancestor_ids = {int(x) for x in viewer.team.path.strip("/").split("/") if x}
     conditions = [Q(level=GoalLevel.COMPANY), Q(owner_membership=viewer)]
     managed: set[int] = set()
@@ -492,7 +492,7 @@ class ObjectiveSet:
         """The weighted score once every objective is scored and the weights add up to 100%."""
         if not self.scored or not self.is_complete:
             return None
-        return mbo_score([(o.weight, o.current_score) for o in self.objectives])  # type: ignore[misc]
+        return mbo_score([(o.weight, o.current_score or Decimal(0)) for o in self.objectives])
 
 
 def objective_sets(

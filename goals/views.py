@@ -804,8 +804,8 @@ class ObjectiveSetView(ObjectivesPageMixin, TemplateView):
             return self.render_to_response(
                 self.get_context_data(member=member, period=period, score_formset=formset)
             )
-        formset = ObjectiveFormSet(request.POST, prefix="obj")
-        if formset.is_valid():
+        objective_formset = ObjectiveFormSet(request.POST, prefix="obj")
+        if objective_formset.is_valid():
             items = [
                 services.ObjectiveInput(
                     title=f.cleaned_data.get("title", ""),
@@ -813,7 +813,7 @@ class ObjectiveSetView(ObjectivesPageMixin, TemplateView):
                     score_cap=(f.cleaned_data.get("cap_percent") or HUNDRED) / HUNDRED,
                     pk=f.cleaned_data.get("objective_id"),
                 )
-                for f in formset.forms
+                for f in objective_formset.forms
                 if f.cleaned_data.get("title") or f.cleaned_data.get("weight_percent")
             ]
             try:
@@ -829,12 +829,12 @@ class ObjectiveSetView(ObjectivesPageMixin, TemplateView):
                     self.get_context_data(
                         member=member,
                         period=period,
-                        objective_formset=formset,
+                        objective_objective_formset=objective_formset,
                         objective_errors=[m for ms in exc.message_dict.values() for m in ms],
                     )
                 )
             messages.success(request, "Objectives saved.")
             return HttpResponseRedirect(url)
         return self.render_to_response(
-            self.get_context_data(member=member, period=period, objective_formset=formset)
+            self.get_context_data(member=member, period=period, objective_objective_formset=objective_formset)
         )

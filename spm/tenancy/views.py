@@ -26,6 +26,8 @@ class TenantViewMixin:
 
     allowed_roles: ClassVar[frozenset[str]] = ALL_ROLES
     model: Any = None
+    request: HttpRequest
+    kwargs: dict[str, Any]
     tenant: Tenant
     membership: Membership
 
