@@ -1,0 +1,409 @@
+"""The KPI engine: every built-in KPI of a tenant's periods, for every member,
+every team (rolled up the team tree) and the tenant, in a handful of SQL
+statements, written into ``kpis_kpivalue`` as upserts.
+
+Contract: ``compute(tenant, period_ids=[...])`` runs inside the tenant's
+context (RLS) and inside one transaction; it returns the number of snapshot
+rows written. No Python loop over deals or people and no query per rep: each
+statement is set-based over the whole tenant and all the given periods. Rows of
+those periods that the run did not write (a subject that lost its last deal)
+are deleted at the end, so a recompute is idempotent and exact.
+
+Rules (FORMULAS.md sections 1-3):
+- credits are the stored split amounts (``pipeline_dealsplit.credited_amount``);
+  a team counts each deal once (its members' credits summed per deal, counts
+  over distinct deals); the tenant counts every deal once;
+- a member's quota is their bookings quota of the period prorated to their
+  active days (half-up to cents); without one, the quotas of the shorter
+  periods inside it add up (months into quarters, quarters into the year);
+- a team's quota is its top-down quota, else the sum of its whole subtree's
+  reps' quotas (managers' own quotas are overlays and are not added); the
+  tenant's is the sum of its root teams' and team-less reps' quotas;
+- open deals count by expected close date, won and lost deals by close date;
+  the weighted and open pipeline is today's state of the open deals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db import connection
+
+from kpis.formula import compile_sql
+from kpis.models import CustomKpi
+from spm.models import Tenant
+
+# Members, the subjects each member's figures roll up into (themselves, every
+# team above them, the tenant), and the periods of the run.
+_BASE = """
+p AS (
+    SELECT id, kind, start, "end", ("end" - start + 1) AS days
+    FROM spm_fiscalperiod WHERE tenant_id = %(t)s AND id = ANY(%(pids)s)
+),
+lim AS (SELECT MIN(start) AS lo, MAX("end") AS hi FROM p),
+m AS (
+    SELECT id, team_id, role, start_date, end_date
+    FROM spm_membership WHERE tenant_id = %(t)s
+),
+teams AS (SELECT id, path, parent_id FROM spm_team WHERE tenant_id = %(t)s),
+msub AS (
+    SELECT m.id AS member_id, 'member'::text AS kind, m.id AS sid FROM m
+    UNION ALL
+    SELECT m.id, 'team', a.id
+    FROM m JOIN teams t ON t.id = m.team_id JOIN teams a ON t.path LIKE a.path || '%%'
+    UNION ALL
+    SELECT m.id, 'tenant', 0 FROM m
+),
+subj AS (
+    SELECT p.id AS pid, 'member'::text AS kind, m.id AS sid
+    FROM p JOIN m ON m.start_date <= p."end" AND (m.end_date IS NULL OR m.end_date >= p.start)
+    UNION ALL SELECT p.id, 'team', t.id FROM p CROSS JOIN teams t
+    UNION ALL SELECT p.id, 'tenant', 0 FROM p
+)
+"""
+
+_UPSERT = """
+INSERT INTO kpis_kpivalue (tenant_id, period_id, subject_kind, subject_id, kpi, value, computed_at)
+SELECT %(t)s, x.pid, x.kind, x.sid, x.kpi, x.value, now() FROM ({select}) x
+ON CONFLICT (tenant_id, period_id, subject_kind, subject_id, kpi)
+DO UPDATE SET value = EXCLUDED.value, computed_at = EXCLUDED.computed_at
+"""
+
+DEALS_SQL = (
+    "WITH"  # noqa: S608 -- constant SQL text, values go as parameters
+    + _BASE
+    + """,
+d AS (
+    SELECT d.id, d.status, d.created_on, d.probability,
+           CASE WHEN d.status = 'open' THEN d.expected_close_date ELSE d.close_date END AS fdate
+    FROM pipeline_deal d, lim
+    WHERE d.tenant_id = %(t)s
+      AND ((d.status <> 'open' AND d.close_date BETWEEN lim.lo AND lim.hi)
+        OR (d.status = 'open' AND d.expected_close_date BETWEEN lim.lo AND lim.hi))
+),
+ds AS (
+    -- one row per (subject, deal): a team counts each deal once
+    SELECT s.kind, s.sid, d.id, d.status, d.fdate, d.created_on, d.probability,
+           SUM(sp.credited_amount) AS credit
+    FROM d
+    JOIN pipeline_dealsplit sp ON sp.deal_id = d.id AND sp.tenant_id = %(t)s
+    JOIN msub s ON s.member_id = sp.member_id
+    GROUP BY s.kind, s.sid, d.id, d.status, d.fdate, d.created_on, d.probability
+),
+dagg AS (
+    SELECT p.id AS pid, ds.kind, ds.sid,
+           SUM(ds.credit) FILTER (WHERE ds.status = 'won') AS bookings,
+           COUNT(*) FILTER (WHERE ds.status = 'won') AS won,
+           COUNT(*) FILTER (WHERE ds.status = 'lost') AS lost,
+           AVG(ds.fdate - ds.created_on) FILTER (WHERE ds.status = 'won') AS cycle,
+           SUM(ds.credit) FILTER (WHERE ds.status = 'open') AS open_amount,
+           COUNT(*) FILTER (WHERE ds.status = 'open') AS open_n,
+           SUM(ds.credit * ds.probability / 100) FILTER (WHERE ds.status = 'open') AS weighted
+    FROM ds JOIN p ON ds.fdate BETWEEN p.start AND p."end"
+    GROUP BY p.id, ds.kind, ds.sid
+),
+qraw AS (
+    -- quotas touching the run, members' prorated to active days (FORMULAS.md 1)
+    SELECT COALESCE(q.membership_id, -q.team_id) AS k, c.start, c."end",
+           CASE
+             WHEN q.membership_id IS NULL THEN q.amount
+             WHEN act.n >= c."end" - c.start + 1 THEN q.amount
+             ELSE ROUND(q.amount * act.n / (c."end" - c.start + 1), 2)
+           END AS amount
+    FROM goals_quota q
+    JOIN spm_fiscalperiod c ON c.id = q.period_id, lim,
+    LATERAL (
+        SELECT GREATEST(0, LEAST(c."end", COALESCE(mm.end_date, c."end"))
+                           - GREATEST(c.start, COALESCE(mm.start_date, c.start)) + 1)::numeric AS n
+        FROM (SELECT 1) one
+        LEFT JOIN spm_membership mm ON mm.id = q.membership_id AND mm.tenant_id = %(t)s
+    ) act
+    WHERE q.tenant_id = %(t)s AND q.measure = 'bookings'
+      AND c.start >= lim.lo AND c."end" <= lim.hi
+),
+qp AS (
+    -- per period: the explicit quota, else the shorter periods' quotas inside it
+    SELECT p.id AS pid, r.k, SUM(r.amount) AS amount
+    FROM p JOIN qraw r ON r.start >= p.start AND r."end" <= p."end"
+    WHERE NOT EXISTS (
+        SELECT 1 FROM qraw r2
+        WHERE r2.k = r.k AND r2.start >= p.start AND r2."end" <= p."end"
+          AND r2.start <= r.start AND r2."end" >= r."end"
+          AND (r2."end" - r2.start) > (r."end" - r.start)
+    )
+    GROUP BY p.id, r.k
+),
+mq AS (SELECT pid, k AS member_id, amount FROM qp WHERE k > 0),
+tq_up AS (
+    SELECT mq.pid, s.sid AS team_id, SUM(mq.amount) AS amount
+    FROM mq JOIN m ON m.id = mq.member_id AND m.role = 'rep'
+    JOIN msub s ON s.member_id = mq.member_id AND s.kind = 'team'
+    GROUP BY mq.pid, s.sid
+),
+tq AS (
+    SELECT COALESCE(e.pid, u.pid) AS pid, COALESCE(e.team_id, u.team_id) AS team_id,
+           COALESCE(e.amount, u.amount) AS amount
+    FROM (SELECT pid, -k AS team_id, amount FROM qp WHERE k < 0) e
+    FULL JOIN tq_up u ON u.pid = e.pid AND u.team_id = e.team_id
+),
+quotas AS (
+    SELECT pid, 'member'::text AS kind, member_id AS sid, amount FROM mq
+    UNION ALL SELECT pid, 'team', team_id, amount FROM tq
+    UNION ALL
+    SELECT pid, 'tenant', 0, SUM(amount) FROM (
+        SELECT tq.pid, tq.amount FROM tq JOIN teams t ON t.id = tq.team_id AND t.parent_id IS NULL
+        UNION ALL
+        SELECT mq.pid, mq.amount FROM mq
+        JOIN m ON m.id = mq.member_id AND m.role = 'rep' AND m.team_id IS NULL
+    ) roots GROUP BY pid
+),
+w AS (
+    SELECT s.pid, s.kind, s.sid,
+           COALESCE(a.bookings, 0) AS bookings, q.amount AS quota,
+           COALESCE(a.won, 0) AS won, COALESCE(a.lost, 0) AS lost, a.cycle,
+           COALESCE(a.open_amount, 0) AS open_amount, COALESCE(a.open_n, 0) AS open_n,
+           ROUND(COALESCE(a.weighted, 0), 2) AS weighted
+    FROM subj s
+    LEFT JOIN dagg a ON a.pid = s.pid AND a.kind = s.kind AND a.sid = s.sid
+    LEFT JOIN quotas q ON q.pid = s.pid AND q.kind = s.kind AND q.sid = s.sid
+),
+v AS (
+    SELECT w.*,
+      CASE WHEN quota > 0 THEN ROUND(bookings / quota, 10) END AS attainment,
+      CASE WHEN won + lost > 0 THEN ROUND(won::numeric / (won + lost), 10) END AS win_rate,
+      CASE WHEN won > 0 THEN ROUND(bookings / won, 2) END AS average_deal_size,
+      ROUND(cycle, 2) AS cycle_days,
+      CASE WHEN quota - bookings > 0 THEN ROUND(open_amount / (quota - bookings), 4) END
+        AS coverage,
+      CASE WHEN won + lost > 0 AND cycle > 0
+           THEN ROUND(open_n * bookings / (won + lost) / cycle, 2) END AS velocity
+    FROM w
+)
+SELECT v.pid, v.kind, v.sid, x.kpi, x.value FROM v CROSS JOIN LATERAL (VALUES
+    ('bookings', v.bookings), ('quota', v.quota), ('attainment', v.attainment),
+    ('deals_won', v.won::numeric), ('deals_lost', v.lost::numeric),
+    ('win_rate', v.win_rate), ('average_deal_size', v.average_deal_size),
+    ('sales_cycle_length', v.cycle_days), ('open_pipeline', v.open_amount),
+    ('open_deals', v.open_n::numeric), ('weighted_pipeline', v.weighted),
+    ('pipeline_coverage', v.coverage), ('sales_velocity', v.velocity)
+) AS x(kpi, value)
+"""
+)
+
+ACTIVITIES_SQL = (
+    "WITH"  # noqa: S608 -- constant SQL text, values go as parameters
+    + _BASE
+    + """,
+agg AS (
+    SELECT p.id AS pid, s.kind, s.sid, COUNT(*) AS n,
+           COUNT(*) FILTER (WHERE a.kind = 'call') AS calls,
+           COUNT(*) FILTER (WHERE a.kind = 'email') AS emails,
+           COUNT(*) FILTER (WHERE a.kind = 'meeting') AS meetings,
+           COUNT(*) FILTER (WHERE a.kind = 'demo') AS demos
+    FROM pipeline_activity a
+    CROSS JOIN lim
+    JOIN p ON a.occurred_on BETWEEN p.start AND p."end"
+    JOIN msub s ON s.member_id = a.member_id
+    WHERE a.tenant_id = %(t)s AND a.occurred_on BETWEEN lim.lo AND lim.hi
+    GROUP BY p.id, s.kind, s.sid
+),
+v AS (
+    SELECT s.pid, s.kind, s.sid, COALESCE(a.n, 0) AS n, COALESCE(a.calls, 0) AS calls,
+           COALESCE(a.emails, 0) AS emails, COALESCE(a.meetings, 0) AS meetings,
+           COALESCE(a.demos, 0) AS demos
+    FROM subj s LEFT JOIN agg a ON a.pid = s.pid AND a.kind = s.kind AND a.sid = s.sid
+)
+SELECT v.pid, v.kind, v.sid, x.kpi, x.value FROM v CROSS JOIN LATERAL (VALUES
+    ('activities', v.n::numeric), ('activities_call', v.calls::numeric),
+    ('activities_email', v.emails::numeric), ('activities_meeting', v.meetings::numeric),
+    ('activities_demo', v.demos::numeric)
+) AS x(kpi, value)
+"""
+)
+
+LEADS_SQL = (
+    "WITH"  # noqa: S608 -- constant SQL text, values go as parameters
+    + _BASE
+    + """,
+l AS (
+    SELECT l.owner_id, l.awareness_on, l.interest_on, l.decision_on, l.action_on
+    FROM pipeline_lead l, lim
+    WHERE l.tenant_id = %(t)s AND l.awareness_on BETWEEN lim.lo AND lim.hi
+),
+ls AS (
+    SELECT s.kind, s.sid, l.* FROM l JOIN msub s ON s.member_id = l.owner_id AND s.kind <> 'tenant'
+    UNION ALL
+    SELECT 'tenant', 0, l.* FROM l
+),
+agg AS (
+    SELECT p.id AS pid, ls.kind, ls.sid, COUNT(*) AS aware,
+           COUNT(*) FILTER (WHERE ls.interest_on IS NOT NULL) AS interest,
+           COUNT(*) FILTER (WHERE ls.decision_on IS NOT NULL) AS decision,
+           COUNT(*) FILTER (WHERE ls.action_on IS NOT NULL) AS action
+    FROM ls JOIN p ON ls.awareness_on BETWEEN p.start AND p."end"
+    GROUP BY p.id, ls.kind, ls.sid
+),
+v AS (
+    SELECT s.pid, s.kind, s.sid, COALESCE(a.aware, 0) AS aware,
+           COALESCE(a.interest, 0) AS interest, COALESCE(a.decision, 0) AS decision,
+           COALESCE(a.action, 0) AS action
+    FROM subj s LEFT JOIN agg a ON a.pid = s.pid AND a.kind = s.kind AND a.sid = s.sid
+)
+SELECT v.pid, v.kind, v.sid, x.kpi, x.value FROM v CROSS JOIN LATERAL (VALUES
+    ('leads_awareness', v.aware::numeric), ('leads_interest', v.interest::numeric),
+    ('leads_decision', v.decision::numeric), ('leads_action', v.action::numeric),
+    ('lead_conversion',
+     CASE WHEN v.aware > 0 THEN ROUND(v.action::numeric / v.aware, 10) END)
+) AS x(kpi, value)
+"""
+)
+
+RETENTION_SQL = (
+    "WITH"  # noqa: S608 -- constant SQL text, values go as parameters
+    + _BASE
+    + """,
+acc AS (
+    SELECT a.owner_id, a.customer_since, a.churned_on FROM pipeline_account a, lim
+    WHERE a.tenant_id = %(t)s AND a.customer_since IS NOT NULL AND a.customer_since <= lim.hi
+      AND (a.churned_on IS NULL OR a.churned_on > lim.lo)
+),
+accs AS (
+    SELECT s.kind, s.sid, acc.* FROM acc
+    JOIN msub s ON s.member_id = acc.owner_id AND s.kind <> 'tenant'
+    UNION ALL
+    SELECT 'tenant', 0, acc.* FROM acc
+),
+agg AS (
+    -- a customer on day D: customer_since <= D and not churned on or before D
+    SELECT p.id AS pid, accs.kind, accs.sid, COUNT(*) AS at_start,
+           COUNT(*) FILTER (WHERE accs.churned_on IS NULL OR accs.churned_on > p."end") AS kept
+    FROM accs JOIN p ON accs.customer_since <= p.start
+      AND (accs.churned_on IS NULL OR accs.churned_on > p.start)
+    GROUP BY p.id, accs.kind, accs.sid
+)
+SELECT s.pid, s.kind, s.sid, 'retention_rate' AS kpi,
+       CASE WHEN a.at_start > 0 THEN ROUND(a.kept::numeric / a.at_start, 10) END AS value
+FROM subj s LEFT JOIN agg a ON a.pid = s.pid AND a.kind = s.kind AND a.sid = s.sid
+"""
+)
+
+STAGES_SQL = (
+    "WITH"  # noqa: S608 -- constant SQL text, values go as parameters
+    + _BASE
+    + """,
+st AS (
+    SELECT s.id, s.pipeline_id, s.position, s.is_lost,
+           (SELECT MIN(n.position) FROM pipeline_stage n
+            WHERE n.tenant_id = %(t)s AND n.pipeline_id = s.pipeline_id
+              AND n.position > s.position AND NOT n.is_lost) AS next_position
+    FROM pipeline_stage s WHERE s.tenant_id = %(t)s
+),
+entered AS (
+    -- deals entering a stage in the run's dates, and whether they later reached
+    -- the next stage (or any stage after it, lost stages aside)
+    SELECT DISTINCT ON (sc.deal_id, sc.to_stage_id, day)
+           sc.deal_id, sc.to_stage_id AS stage_id,
+           (sc.changed_at AT TIME ZONE %(tz)s)::date AS day,
+           EXISTS (
+               SELECT 1 FROM pipeline_stagechange l
+               JOIN pipeline_stage ls ON ls.id = l.to_stage_id
+               WHERE l.tenant_id = %(t)s AND l.deal_id = sc.deal_id
+                 AND l.changed_at >= sc.changed_at AND l.id <> sc.id
+                 AND ls.pipeline_id = st.pipeline_id AND NOT ls.is_lost
+                 AND ls.position >= st.next_position
+           ) AS reached
+    FROM pipeline_stagechange sc
+    JOIN st ON st.id = sc.to_stage_id, lim
+    WHERE sc.tenant_id = %(t)s AND st.next_position IS NOT NULL
+      AND sc.changed_at >= (lim.lo::timestamp AT TIME ZONE %(tz)s)
+      AND sc.changed_at < ((lim.hi + 1)::timestamp AT TIME ZONE %(tz)s)
+    ORDER BY sc.deal_id, sc.to_stage_id, day, reached DESC
+),
+es AS (
+    SELECT s.kind, s.sid, e.deal_id, e.stage_id, e.day, bool_or(e.reached) AS reached
+    FROM entered e
+    JOIN pipeline_dealsplit sp ON sp.deal_id = e.deal_id AND sp.tenant_id = %(t)s
+    JOIN msub s ON s.member_id = sp.member_id
+    GROUP BY s.kind, s.sid, e.deal_id, e.stage_id, e.day
+),
+agg AS (
+    SELECT p.id AS pid, es.kind, es.sid, es.stage_id,
+           COUNT(DISTINCT es.deal_id) AS n,
+           COUNT(DISTINCT es.deal_id) FILTER (WHERE es.reached) AS conv
+    FROM es JOIN p ON es.day BETWEEN p.start AND p."end"
+    GROUP BY p.id, es.kind, es.sid, es.stage_id
+)
+SELECT a.pid, a.kind, a.sid, x.kpi, x.value FROM agg a CROSS JOIN LATERAL (VALUES
+    ('stage_entered:' || a.stage_id, a.n::numeric),
+    ('stage_conversion:' || a.stage_id, ROUND(a.conv::numeric / a.n, 10))
+) AS x(kpi, value)
+"""
+)
+
+CUSTOM_SQL = """
+INSERT INTO kpis_kpivalue (tenant_id, period_id, subject_kind, subject_id, kpi, value, computed_at)
+SELECT %s, r.period_id, r.subject_kind, r.subject_id, %s,
+       CASE WHEN abs(r.v) < 1e17 THEN ROUND(r.v, 10) END, now()
+FROM (
+    SELECT m.period_id, m.subject_kind, m.subject_id, ({expr}) AS v
+    FROM (
+        SELECT period_id, subject_kind, subject_id, {columns}
+        FROM kpis_kpivalue
+        WHERE tenant_id = %s AND period_id = ANY(%s) AND kpi = ANY(%s)
+        GROUP BY period_id, subject_kind, subject_id
+    ) m
+) r
+ON CONFLICT (tenant_id, period_id, subject_kind, subject_id, kpi)
+DO UPDATE SET value = EXCLUDED.value, computed_at = EXCLUDED.computed_at
+"""
+
+STALE_SQL = """
+DELETE FROM kpis_kpivalue
+WHERE tenant_id = %s AND period_id = ANY(%s) AND computed_at < now()
+"""
+
+BUILT_IN_STATEMENTS = [
+    ("deals", DEALS_SQL),
+    ("activities", ACTIVITIES_SQL),
+    ("leads", LEADS_SQL),
+    ("retention", RETENTION_SQL),
+    ("stages", STAGES_SQL),
+]
+
+
+def compute(
+    tenant: Tenant,
+    *,
+    period_ids: Sequence[int],
+    custom: Sequence[CustomKpi] | None = None,
+) -> int:
+    """Recompute every KPI of ``period_ids`` for every subject of ``tenant``.
+
+    Call inside ``tenant_context(tenant)`` (one transaction). ``custom`` are
+    the tenant's custom KPIs (read by the caller); an invalid stored formula
+    is skipped, never evaluated. Returns the number of snapshot rows written.
+    """
+    ids = sorted({int(pk) for pk in period_ids})
+    if not ids:
+        return 0
+    params = {"t": tenant.pk, "pids": ids, "tz": tenant.time_zone}
+    rows = 0
+    with connection.cursor() as cursor:
+        for _name, select in BUILT_IN_STATEMENTS:
+            cursor.execute(_UPSERT.format(select=select), params)
+            rows += cursor.rowcount
+        for kpi in custom or []:
+            rows += _compute_custom(cursor, tenant, ids, kpi)
+        cursor.execute(STALE_SQL, [tenant.pk, ids])
+    return rows
+
+
+def _compute_custom(cursor: object, tenant: Tenant, ids: list[int], kpi: CustomKpi) -> int:
+    compiled = compile_sql(kpi.formula, column="m.{key}")
+    measures = sorted(compiled.measures)
+    # Measure keys come from the whitelist in kpis.definitions, never from input.
+    columns = ", ".join(f"MAX(value) FILTER (WHERE kpi = '{key}') AS {key}" for key in measures)
+    sql = CUSTOM_SQL.format(expr=compiled.sql, columns=columns)
+    params = [tenant.pk, kpi.value_key, *compiled.params, tenant.pk, ids, measures]
+    cursor.execute(sql, params)  # type: ignore[attr-defined]
+    return int(cursor.rowcount)  # type: ignore[attr-defined]

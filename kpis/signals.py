@@ -1,0 +1,164 @@
+"""Recompute on change, without the lower apps knowing about KPIs.
+
+Deals, activities, leads and accounts (pipeline) and quotas (goals) are
+watched with Django signals; writes that bypass ``save()`` (bulk upserts,
+imports, quota grids and allocations) are caught through the audit row their
+service writes in the same transaction. Each transaction collects the dates it
+touched per tenant and, once committed, queues the periods containing them
+(``kpis_dirtyperiod``) and enqueues one debounced recompute per tenant. A
+rolled-back transaction queues nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models.signals import post_delete, post_init, post_save
+from django.utils import timezone
+
+from goals.models import Quota
+from kpis import services
+from pipeline.models import Account, Activity, Deal, Lead
+from spm.models import AuditEvent, Tenant
+from spm.tenancy.context import tenant_context
+
+# Fields whose old and new dates both matter (a deal moved out of a period).
+WATCHED_DATES: dict[type, tuple[str, ...]] = {
+    Deal: ("close_date", "expected_close_date"),
+    Activity: ("occurred_on",),
+    Lead: ("awareness_on",),
+    Account: ("customer_since", "churned_on"),
+}
+
+# Audit actions of writes that do not call save() on each row: the rows they
+# touched are found by their update time (a window before the audit row).
+BULK_ACTIONS: dict[str, str] = {
+    "deals.bulk_upsert": """
+        SELECT d FROM pipeline_deal x,
+        LATERAL unnest(ARRAY[x.close_date, x.expected_close_date]) d
+        WHERE x.tenant_id = %s AND x.updated_at BETWEEN %s AND %s AND d IS NOT NULL""",
+    "activities.bulk_upsert": """
+        SELECT occurred_on FROM pipeline_activity
+        WHERE tenant_id = %s AND updated_at BETWEEN %s AND %s""",
+    "leads.bulk_upsert": """
+        SELECT awareness_on FROM pipeline_lead
+        WHERE tenant_id = %s AND updated_at BETWEEN %s AND %s""",
+    "accounts.bulk_upsert": """
+        SELECT d FROM pipeline_account x,
+        LATERAL unnest(ARRAY[x.customer_since, x.churned_on]) d
+        WHERE x.tenant_id = %s AND x.updated_at BETWEEN %s AND %s AND d IS NOT NULL""",
+    "quota.": """
+        SELECT c.start FROM goals_quotachange qc JOIN spm_fiscalperiod c ON c.id = qc.period_id
+        WHERE qc.tenant_id = %s AND qc.changed_at BETWEEN %s AND %s""",
+}
+BULK_WINDOW = dt.timedelta(minutes=10)
+
+
+@dataclass
+class _Pending:
+    """What the current transaction touched: tenant id -> dates, and bulk windows."""
+
+    dates: dict[int, set[dt.date]] = field(default_factory=dict)
+    period_ids: dict[int, set[int]] = field(default_factory=dict)
+    bulk: list[tuple[int, str, dt.datetime]] = field(default_factory=list)
+
+    def flush(self) -> None:
+        tenant_ids = set(self.dates) | set(self.period_ids) | {t for t, _, _ in self.bulk}
+        for tenant_id in sorted(tenant_ids):
+            tenant = Tenant.objects.get(pk=tenant_id)
+            with tenant_context(tenant):
+                dates = set(self.dates.get(tenant_id, set()))
+                for t, action, at in self.bulk:
+                    if t == tenant_id:
+                        dates |= _bulk_dates(tenant_id, action, at)
+                services.periods_mark_dirty(
+                    tenant, dates=dates, period_ids=self.period_ids.get(tenant_id, set())
+                )
+            services.recompute_enqueue(tenant_id)
+
+
+def _bulk_dates(tenant_id: int, action: str, at: dt.datetime) -> set[dt.date]:
+    sql = BULK_ACTIONS["quota." if action.startswith("quota.") else action]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [tenant_id, at - BULK_WINDOW, at])
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _pending() -> _Pending | None:
+    """This transaction's collector, registered once per transaction with
+    on_commit (re-registered when a rolled-back savepoint dropped it)."""
+    conn = transaction.get_connection()
+    if not conn.in_atomic_block:
+        return None
+    state: _Pending | None = getattr(conn, "_kpis_pending", None)
+    if state is None or not any(item[1] == state.flush for item in conn.run_on_commit):
+        state = _Pending()
+        conn._kpis_pending = state  # type: ignore[attr-defined]
+        transaction.on_commit(state.flush)
+    return state
+
+
+def note_dates(tenant_id: int, dates: set[dt.date]) -> None:
+    """Remember that ``dates`` of the tenant changed (queued after commit)."""
+    state = _pending()
+    if state is None:
+        state = _Pending()
+        state.dates[tenant_id] = dates
+        state.flush()
+        return
+    state.dates.setdefault(tenant_id, set()).update(dates)
+
+
+def _snapshot(sender: type, instance: Any, **kwargs: Any) -> None:
+    # __dict__, not getattr: a deferred field must not cost a query per row.
+    instance._kpis_old = tuple(instance.__dict__.get(f) for f in WATCHED_DATES[sender])
+
+
+def _changed(sender: type, instance: Any, raw: bool = False, **kwargs: Any) -> None:
+    if raw:
+        return
+    fields = WATCHED_DATES[sender]
+    dates = {instance.__dict__.get(f) for f in fields}
+    dates.update(getattr(instance, "_kpis_old", ()))
+    # Open pipeline, stage entries and retention are as of today.
+    dates.add(timezone.localdate())
+    dates.discard(None)
+    note_dates(instance.tenant_id, dates)  # type: ignore[arg-type]
+    _snapshot(sender, instance)
+
+
+def _quota_changed(sender: type, instance: Quota, raw: bool = False, **kwargs: Any) -> None:
+    if raw:
+        return
+    state = _pending() or _Pending()
+    state.period_ids.setdefault(instance.tenant_id, set()).add(instance.period_id)
+    if not transaction.get_connection().in_atomic_block:
+        state.flush()
+
+
+def _audit(sender: type, instance: AuditEvent, created: bool, raw: bool = False, **kw: Any) -> None:
+    if raw or not created:
+        return
+    action = instance.action
+    if action in BULK_ACTIONS or action.startswith("quota."):
+        state = _pending()
+        entry = (instance.tenant_id, action, instance.created_at)
+        if state is None:
+            state = _Pending(bulk=[entry])
+            state.flush()
+        else:
+            state.bulk.append(entry)
+
+
+def connect() -> None:
+    """Connect the receivers (called from KpisConfig.ready)."""
+    for model in WATCHED_DATES:
+        post_init.connect(_snapshot, sender=model, dispatch_uid=f"kpis.init.{model.__name__}")
+        post_save.connect(_changed, sender=model, dispatch_uid=f"kpis.save.{model.__name__}")
+        post_delete.connect(_changed, sender=model, dispatch_uid=f"kpis.delete.{model.__name__}")
+    post_save.connect(_quota_changed, sender=Quota, dispatch_uid="kpis.save.quota")
+    post_delete.connect(_quota_changed, sender=Quota, dispatch_uid="kpis.delete.quota")
+    post_save.connect(_audit, sender=AuditEvent, dispatch_uid="kpis.audit")
