@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from django import forms
 from django.db.models import Prefetch, QuerySet
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -296,6 +297,17 @@ def bulk_action(kind: str) -> Any:
 # Shared filters ----------------------------------------------------------------------
 
 
+class IdFilter(filters.NumberFilter):
+    """An id: a whole number in the range of a database id (else 400, not a 500)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
+
+
 class TenantFilterSet(filters.FilterSet):
     updated_since = filters.IsoDateTimeFilter(
         field_name="updated_at", lookup_expr="gte", label="Changed at or after this time (ISO 8601)"
@@ -333,7 +345,7 @@ class AccountSerializer(serializers.ModelSerializer):
 
 
 class AccountFilter(TenantFilterSet):
-    owner = filters.NumberFilter(field_name="owner_id")
+    owner = IdFilter(field_name="owner_id")
     name = filters.CharFilter(field_name="name", lookup_expr="icontains")
     external_id = filters.CharFilter()
     churned = filters.BooleanFilter(field_name="churned_on", lookup_expr="isnull", exclude=True)
@@ -496,11 +508,11 @@ class DealMoveSerializer(serializers.Serializer):
 
 
 class DealFilter(TenantFilterSet):
-    owner = filters.NumberFilter(field_name="owner_id")
-    team = filters.NumberFilter(method="filter_team", label="Owner's team, with its sub-teams")
-    pipeline = filters.NumberFilter(field_name="pipeline_id")
-    stage = filters.NumberFilter(field_name="stage_id")
-    account = filters.NumberFilter(field_name="account_id")
+    owner = IdFilter(field_name="owner_id")
+    team = IdFilter(method="filter_team", label="Owner's team, with its sub-teams")
+    pipeline = IdFilter(field_name="pipeline_id")
+    stage = IdFilter(field_name="stage_id")
+    account = IdFilter(field_name="account_id")
     status = filters.ChoiceFilter(choices=DealStatus.choices)
     deal_type = filters.ChoiceFilter(choices=DealType.choices)
     forecast_category = filters.ChoiceFilter(choices=ForecastCategory.choices)
@@ -657,8 +669,8 @@ class LeadSerializer(serializers.ModelSerializer):
 
 
 class LeadFilter(TenantFilterSet):
-    owner = filters.NumberFilter(field_name="owner_id")
-    team = filters.NumberFilter(method="filter_team", label="Owner's team, with its sub-teams")
+    owner = IdFilter(field_name="owner_id")
+    team = IdFilter(method="filter_team", label="Owner's team, with its sub-teams")
     stage = filters.ChoiceFilter(choices=AidaStage.choices)
     awareness_after = filters.DateFilter(field_name="awareness_on", lookup_expr="gte")
     awareness_before = filters.DateFilter(field_name="awareness_on", lookup_expr="lte")
@@ -752,12 +764,12 @@ class ActivitySerializer(serializers.ModelSerializer):
 
 
 class ActivityFilter(TenantFilterSet):
-    member = filters.NumberFilter(field_name="member_id")
-    team = filters.NumberFilter(method="filter_team", label="Member's team, with its sub-teams")
+    member = IdFilter(field_name="member_id")
+    team = IdFilter(method="filter_team", label="Member's team, with its sub-teams")
     kind = filters.ChoiceFilter(choices=ActivityKind.choices)
-    deal = filters.NumberFilter(field_name="deal_id")
-    lead = filters.NumberFilter(field_name="lead_id")
-    account = filters.NumberFilter(field_name="account_id")
+    deal = IdFilter(field_name="deal_id")
+    lead = IdFilter(field_name="lead_id")
+    account = IdFilter(field_name="account_id")
     occurred_after = filters.DateFilter(field_name="occurred_on", lookup_expr="gte")
     occurred_before = filters.DateFilter(field_name="occurred_on", lookup_expr="lte")
     external_id = filters.CharFilter()

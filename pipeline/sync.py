@@ -323,6 +323,8 @@ def _text(value: Any, max_length: int) -> str:
     if not isinstance(value, str | int):
         raise FieldError("Expected text.")
     text = str(value).strip()
+    if "\x00" in text:
+        raise FieldError("Text cannot contain NUL characters.")
     if len(text) > max_length:
         raise FieldError(f"Use at most {max_length} characters (got {len(text)}).")
     return text
@@ -340,11 +342,12 @@ def _decimal(value: Any, *, places: int, what: str = "number") -> Decimal | None
         number = Decimal(text)
     except InvalidOperation:
         raise FieldError(f"'{value}' is not a valid {what}.") from None
-    if not number.is_finite():
+    if not number.is_finite() or abs(number) >= Decimal("1e16"):
         raise FieldError(f"'{value}' is not a valid {what}.")
-    if number != number.quantize(Decimal(1).scaleb(-places)):
+    quantized = number.quantize(Decimal(1).scaleb(-places))
+    if number != quantized:
         raise FieldError(f"'{value}' has more than {places} decimals.")
-    return number.quantize(Decimal(1).scaleb(-places))
+    return quantized
 
 
 def _money(value: Any) -> Decimal | None:
@@ -477,7 +480,7 @@ def _raw_values(rows: Sequence[tuple[int, dict[str, Any]]], name: str) -> set[st
     values = set()
     for _, row in rows:
         value = row.get(name)
-        if isinstance(value, str) and value.strip():
+        if isinstance(value, str) and value.strip() and "\x00" not in value:
             values.add(value.strip())
         elif isinstance(value, int) and not isinstance(value, bool):
             values.add(str(value))

@@ -49,6 +49,16 @@ from spm.selectors import period_containing, visible_memberships
 from spm.tenancy.views import TenantViewMixin
 
 SELLERS = frozenset({Role.ADMIN, Role.MANAGER, Role.REP})
+MAX_ID = 2**63 - 1
+
+
+def parse_id(value: str | None) -> int | None:
+    """A database id from a query or form value, or None when it is not one."""
+    try:
+        number = int(value or "")
+    except ValueError:
+        return None
+    return number if 0 < number <= MAX_ID else None
 
 
 def _form_errors(form: Any, exc: ValidationError) -> None:
@@ -75,10 +85,7 @@ class DealFilters:
         )
 
     def _int(self, name: str) -> int | None:
-        try:
-            return int(self.params.get(name, ""))
-        except ValueError:
-            return None
+        return parse_id(self.params.get(name))
 
     def period(self, *, default: bool) -> FiscalPeriod | None:
         pk = self._int("period")
@@ -196,7 +203,8 @@ class DealMoveView(TenantViewMixin, View):
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         deal = get_object_or_404(self.get_queryset(), pk=kwargs["pk"])
-        stage = Stage.objects.filter(tenant=self.tenant, pk=request.POST.get("stage") or 0).first()
+        stage_id = parse_id(request.POST.get("stage"))
+        stage = Stage.objects.filter(tenant=self.tenant, pk=stage_id).first() if stage_id else None
         error = None
         if stage is None:
             error = "Choose a stage."
@@ -488,8 +496,8 @@ class FunnelView(TenantViewMixin, TemplateView):
         selected = selected or period_containing(self.tenant, day=today, kind="quarter")
         leads = self.get_queryset()
         team_id = self.request.GET.get("team", "")
-        if team_id.isdigit():
-            team = Team.objects.filter(tenant=self.tenant, pk=int(team_id)).first()
+        if parse_id(team_id):
+            team = Team.objects.filter(tenant=self.tenant, pk=parse_id(team_id)).first()
             leads = leads.filter(owner__team__path__startswith=team.path) if team else leads.none()
         start = selected.start if selected else today - dt.timedelta(days=90)
         end = selected.end if selected else today
