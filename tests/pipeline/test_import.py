@@ -222,8 +222,10 @@ def test_ten_thousand_row_file_imports_in_seconds(world_a, in_tenant_a, frozen_t
     )
     assert Deal.objects.filter(status="won").count() == 2000
     print(f"10,000-row import: {first:.2f}s first run, {second:.2f}s re-import")  # noqa: T201
-    assert first < 15
-    assert second < 15
+    # About 3 s and 1 s on an idle laptop; the bound leaves room for a loaded CI
+    # machine running tests in parallel while still catching per-row queries.
+    assert first < 30
+    assert second < 30
 
 
 def test_import_pages_upload_map_and_report(
