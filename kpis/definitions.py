@@ -100,6 +100,8 @@ MEASURE_KEYS: frozenset[str] = frozenset(BY_KEY)
 
 STAGE_ENTERED = "stage_entered:"
 STAGE_CONVERSION = "stage_conversion:"
+STAGE_PIPELINE = "stage_pipeline:"
+STAGE_WEIGHTED = "stage_weighted:"
 CUSTOM = "custom:"
 
 CENT = Decimal("0.01")
@@ -111,6 +113,10 @@ def kpi_def(key: str, *, custom_labels: dict[str, tuple[str, str]] | None = None
         return BY_KEY[key]
     if key.startswith(STAGE_ENTERED):
         return KpiDef(key, "Deals entering stage", COUNT)
+    if key.startswith(STAGE_PIPELINE):
+        return KpiDef(key, "Open pipeline in stage", MONEY)
+    if key.startswith(STAGE_WEIGHTED):
+        return KpiDef(key, "Weighted pipeline in stage", MONEY)
     if key.startswith(STAGE_CONVERSION):
         return KpiDef(key, "Stage conversion", RATIO)
     if custom_labels and key in custom_labels:

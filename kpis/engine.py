@@ -340,6 +340,33 @@ SELECT a.pid, a.kind, a.sid, x.kpi, x.value FROM agg a CROSS JOIN LATERAL (VALUE
 """
 )
 
+PIPELINE_STAGES_SQL = (
+    "WITH"  # noqa: S608 -- constant SQL text, values go as parameters
+    + _BASE
+    + """,
+ds AS (
+    SELECT s.kind, s.sid, d.id, d.stage_id, d.expected_close_date AS fdate, d.probability,
+           SUM(sp.credited_amount) AS credit
+    FROM pipeline_deal d
+    CROSS JOIN lim
+    JOIN pipeline_dealsplit sp ON sp.deal_id = d.id AND sp.tenant_id = %(t)s
+    JOIN msub s ON s.member_id = sp.member_id
+    WHERE d.tenant_id = %(t)s AND d.status = 'open'
+      AND d.expected_close_date BETWEEN lim.lo AND lim.hi
+    GROUP BY s.kind, s.sid, d.id, d.stage_id, d.expected_close_date, d.probability
+),
+agg AS (
+    SELECT p.id AS pid, ds.kind, ds.sid, ds.stage_id, SUM(ds.credit) AS raw,
+           ROUND(SUM(ds.credit * ds.probability / 100), 2) AS weighted
+    FROM ds JOIN p ON ds.fdate BETWEEN p.start AND p."end"
+    GROUP BY p.id, ds.kind, ds.sid, ds.stage_id
+)
+SELECT a.pid, a.kind, a.sid, x.kpi, x.value FROM agg a CROSS JOIN LATERAL (VALUES
+    ('stage_pipeline:' || a.stage_id, a.raw), ('stage_weighted:' || a.stage_id, a.weighted)
+) AS x(kpi, value)
+"""
+)
+
 CUSTOM_SQL = """
 INSERT INTO kpis_kpivalue (tenant_id, period_id, subject_kind, subject_id, kpi, value, computed_at)
 SELECT %s, r.period_id, r.subject_kind, r.subject_id, %s,
@@ -368,6 +395,7 @@ BUILT_IN_STATEMENTS = [
     ("leads", LEADS_SQL),
     ("retention", RETENTION_SQL),
     ("stages", STAGES_SQL),
+    ("pipeline_stages", PIPELINE_STAGES_SQL),
 ]
 
 

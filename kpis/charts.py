@@ -1,0 +1,250 @@
+"""Plotly figures of the KPI pages, built from selector output (snapshots).
+
+Each function returns a JSON-ready dict (``figure_json``) for ``json_script``;
+the page's script draws it with plotly.js. Money axes use thousands separators
+and two decimals in hovers; ratios show as percentages.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+import plotly.graph_objects as go
+
+from kpis.selectors import BoardRow, SeriesPoint, StageRow
+
+BLUE, LIGHT, GREY, GREEN, AMBER, RED = (
+    "#2457c5",
+    "#9dbbf0",
+    "#6b7280",
+    "#1f9d55",
+    "#d97706",
+    "#c0392b",
+)
+FONT = {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 13}
+
+
+def _layout(figure: go.Figure, title: str, *, height: int = 320, **extra: Any) -> dict[str, Any]:
+    layout: dict[str, Any] = {
+        "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}},
+        "margin": {"l": 70, "r": 20, "t": 50, "b": 50},
+        "height": height,
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "plot_bgcolor": "rgba(0,0,0,0)",
+        "font": FONT,
+        "legend": {"orientation": "h", "y": -0.25},
+    }
+    figure.update_layout(**{**layout, **extra})
+    figure.update_yaxes(gridcolor="#e5e7eb", zerolinecolor="#c8ced8")
+    return json.loads(figure.to_json())
+
+
+def _f(value: Decimal | None) -> float | None:
+    # Plotly needs JSON numbers; money stays Decimal everywhere else.
+    return None if value is None else float(value)
+
+
+def gauge(attainment: Decimal | None, *, title: str) -> dict[str, Any]:
+    """Attainment gauge, 0-150 %, red below 50 %, amber below 100 %."""
+    pct = None if attainment is None else float(attainment * 100)
+    figure = go.Figure(
+        go.Indicator(
+            mode="gauge+number",
+            value=pct if pct is not None else 0,
+            number={"suffix": "%", "valueformat": ".2f"},
+            gauge={
+                "axis": {"range": [0, 150], "ticksuffix": "%"},
+                "bar": {"color": BLUE},
+                "steps": [
+                    {"range": [0, 50], "color": "#fde2e1"},
+                    {"range": [50, 100], "color": "#fdf0d5"},
+                    {"range": [100, 150], "color": "#dcf3e5"},
+                ],
+                "threshold": {"line": {"color": GREY, "width": 3}, "value": 100},
+            },
+        )
+    )
+    if pct is None:
+        figure.update_traces(number={"suffix": " (no quota)", "valueformat": ".0f"})
+    return _layout(figure, title, height=260, margin={"l": 30, "r": 30, "t": 50, "b": 10})
+
+
+def bookings_vs_quota(
+    points: Sequence[SeriesPoint], *, title: str, currency: str
+) -> dict[str, Any]:
+    """Bookings per period as bars, the quota as a line."""
+    labels = [p.period.label for p in points]
+    figure = go.Figure()
+    figure.add_bar(
+        x=labels,
+        y=[_f(p.values.get("bookings")) for p in points],
+        name="Bookings",
+        marker_color=BLUE,
+        hovertemplate="%{x}: %{y:,.2f} " + currency + "<extra>Bookings</extra>",
+    )
+    figure.add_scatter(
+        x=labels,
+        y=[_f(p.values.get("quota")) for p in points],
+        name="Quota",
+        mode="lines+markers",
+        line={"color": GREY, "dash": "dash"},
+        hovertemplate="%{x}: %{y:,.2f} " + currency + "<extra>Quota</extra>",
+    )
+    figure.update_yaxes(title_text=f"Amount ({currency})", tickformat=",.0f")
+    figure.update_xaxes(title_text="Month")
+    return _layout(figure, title)
+
+
+def cumulative_vs_quota(
+    points: Sequence[SeriesPoint], *, title: str, currency: str
+) -> dict[str, Any]:
+    """Team trend: bookings and quota accumulated over the year's months."""
+    labels = [p.period.label for p in points]
+    booked, quota, b_sum, q_sum = [], [], Decimal(0), Decimal(0)
+    for p in points:
+        b_sum += p.values.get("bookings") or 0
+        q_sum += p.values.get("quota") or 0
+        booked.append(float(b_sum))
+        quota.append(float(q_sum))
+    figure = go.Figure()
+    figure.add_scatter(
+        x=labels,
+        y=booked,
+        name="Bookings to date",
+        mode="lines+markers",
+        line={"color": BLUE, "width": 3},
+        hovertemplate="%{x}: %{y:,.2f} " + currency + "<extra>Bookings</extra>",
+    )
+    figure.add_scatter(
+        x=labels,
+        y=quota,
+        name="Quota to date",
+        mode="lines",
+        line={"color": GREY, "dash": "dash"},
+        hovertemplate="%{x}: %{y:,.2f} " + currency + "<extra>Quota</extra>",
+    )
+    figure.update_yaxes(title_text=f"Amount ({currency})", tickformat=",.0f")
+    figure.update_xaxes(title_text="Month")
+    return _layout(figure, title)
+
+
+def pipeline_by_stage(rows: Sequence[StageRow], *, title: str, currency: str) -> dict[str, Any]:
+    """Open pipeline per stage, raw and weighted by probability."""
+    labels = [r.stage.name for r in rows]
+    figure = go.Figure()
+    figure.add_bar(
+        x=labels,
+        y=[float(r.raw) for r in rows],
+        name="Open amount",
+        marker_color=LIGHT,
+        hovertemplate="%{x}: %{y:,.2f} " + currency + "<extra>Raw</extra>",
+    )
+    figure.add_bar(
+        x=labels,
+        y=[float(r.weighted) for r in rows],
+        name="Weighted",
+        marker_color=BLUE,
+        hovertemplate="%{x}: %{y:,.2f} " + currency + "<extra>Weighted</extra>",
+    )
+    figure.update_yaxes(title_text=f"Amount ({currency})", tickformat=",.0f")
+    figure.update_xaxes(title_text="Stage")
+    return _layout(figure, title, barmode="group")
+
+
+def attainment_by_subject(
+    names: Sequence[str], values: Sequence[Decimal | None], *, title: str
+) -> dict[str, Any]:
+    """Horizontal bars of attainment in percent, coloured by band."""
+    pct = [None if v is None else float(v * 100) for v in values]
+    colours = [
+        GREY if v is None else (GREEN if v >= 100 else AMBER if v >= 50 else RED) for v in pct
+    ]
+    figure = go.Figure(
+        go.Bar(
+            x=[v or 0 for v in pct],
+            y=list(names),
+            orientation="h",
+            marker_color=colours,
+            text=["no quota" if v is None else f"{v:.2f}%" for v in pct],
+            textposition="auto",
+            hovertemplate="%{y}: %{x:.2f}%<extra></extra>",
+        )
+    )
+    figure.update_xaxes(title_text="Attainment (%)", ticksuffix="%")
+    figure.update_yaxes(autorange="reversed")
+    return _layout(figure, title, height=max(220, 60 + 34 * len(names)))
+
+
+def stage_funnel(rows: Sequence[StageRow], *, title: str) -> dict[str, Any]:
+    """Deals entering each stage in the period, with the share reaching the next."""
+    shown = [r for r in rows if r.entered]
+    figure = go.Figure(
+        go.Funnel(
+            y=[r.stage.name for r in shown],
+            x=[float(r.entered or 0) for r in shown],
+            text=[
+                f"{int(r.entered or 0)} · {float((r.conversion or 0) * 100):.1f}% on" for r in shown
+            ],
+            textinfo="text",
+            marker={"color": BLUE},
+            hovertemplate="%{y}: %{x} deals<extra></extra>",
+        )
+    )
+    return _layout(figure, title, margin={"l": 160, "r": 20, "t": 50, "b": 20})
+
+
+def teams_side_by_side(
+    names: Sequence[str],
+    bookings: Sequence[Decimal | None],
+    quotas: Sequence[Decimal | None],
+    *,
+    title: str,
+    currency: str,
+) -> dict[str, Any]:
+    figure = go.Figure()
+    figure.add_bar(
+        x=list(names),
+        y=[_f(v) for v in bookings],
+        name="Bookings",
+        marker_color=BLUE,
+        hovertemplate="%{x}: %{y:,.2f} " + currency + "<extra>Bookings</extra>",
+    )
+    figure.add_bar(
+        x=list(names),
+        y=[_f(v) for v in quotas],
+        name="Quota",
+        marker_color="#c8ced8",
+        hovertemplate="%{x}: %{y:,.2f} " + currency + "<extra>Quota</extra>",
+    )
+    figure.update_yaxes(title_text=f"Amount ({currency})", tickformat=",.0f")
+    figure.update_xaxes(title_text="Team")
+    return _layout(figure, title, barmode="group")
+
+
+def leaderboard_bars(
+    rows: Sequence[BoardRow], *, title: str, axis: str, percent: bool
+) -> dict[str, Any]:
+    top = [r for r in rows if r.value is not None][:15]
+    scale = 100 if percent else 1
+    figure = go.Figure(
+        go.Bar(
+            x=[float(r.value * scale) for r in top],  # type: ignore[operator]
+            y=[f"{r.rank}. {r.member.display_name}" for r in top],
+            orientation="h",
+            marker_color=[AMBER if r.is_me else BLUE for r in top],
+            text=[r.text for r in top],
+            textposition="auto",
+            hovertemplate="%{y}: %{text}<extra></extra>",
+        )
+    )
+    figure.update_xaxes(title_text=axis, tickformat=",.0f", ticksuffix="%" if percent else "")
+    figure.update_yaxes(autorange="reversed")
+    return _layout(
+        figure,
+        title,
+        height=max(220, 60 + 30 * len(top)),
+        margin={"l": 170, "r": 20, "t": 50, "b": 50},
+    )

@@ -1,0 +1,484 @@
+"""Pages of the KPI pillar: the rep dashboard, the team (manager) dashboard,
+the tenant overview, leaderboards, recompute runs and KPI settings. Thin:
+selectors read snapshots, charts build figures, services write.
+
+Who sees what: a rep opens their own dashboard and every leaderboard; a
+manager the dashboards of their subtree's people and teams (and their own); admins and
+finance everything, including the tenant overview. Anything else is a 404.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.views.generic import DetailView, TemplateView, View
+
+from kpis import charts, selectors, services
+from kpis.definitions import BY_KEY, RATIO, format_value, kpi_def, percent
+from kpis.forms import CustomKpiForm, KpiSettingForm
+from kpis.models import CustomKpi, KpiSetting, SubjectKind
+from kpis.tasks import kpis_recompute_tenant
+from spm.models import Membership, Role, Team
+from spm.permissions import ADMIN, READ_ALL
+from spm.services import task_run_create
+from spm.tenancy.views import TenantViewMixin
+
+HUNDRED = Decimal(100)
+
+
+class PeriodMixin(TenantViewMixin):
+    """The period picker: ``?period=<id>``, default the current quarter."""
+
+    def period_context(self) -> dict[str, Any]:
+        periods = selectors.periods_for_picker(self.tenant)
+        period = selectors.period_selected(
+            self.tenant,
+            periods=periods,
+            period_id=self.request.GET.get("period"),  # type: ignore[attr-defined]
+        )
+        self.periods, self.period = periods, period
+        return {"periods": periods, "period": period, "currency": self.tenant.currency}
+
+
+def _kpi_cells(
+    values: dict[str, Decimal | None], kpis: list[Any], settings: dict[str, selectors.Setting]
+) -> list[selectors.Cell]:
+    cells = []
+    for k in kpis:
+        value = values.get(k.key)
+        setting = settings.get(k.key)
+        compare = value * HUNDRED if (value is not None and k.unit == RATIO) else value
+        cells.append(
+            selectors.Cell(value, format_value(value, k.unit), selectors.rag(compare, setting))
+        )
+    return cells
+
+
+class DashboardView(TenantViewMixin, View):
+    """/kpis/: a rep's own dashboard, a manager's team, the overview for admins and finance."""
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        slug = self.tenant.slug
+        query = f"?{request.GET.urlencode()}" if request.GET else ""
+        if self.membership.role in READ_ALL:
+            return HttpResponseRedirect(reverse("kpis:overview", args=[slug]) + query)
+        if self.membership.role == Role.MANAGER:
+            team = (
+                Team.objects.filter(tenant=self.tenant, manager=self.membership)
+                .order_by("depth", "path")
+                .first()
+            )
+            if team is not None:
+                return HttpResponseRedirect(reverse("kpis:team", args=[slug, team.pk]) + query)
+        return HttpResponseRedirect(reverse("kpis:rep", args=[slug, self.membership.pk]) + query)
+
+
+class RepDashboardView(PeriodMixin, DetailView):
+    """A member's dashboard: attainment gauge, bookings by month against quota,
+    pipeline by stage, win rate, cycle, activities, leaderboard rank, goals."""
+
+    model = Membership
+    template_name = "kpis/rep.html"
+    context_object_name = "member"
+
+    def scope_queryset(self, qs: QuerySet) -> QuerySet:
+        return selectors.members_visible(self.tenant, viewer=self.membership).select_related(
+            "user", "team"
+        )
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context.update(self.period_context())
+        member, period, t = self.object, self.period, self.tenant
+        if period is None:
+            return context
+        values = selectors.values_of(
+            t, period=period, kind=SubjectKind.MEMBER, subject_ids=[member.pk]
+        )
+        mine = values.get(member.pk, {})
+        months = selectors.months_of_year(self.periods, period.fiscal_year)
+        trend = selectors.series(
+            t,
+            kind=SubjectKind.MEMBER,
+            subject_id=member.pk,
+            kpis=["bookings", "quota"],
+            periods=months,
+        )
+        stages = selectors.stage_rows(t, values=mine, stages=selectors.open_stages(t))
+        board = selectors.leaderboard(t, period=period, kpi="attainment", viewer=member)
+        rank = next((r for r in board if r.member.pk == member.pk), None)
+        labels = selectors.custom_labels(t)
+        settings = selectors.settings_for(t, role=member.role, team_id=member.team_id)
+        kpis = selectors.table_kpis(settings, labels)
+        currency = t.currency
+        context.update(
+            values=mine,
+            headline=[
+                (BY_KEY[k].label, format_value(mine.get(k), BY_KEY[k].unit))
+                for k in (
+                    "bookings",
+                    "quota",
+                    "attainment",
+                    "win_rate",
+                    "average_deal_size",
+                    "sales_cycle_length",
+                    "weighted_pipeline",
+                    "activities",
+                )
+            ],
+            attainment_pct=percent(mine.get("attainment")),
+            trend=trend,
+            stages=stages,
+            rank=rank,
+            board_size=len([r for r in board if r.value is not None]),
+            activities=[
+                (BY_KEY[k].label, format_value(mine.get(k), BY_KEY[k].unit))
+                for k in (
+                    "activities_call",
+                    "activities_email",
+                    "activities_meeting",
+                    "activities_demo",
+                    "activities",
+                )
+            ],
+            goals=selectors.member_goals(t, member=member),
+            kpi_rows=list(zip(kpis, _kpi_cells(mine, kpis, settings), strict=True)),
+            computed_at=selectors.computed_at(
+                t, period=period, kind=SubjectKind.MEMBER, subject_id=member.pk
+            ),
+            figures={
+                "gauge": charts.gauge(mine.get("attainment"), title=f"Attainment · {period.label}"),
+                "trend": charts.bookings_vs_quota(
+                    trend,
+                    title=f"Bookings by month vs quota · FY{period.fiscal_year}",
+                    currency=currency,
+                ),
+                "pipeline": charts.pipeline_by_stage(
+                    stages, title=f"Open pipeline by stage · {period.label}", currency=currency
+                ),
+            },
+        )
+        return context
+
+
+class TeamDashboardView(PeriodMixin, DetailView):
+    """A team's dashboard for its manager: attainment by rep, the team's trend
+    against quota, stage conversion, and the subtree's KPI table with RAG."""
+
+    model = Team
+    template_name = "kpis/team.html"
+    context_object_name = "team"
+
+    def scope_queryset(self, qs: QuerySet) -> QuerySet:
+        return selectors.teams_visible(self.tenant, viewer=self.membership)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context.update(self.period_context())
+        team, period, t = self.object, self.period, self.tenant
+        if period is None:
+            return context
+        subteams = list(Team.objects.filter(tenant=t, path__startswith=team.path).order_by("path"))
+        people = list(
+            Membership.objects.filter(tenant=t, team__in=subteams)
+            .select_related("user", "team")
+            .order_by("team__path", "user__last_name", "user__first_name")
+        )
+        member_values = selectors.values_of(
+            t, period=period, kind=SubjectKind.MEMBER, subject_ids=[m.pk for m in people]
+        )
+        team_values = selectors.values_of(
+            t, period=period, kind=SubjectKind.TEAM, subject_ids=[s.pk for s in subteams]
+        )
+        mine = team_values.get(team.pk, {})
+        months = selectors.months_of_year(self.periods, period.fiscal_year)
+        trend = selectors.series(
+            t, kind=SubjectKind.TEAM, subject_id=team.pk, kpis=["bookings", "quota"], periods=months
+        )
+        stages = selectors.stage_rows(t, values=mine, stages=selectors.open_stages(t))
+        labels = selectors.custom_labels(t)
+        settings = selectors.settings_for(t, role=Role.REP, team_id=team.pk)
+        kpis = selectors.table_kpis(settings, labels)
+        reps = [m for m in people if m.role == Role.REP]
+        rows = [
+            {
+                "kind": "team",
+                "name": s.name,
+                "obj": s,
+                "depth": s.depth - team.depth,
+                "cells": _kpi_cells(team_values.get(s.pk, {}), kpis, settings),
+            }
+            for s in subteams
+        ] + [
+            {
+                "kind": "member",
+                "name": m.display_name,
+                "obj": m,
+                "team": m.team,
+                "cells": _kpi_cells(member_values.get(m.pk, {}), kpis, settings),
+            }
+            for m in people
+        ]
+        attainment = [member_values.get(m.pk, {}).get("attainment") for m in reps]
+        context.update(
+            values=mine,
+            headline=[
+                (BY_KEY[k].label, format_value(mine.get(k), BY_KEY[k].unit))
+                for k in (
+                    "bookings",
+                    "quota",
+                    "attainment",
+                    "win_rate",
+                    "weighted_pipeline",
+                    "pipeline_coverage",
+                )
+            ],
+            kpis=kpis,
+            rows=rows,
+            reps=list(zip(reps, attainment, [percent(a) for a in attainment], strict=True)),
+            trend=trend,
+            stages=stages,
+            funnel=[
+                (BY_KEY[k].label, mine.get(k))
+                for k in ("leads_awareness", "leads_interest", "leads_decision", "leads_action")
+            ],
+            lead_conversion=format_value(mine.get("lead_conversion"), RATIO),
+            goals=selectors.team_goals(t, team=team),
+            computed_at=selectors.computed_at(
+                t, period=period, kind=SubjectKind.TEAM, subject_id=team.pk
+            ),
+            figures={
+                "attainment": charts.attainment_by_subject(
+                    [m.display_name for m in reps],
+                    attainment,
+                    title=f"Attainment by rep · {period.label}",
+                ),
+                "trend": charts.cumulative_vs_quota(
+                    trend,
+                    title=f"{team.name}: bookings vs quota to date · FY{period.fiscal_year}",
+                    currency=t.currency,
+                ),
+                "funnel": charts.stage_funnel(stages, title=f"Stage conversion · {period.label}"),
+            },
+        )
+        return context
+
+
+class OverviewView(PeriodMixin, TemplateView):
+    """Every team side by side, and the company's figures (admins and finance)."""
+
+    allowed_roles = READ_ALL
+    template_name = "kpis/overview.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context.update(self.period_context())
+        period, t = self.period, self.tenant
+        if period is None:
+            return context
+        teams = list(Team.objects.filter(tenant=t).order_by("path"))
+        values = selectors.values_of(
+            t, period=period, kind=SubjectKind.TEAM, subject_ids=[x.pk for x in teams]
+        )
+        company = selectors.values_of(
+            t, period=period, kind=SubjectKind.TENANT, subject_ids=[0]
+        ).get(0, {})
+        labels = selectors.custom_labels(t)
+        settings = selectors.settings_for(t)
+        kpis = selectors.table_kpis(settings, labels)
+        months = selectors.months_of_year(self.periods, period.fiscal_year)
+        trend = selectors.series(
+            t, kind=SubjectKind.TENANT, subject_id=0, kpis=["bookings", "quota"], periods=months
+        )
+        context.update(
+            kpis=kpis,
+            company=_kpi_cells(company, kpis, settings),
+            trend=trend,
+            rows=[(x, _kpi_cells(values.get(x.pk, {}), kpis, settings)) for x in teams],
+            computed_at=selectors.computed_at(
+                t, period=period, kind=SubjectKind.TENANT, subject_id=0
+            ),
+            figures={
+                "teams": charts.teams_side_by_side(
+                    [x.name for x in teams],
+                    [values.get(x.pk, {}).get("bookings") for x in teams],
+                    [values.get(x.pk, {}).get("quota") for x in teams],
+                    title=f"Bookings and quota by team · {period.label}",
+                    currency=t.currency,
+                ),
+                "trend": charts.bookings_vs_quota(
+                    trend,
+                    title=f"Company bookings by month vs quota · FY{period.fiscal_year}",
+                    currency=t.currency,
+                ),
+            },
+        )
+        return context
+
+
+class LeaderboardView(PeriodMixin, TemplateView):
+    """Reps ranked on one KPI in one period. Every member sees the reps'
+    leaderboards (names, rank and the ranked KPI only); quota figures stay private."""
+
+    template_name = "kpis/leaderboards.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context.update(self.period_context())
+        kpi = self.request.GET.get("kpi", "bookings")
+        if kpi not in selectors.LEADERBOARD_KPIS:
+            kpi = "bookings"
+        teams = list(Team.objects.filter(tenant=self.tenant).order_by("path"))
+        team = next((x for x in teams if str(x.pk) == self.request.GET.get("team", "")), None)
+        rows = (
+            selectors.leaderboard(
+                self.tenant, period=self.period, kpi=kpi, viewer=self.membership, team=team
+            )
+            if self.period
+            else []
+        )
+        definition = kpi_def(kpi)
+        context.update(
+            kpi=kpi,
+            kpi_label=definition.label,
+            kpi_choices=[(k, BY_KEY[k].label) for k in selectors.LEADERBOARD_KPIS],
+            teams=teams,
+            team=team,
+            rows=rows,
+            figures={
+                "board": charts.leaderboard_bars(
+                    rows,
+                    title=f"{definition.label} · {self.period.label if self.period else ''}",
+                    axis=definition.label
+                    + (
+                        " (%)"
+                        if definition.unit == RATIO
+                        else f" ({self.tenant.currency})"
+                        if definition.unit == "money"
+                        else ""
+                    ),
+                    percent=definition.unit == RATIO,
+                )
+            },
+        )
+        return context
+
+
+class RunsView(TenantViewMixin, TemplateView):
+    """KPI recompute runs with their progress; admins start a full recompute."""
+
+    allowed_roles = ADMIN | READ_ALL
+    template_name = "kpis/runs.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["runs"] = selectors.kpi_runs(self.tenant)
+        return context
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if self.membership.role not in ADMIN:
+            return HttpResponse("Only admins start a recompute.", status=403)
+        with transaction.atomic():
+            run = task_run_create(
+                self.tenant,
+                kind=services.RUN_FULL,
+                label="Recompute all KPIs",
+                created_by=self.membership,
+            )
+            tenant_id = self.tenant.pk
+            transaction.on_commit(lambda: kpis_recompute_tenant.delay(tenant_id, run.pk))
+        messages.success(request, "The recompute has started; its progress shows below.")
+        return HttpResponseRedirect(reverse("kpis:runs", args=[self.tenant.slug]))
+
+
+class SettingsView(TenantViewMixin, TemplateView):
+    """Which KPIs are shown, their direction, target and RAG thresholds (per
+    role or team), and the tenant's custom formula KPIs. Admins only."""
+
+    allowed_roles = ADMIN
+    template_name = "kpis/settings.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        custom = list(CustomKpi.objects.filter(tenant=self.tenant))
+        labels = {c.value_key: (c.name, c.unit) for c in custom}
+        context.setdefault("setting_form", KpiSettingForm(tenant=self.tenant, custom=custom))
+        context.setdefault("custom_form", CustomKpiForm())
+        context["settings"] = [
+            (s, kpi_def(s.kpi, custom_labels=labels))
+            for s in KpiSetting.objects.filter(tenant=self.tenant).select_related("team")
+        ]
+        context["custom"] = custom
+        return context
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        custom = list(CustomKpi.objects.filter(tenant=self.tenant))
+        if request.POST.get("form") == "custom":
+            form = CustomKpiForm(request.POST)
+            if form.is_valid():
+                try:
+                    services.custom_kpi_save(
+                        self.tenant, actor=self.membership, **form.cleaned_data
+                    )
+                except ValidationError as exc:
+                    _errors(form, exc)
+                else:
+                    messages.success(
+                        request,
+                        f"Custom KPI '{form.cleaned_data['name']}' saved; "
+                        "its values are being computed.",
+                    )
+                    return HttpResponseRedirect(request.path)
+            return self.render_to_response(self.get_context_data(custom_form=form), status=400)
+        form = KpiSettingForm(request.POST, tenant=self.tenant, custom=custom)
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            kpi = data.pop("kpi")
+            unit = kpi_def(kpi, custom_labels={c.value_key: (c.name, c.unit) for c in custom}).unit
+            for name in ("target", "green_from", "amber_from"):
+                if data[name] is not None and unit == RATIO:
+                    data[name] = data[name] / HUNDRED
+            data["position"] = data["position"] or 0
+            try:
+                services.kpi_setting_save(self.tenant, actor=self.membership, kpi=kpi, **data)
+            except ValidationError as exc:
+                _errors(form, exc)
+            else:
+                messages.success(request, "KPI setting saved.")
+                return HttpResponseRedirect(request.path)
+        return self.render_to_response(self.get_context_data(setting_form=form), status=400)
+
+
+def _errors(form: Any, exc: ValidationError) -> None:
+    for field, errors in exc.message_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+class SettingDeleteView(TenantViewMixin, View):
+    allowed_roles = ADMIN
+    model = KpiSetting
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        setting = get_object_or_404(self.get_queryset(), pk=kwargs["pk"])
+        services.kpi_setting_delete(self.tenant, actor=self.membership, setting=setting)
+        messages.success(request, "KPI setting removed.")
+        return HttpResponseRedirect(reverse("kpis:settings", args=[self.tenant.slug]))
+
+
+class CustomKpiDeleteView(TenantViewMixin, View):
+    allowed_roles = ADMIN
+    model = CustomKpi
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        kpi = get_object_or_404(self.get_queryset(), pk=kwargs["pk"])
+        services.custom_kpi_delete(self.tenant, actor=self.membership, kpi=kpi)
+        messages.success(request, f"Custom KPI '{kpi.name}' removed.")
+        return HttpResponseRedirect(reverse("kpis:settings", args=[self.tenant.slug]))
