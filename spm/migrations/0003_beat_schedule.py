@@ -3,24 +3,17 @@
 
 from django.db import migrations
 
+from spm.schedules import CORE_SCHEDULES, schedules_ensure
+
 
 def add_schedule(apps, schema_editor):
-    crontab_model = apps.get_model("django_celery_beat", "CrontabSchedule")
-    task_model = apps.get_model("django_celery_beat", "PeriodicTask")
-    db = schema_editor.connection.alias
-    nightly, _ = crontab_model.objects.using(db).get_or_create(
-        minute="15", hour="2", day_of_week="*", day_of_month="*", month_of_year="*", timezone="UTC"
-    )
-    task_model.objects.using(db).get_or_create(
-        name="Roll fiscal periods forward",
-        defaults={"task": "spm.tasks.periods_roll_forward", "crontab": nightly},
-    )
+    schedules_ensure(CORE_SCHEDULES, models=apps, using=schema_editor.connection.alias)
 
 
 def remove_schedule(apps, schema_editor):
     apps.get_model("django_celery_beat", "PeriodicTask").objects.using(
         schema_editor.connection.alias
-    ).filter(name="Roll fiscal periods forward").delete()
+    ).filter(name__in=[s.name for s in CORE_SCHEDULES]).delete()
 
 
 class Migration(migrations.Migration):

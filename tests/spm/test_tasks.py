@@ -10,6 +10,7 @@ from django_celery_beat.models import PeriodicTask
 
 from spm.celery import app
 from spm.models import FiscalPeriod
+from spm.schedules import CORE_SCHEDULES, schedules_ensure
 from spm.tasks import periods_ensure_for_tenant, periods_roll_forward
 from spm.tenancy.context import tenant_context
 
@@ -59,7 +60,12 @@ def test_task_run_inline_is_idempotent(world_a):
 
 
 @pytest.mark.django_db
-def test_the_roll_forward_schedule_is_in_the_database_scheduler():
+def test_the_roll_forward_schedule_is_registered_once_in_the_database_scheduler():
+    # (The migration runs schedules_ensure; transactional tests flush its rows, so the
+    # registration is exercised here directly.)
+    PeriodicTask.objects.filter(name="Roll fiscal periods forward").delete()
+    schedules_ensure(CORE_SCHEDULES)
+    schedules_ensure(CORE_SCHEDULES)
     task = PeriodicTask.objects.get(name="Roll fiscal periods forward")
     assert (task.task, task.crontab.hour, task.crontab.minute, task.enabled) == (
         "spm.tasks.periods_roll_forward",
