@@ -140,6 +140,21 @@ def format_value(value: Decimal | None, unit: str) -> str:
     return f"{value.quantize(CENT, rounding=ROUND_HALF_UP):,.2f}"
 
 
+PLACES = {
+    MONEY: Decimal("0.01"),
+    COUNT: Decimal("1"),
+    DAYS: Decimal("0.01"),
+    NUMBER: Decimal("0.0001"),
+}
+
+
+def normalise(value: Decimal | None, unit: str) -> Decimal | None:
+    """A stored value at its unit's places (money to cents, ratios at ten places)."""
+    if value is None or unit not in PLACES:
+        return value
+    return value.quantize(PLACES[unit], rounding=ROUND_HALF_UP)
+
+
 def percent(value: Decimal | None) -> Decimal | None:
     """A ratio as a percentage with two decimals (0.5555555556 -> 55.56)."""
     if value is None:
