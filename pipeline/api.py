@@ -8,7 +8,7 @@ and the CSV import use.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from django import forms
 from django.db.models import Prefetch, QuerySet
@@ -179,7 +179,7 @@ class StageViewSet(TenantModelViewSet):
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
         serializer.instance = services.stage_update(
             self.tenant,
-            stage=serializer.instance,
+            stage=cast(Stage, serializer.instance),
             actor=self.membership,
             **serializer.validated_data,
         )
@@ -269,7 +269,8 @@ class BulkUpsertMixin:
                 400,
                 "Invalid input",
                 f"{bad} of {len(items)} items are invalid; nothing was written.",
-                errors,
+                # problem() types errors as str-only; the bulk errors add an int "index".
+                cast("list[dict[str, str]]", errors),
             )
         data = result.as_dict()
         data.pop("skipped")
@@ -386,7 +387,7 @@ class AccountViewSet(BulkUpsertMixin, TenantModelViewSet):
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
         serializer.instance = services.account_update(
             self.tenant,
-            account=serializer.instance,
+            account=cast(Account, serializer.instance),
             actor=self.membership,
             **serializer.validated_data,
         )
@@ -594,7 +595,7 @@ class DealViewSet(BulkUpsertMixin, TenantModelViewSet):
             kwargs.pop("close_date", None)
         deal = services.deal_update(
             self.tenant,
-            deal=serializer.instance,
+            deal=cast(Deal, serializer.instance),
             actor=self.membership,
             via=ChangeSource.API,
             **kwargs,
@@ -723,7 +724,7 @@ class LeadViewSet(BulkUpsertMixin, TenantModelViewSet):
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
         serializer.instance = services.lead_update(
             self.tenant,
-            lead=serializer.instance,
+            lead=cast(Lead, serializer.instance),
             actor=self.membership,
             **serializer.validated_data,
         )
@@ -817,7 +818,7 @@ class ActivityViewSet(BulkUpsertMixin, TenantModelViewSet):
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
         serializer.instance = services.activity_update(
             self.tenant,
-            activity=serializer.instance,
+            activity=cast(Activity, serializer.instance),
             actor=self.membership,
             **serializer.validated_data,
         )

@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from fractions import Fraction
 
-CENT = Decimal("0.01")
-
-
-def to_cents(value: Decimal) -> Decimal:
-    """Round half-up to cents (DESIGN.md: money rounds half-up, once)."""
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+from spm.money import CENT
 
 
 def _fraction_to_cents(value: Fraction) -> Decimal:

@@ -160,7 +160,9 @@ def seed(tenant: Tenant, *, rng: random.Random, today: dt.date, people: DemoPeop
     }
     start = today - dt.timedelta(days=HISTORY_DAYS)
     reps = people.reps
-    team_size_factor = {team.pk: 0.7 + 0.25 * index for index, team in enumerate(people.teams)}
+    team_size_factor: dict[int | None, float] = {
+        team.pk: 0.7 + 0.25 * index for index, team in enumerate(people.teams)
+    }
     profiles = [
         RepProfile(
             member=rep,

@@ -25,8 +25,19 @@ from spm.selectors import visible_memberships
 DATE = forms.DateInput(attrs={"type": "date"})
 
 
-def _member_label(member: Membership) -> str:
-    return member.display_name
+class MemberChoiceField(forms.ModelChoiceField):
+    """Members by display name."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return cast(Membership, obj).display_name
+
+
+class StageChoiceField(forms.ModelChoiceField):
+    """Stages as "Pipeline · Stage"."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        stage = cast(Stage, obj)
+        return f"{stage.pipeline.name} · {stage.name}"
 
 
 class DealForm(TenantScopedFormMixin, forms.ModelForm):
@@ -74,6 +85,7 @@ class DealForm(TenantScopedFormMixin, forms.ModelForm):
             "source",
         ]
         widgets = {"expected_close_date": DATE}
+        field_classes = {"owner": MemberChoiceField, "stage": StageChoiceField}
 
     def __init__(self, *args: Any, tenant: Tenant, viewer: Membership, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -82,7 +94,6 @@ class DealForm(TenantScopedFormMixin, forms.ModelForm):
         owner.queryset = (
             visible_memberships(tenant, viewer=viewer).filter(is_active=True).select_related("user")
         )
-        owner.label_from_instance = _member_label
         stage = cast(forms.ModelChoiceField, self.fields["stage"])
         current = self.instance.stage_id if self.instance.pk else None
         stage.queryset = (
@@ -91,7 +102,6 @@ class DealForm(TenantScopedFormMixin, forms.ModelForm):
             .select_related("pipeline")
             .order_by("pipeline__position", "position")
         )
-        stage.label_from_instance = lambda s: f"{s.pipeline.name} · {s.name}"
         account = cast(forms.ModelChoiceField, self.fields["account"])
         account.queryset = Account.objects.filter(tenant=tenant).order_by("name")
         self.fields["currency"].required = False
@@ -120,7 +130,7 @@ def models_q_active_or(stage_id: int | None) -> Q:
 
 
 class SplitForm(forms.Form):
-    member = forms.ModelChoiceField(queryset=Membership.all_tenants.none(), required=False)
+    member = MemberChoiceField(queryset=Membership.all_tenants.none(), required=False)
     percent = forms.DecimalField(
         required=False, max_digits=5, decimal_places=2, min_value=Decimal("0.01"), max_value=100
     )
@@ -131,7 +141,6 @@ class SplitForm(forms.Form):
         member.queryset = Membership.objects.filter(tenant=tenant, is_active=True).select_related(
             "user"
         )
-        member.label_from_instance = _member_label
 
 
 class BaseSplitFormSet(forms.BaseFormSet):
@@ -150,7 +159,11 @@ class BaseSplitFormSet(forms.BaseFormSet):
         ]
 
 
-SplitFormSet = forms.formset_factory(SplitForm, formset=BaseSplitFormSet, extra=0, max_num=8)
+# formset_factory returns a subclass of ``formset``; the stubs widen it to BaseFormSet.
+SplitFormSet = cast(
+    "type[BaseSplitFormSet]",
+    forms.formset_factory(SplitForm, formset=BaseSplitFormSet, extra=0, max_num=8),
+)
 
 
 class ActivityForm(forms.Form):

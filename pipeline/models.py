@@ -3,27 +3,27 @@ deals with their credit splits and stage history, leads through the AIDA
 funnel, activities, and CSV import batches.
 
 Number formats (DESIGN.md "Time and money"):
-- money is ``NUMERIC(18,2)`` (``MONEY``);
+- money is ``NUMERIC(18,2)`` (``MONEY_KWARGS``);
 - probabilities and split shares are percentages ``NUMERIC(5,2)`` from 0.00 to
-  100.00 (``PERCENT``): people enter "60" for 60 %, and split shares must add
+  100.00 (``PERCENT_KWARGS``): people enter "60" for 60 %, and split shares must add
   up to exactly 100.00;
-- exchange rates are ``NUMERIC(9,6)`` (``RATE``).
+- exchange rates are ``NUMERIC(9,6)`` (``RATE_KWARGS``).
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any, Final
 
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 
 from spm.models import Membership, TaskRun
+from spm.money import MONEY_KWARGS, RATE_KWARGS
 from spm.tenancy.models import TenantModel
 
-MONEY = {"max_digits": 18, "decimal_places": 2}
-PERCENT = {"max_digits": 5, "decimal_places": 2}
-RATE = {"max_digits": 9, "decimal_places": 6}
+PERCENT_KWARGS: Final[dict[str, Any]] = {"max_digits": 5, "decimal_places": 2}
 HUNDRED = Decimal("100.00")
 
 percent_validators = [MinValueValidator(Decimal("0")), MaxValueValidator(HUNDRED)]
@@ -102,7 +102,7 @@ class Stage(TenantModel):
     name = models.CharField(max_length=120)
     position = models.PositiveIntegerField(default=0)
     probability = models.DecimalField(
-        **PERCENT,
+        **PERCENT_KWARGS,
         default=Decimal("0"),
         validators=percent_validators,
         help_text="Default win probability in percent (0-100).",
@@ -190,17 +190,17 @@ class Deal(TenantModel):
         Account, null=True, blank=True, on_delete=models.PROTECT, related_name="deals"
     )
     owner = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="owned_deals")
-    amount = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0"))])
+    amount = models.DecimalField(**MONEY_KWARGS, validators=[MinValueValidator(Decimal("0"))])
     currency = models.CharField(max_length=3, validators=[currency_validator])
     exchange_rate = models.DecimalField(
-        **RATE,
+        **RATE_KWARGS,
         default=Decimal("1"),
         help_text="Units of tenant currency per unit of the deal's currency.",
     )
-    base_amount = models.DecimalField(**MONEY, editable=False)
+    base_amount = models.DecimalField(**MONEY_KWARGS, editable=False)
     pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="deals")
     stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="deals")
-    probability = models.DecimalField(**PERCENT, validators=percent_validators)
+    probability = models.DecimalField(**PERCENT_KWARGS, validators=percent_validators)
     forecast_category = models.CharField(max_length=16, choices=ForecastCategory.choices)
     expected_close_date = models.DateField()
     status = models.CharField(max_length=8, choices=DealStatus.choices, default=DealStatus.OPEN)
@@ -255,8 +255,8 @@ class DealSplit(TenantModel):
 
     deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="splits")
     member = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="deal_splits")
-    percent = models.DecimalField(**PERCENT, validators=percent_validators)
-    credited_amount = models.DecimalField(**MONEY)
+    percent = models.DecimalField(**PERCENT_KWARGS, validators=percent_validators)
+    credited_amount = models.DecimalField(**MONEY_KWARGS)
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:

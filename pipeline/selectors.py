@@ -13,7 +13,6 @@ from decimal import Decimal
 from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum, Window
 from django.db.models.functions import Coalesce, RowNumber
 
-from pipeline.credit import to_cents
 from pipeline.models import (
     AIDA_ORDER,
     Account,
@@ -27,6 +26,7 @@ from pipeline.models import (
     StageChange,
 )
 from spm.models import Membership, Role, Tenant
+from spm.money import to_cents
 from spm.selectors import managed_team_ids
 
 ZERO = Decimal("0.00")
@@ -140,8 +140,9 @@ def deals_closing_between(qs: QuerySet[Deal], *, start: dt.date, end: dt.date) -
     )
 
 
-def board_columns(tenant: Tenant, *, pipeline: Pipeline, deals: QuerySet[Deal],
-                  limit_per_stage: int = 100) -> list[BoardColumn]:
+def board_columns(
+    tenant: Tenant, *, pipeline: Pipeline, deals: QuerySet[Deal], limit_per_stage: int = 100
+) -> list[BoardColumn]:
     """One column per active stage of ``pipeline`` (and retired stages that
     still hold some of ``deals``) with raw and weighted totals in the tenant's
     currency over every deal of the column (one aggregate query) and the first
@@ -150,17 +151,24 @@ def board_columns(tenant: Tenant, *, pipeline: Pipeline, deals: QuerySet[Deal],
     deals = deals.filter(pipeline=pipeline)
     totals = {
         row["stage_id"]: row
-        for row in deals.values("stage_id").annotate(
+        for row in deals.values("stage_id")
+        .annotate(
             n=Count("id"),
             total=Coalesce(Sum("base_amount"), ZERO),
             weighted=Coalesce(Sum(F("base_amount") * F("probability") / 100), ZERO),
-        ).order_by()
+        )
+        .order_by()
     }
     columns = {s.pk: BoardColumn(stage=s) for s in stages if s.is_active or s.pk in totals}
     cards = (
         deals.select_related("owner__user", "account")
-        .annotate(rank=Window(RowNumber(), partition_by=[F("stage_id")],
-                              order_by=[F("expected_close_date").asc(), F("id").asc()]))
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("stage_id")],
+                order_by=[F("expected_close_date").asc(), F("id").asc()],
+            )
+        )
         .filter(rank__lte=limit_per_stage)
         .order_by("stage_id", "expected_close_date", "id")
     )

@@ -22,7 +22,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from pipeline.credit import allocate_credit, to_cents
+from pipeline.credit import allocate_credit
 from pipeline.models import (
     AIDA_DATE_FIELD,
     AIDA_ORDER,
@@ -42,6 +42,7 @@ from pipeline.models import (
     StageChange,
 )
 from spm.models import Membership, Role, Tenant
+from spm.money import to_cents
 from spm.selectors import visible_memberships
 from spm.services import audit_record
 
@@ -593,7 +594,7 @@ def _validate_deal(tenant: Tenant, deal: Deal) -> None:
         raise ValidationError(
             {"stage": f"'{deal.stage.name}' is not a stage of '{deal.pipeline.name}'."}
         )
-    if deal.account_id is not None and deal.account.tenant_id != tenant.pk:
+    if deal.account is not None and deal.account.tenant_id != tenant.pk:
         raise ValidationError({"account": "Choose an account of this tenant."})
     if deal.status == DealStatus.LOST and not deal.lost_reason:
         deal.lost_reason = ""
@@ -908,7 +909,7 @@ def normalise_lead_dates(values: dict[str, Any], *, today: dt.date) -> dict[str,
     - Dates never go backwards, and no stage beyond the current one has a date.
     Raises ValidationError naming the date field at fault.
     """
-    dates = {stage: values.get(AIDA_DATE_FIELD[stage]) for stage in AIDA_ORDER}
+    dates: dict[AidaStage, Any] = {s: values.get(AIDA_DATE_FIELD[s]) for s in AIDA_ORDER}
     stage = values.get("stage") or None
     if stage is None:
         reached = [s for s in AIDA_ORDER if dates[s] is not None]

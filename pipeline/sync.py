@@ -297,17 +297,17 @@ def normalise_header(value: str) -> str:
 def guess_mapping(kind: str, headers: Sequence[str]) -> dict[str, str]:
     """Field name -> CSV header, recognising our field names and labels and
     common CRM export names (Salesforce, HubSpot, Pipedrive)."""
-    by_norm = {}
+    by_norm: dict[str, str] = {}
     for header in headers:
         by_norm.setdefault(normalise_header(header), header)
     mapping: dict[str, str] = {}
     used: set[str] = set()
     for spec in FIELDS[kind].values():
         for candidate in (spec.name, spec.label, *spec.aliases):
-            header = by_norm.get(normalise_header(candidate))
-            if header is not None and header not in used:
-                mapping[spec.name] = header
-                used.add(header)
+            found = by_norm.get(normalise_header(candidate))
+            if found is not None and found not in used:
+                mapping[spec.name] = found
+                used.add(found)
                 break
     return mapping
 
@@ -446,6 +446,10 @@ class Lookups:
     deals_by_external_id: dict[str, int] = field(default_factory=dict)
     leads_by_external_id: dict[str, int] = field(default_factory=dict)
     existing: dict[str, Any] = field(default_factory=dict)
+
+    def existing_record(self, external_id: str | None) -> Any:
+        """The stored record with this external id, or None."""
+        return None if external_id is None else self.existing.get(external_id)
 
     def member(self, value: Any) -> int | None:
         if value is None or (isinstance(value, str) and not value.strip()):
@@ -707,7 +711,7 @@ def _check_deal(lookups: Lookups, ctx: _RowContext) -> ValidRow | None:
     ctx.get("amount", _money, required=True)
     currency = ctx.get("currency", _currency)
     rate = ctx.get("exchange_rate", _rate)
-    existing = lookups.existing.get(ctx.values.get("external_id"))
+    existing = lookups.existing_record(ctx.values.get("external_id"))
     if "currency" in ctx.raw:
         currency = currency or tenant.currency
     else:
@@ -807,7 +811,7 @@ def _check_lead(lookups: Lookups, ctx: _RowContext) -> ValidRow | None:
             values["stage"] = AidaStage.ACTION.value
     if ctx.failed:
         return None
-    existing = lookups.existing.get(values.get("external_id"))
+    existing = lookups.existing_record(values.get("external_id"))
     dates = {
         name: values.get(name, getattr(existing, name, None)) for name in AIDA_DATE_FIELD.values()
     }
@@ -854,7 +858,7 @@ def _check_activity(lookups: Lookups, ctx: _RowContext) -> ValidRow | None:
             if target is None:
                 ctx.error("account", f"No account with external id or name '{account}'.")
         values["account_id"] = target
-    existing = lookups.existing.get(values.get("external_id"))
+    existing = lookups.existing_record(values.get("external_id"))
     targets = [
         values.get(f"{n}_id", getattr(existing, f"{n}_id", None))
         for n in ("deal", "lead", "account")

@@ -464,7 +464,8 @@ class DealActivityView(TenantViewMixin, View):
                 messages.success(request, "The activity was logged.")
         else:
             messages.error(
-                request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
+                request,
+                "; ".join(f"{k}: {' '.join(str(m) for m in v)}" for k, v in form.errors.items()),
             )
         return redirect("pipeline:deal-detail", tenant_slug=self.tenant.slug, pk=deal.pk)
 
@@ -577,7 +578,8 @@ class StageAddView(TenantViewMixin, View):
                 messages.success(request, f"Stage {form.cleaned_data['name']} was added.")
         else:
             messages.error(
-                request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
+                request,
+                "; ".join(f"{k}: {' '.join(str(m) for m in v)}" for k, v in form.errors.items()),
             )
         return redirect("pipeline:stages", tenant_slug=self.tenant.slug)
 
