@@ -264,7 +264,7 @@ class KpiReportViewSet(mixins.ListModelMixin, TenantGenericViewSet):
                 "name": r.member.display_name,
                 "team": r.member.team.name if r.member.team else "",
                 "kpi": kpi,
-                "value": _dec(r.value),
+                "value": _dec(normalise(r.value, kpi_def(kpi).unit)),
             }
             for r in board
         ]
@@ -303,7 +303,7 @@ class KpiReportViewSet(mixins.ListModelMixin, TenantGenericViewSet):
                     "kpi": k.key,
                     "label": k.label,
                     "unit": k.unit,
-                    "value": _dec(value),
+                    "value": _dec(normalise(value, k.unit)),
                     "target": _dec(setting.target) if setting else None,
                     "rag": selectors.rag(compare, setting),
                 }

@@ -114,7 +114,7 @@ def test_scope_and_other_tenant(computed, world_b):
         == 404
     )
     assert (
-        rep.get(_api(w, f"kpi-reports/series/?subject_kind=tenant&subject_id=0")).status_code == 404
+        rep.get(_api(w, "kpi-reports/series/?subject_kind=tenant&subject_id=0")).status_code == 404
     )
     outsider_manager = api_client_for(w.other_manager.user)
     assert (
