@@ -1,0 +1,30 @@
+"""Shared pieces of the goals API: field kwargs and the CRUD viewset base."""
+
+from __future__ import annotations
+
+from rest_framework import mixins
+
+from goals.models import (
+    QuotaSource,
+)
+from spm.api.base import TenantGenericViewSet
+from spm.money import MONEY_KWARGS, RATE_KWARGS
+
+MONEY = MONEY_KWARGS
+
+
+RATIO = RATE_KWARGS
+
+
+SOURCE_HELP = "How it was set: " + ", ".join(QuotaSource.values)
+
+
+class CrudViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    TenantGenericViewSet,
+):
+    """List, retrieve, create, update, delete on the tenant base."""

@@ -1,0 +1,217 @@
+"""Objectives and objective scores API."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import QuerySet
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import serializers
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from goals import selectors, services
+from goals.api.base import RATIO, CrudViewSet
+from goals.models import (
+    Objective,
+    ObjectiveScore,
+)
+from spm.api.base import TenantPrimaryKeyRelatedField
+from spm.models import FiscalPeriod, Membership
+from spm.permissions import ALL_ROLES, MANAGERS
+
+
+class ObjectiveSerializer(serializers.ModelSerializer):
+    membership = TenantPrimaryKeyRelatedField(model=Membership)
+    period = TenantPrimaryKeyRelatedField(model=FiscalPeriod)
+    weight = serializers.DecimalField(**RATIO, help_text="A fraction: 0.4 is 40%")
+    score_cap = serializers.DecimalField(
+        **RATIO, default=Decimal("1"), help_text="Highest score allowed: 1 (100%) to 2 (200%)"
+    )
+
+    class Meta:
+        model = Objective
+        fields = [
+            "id",
+            "membership",
+            "period",
+            "title",
+            "description",
+            "weight",
+            "score_cap",
+            "position",
+            "created_at",
+        ]
+        read_only_fields = ["id", "position", "created_at"]
+
+
+class ObjectiveUpdateSerializer(serializers.Serializer):
+    title = serializers.CharField(required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+    weight = serializers.DecimalField(**RATIO, required=False)
+    score_cap = serializers.DecimalField(**RATIO, required=False)
+
+
+class ObjectiveSetSerializer(serializers.Serializer):
+    membership = serializers.IntegerField(source="membership.pk")
+    member_name = serializers.CharField(source="membership.display_name")
+    period = serializers.IntegerField(source="period.pk")
+    period_label = serializers.CharField(source="period.label")
+    objectives = serializers.SerializerMethodField()
+    weight_total = serializers.DecimalField(**RATIO)
+    score = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=6,
+        allow_null=True,
+        help_text="Weighted score once all are scored (0.805)",
+    )
+
+    @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
+    def get_objectives(self, obj: selectors.ObjectiveSet) -> list[int]:
+        return [o.pk for o in obj.objectives]
+
+
+class ObjectiveFilter(filters.FilterSet):
+    class Meta:
+        model = Objective
+        fields = ["membership", "period"]
+
+
+class ObjectiveViewSet(CrudViewSet):
+    """MBO objectives per member and period. Weights are fractions that add up
+    to 1 per member and period; admins and the member's manager write; the
+    member sees their own. ``summary`` gives each set's weighted score."""
+
+    queryset = Objective.all_tenants.all()
+    serializer_class = ObjectiveSerializer
+    read_roles = ALL_ROLES
+    write_roles = MANAGERS
+    filterset_class = ObjectiveFilter
+    ordering = ["id"]
+
+    def scope_queryset(self, qs: QuerySet) -> QuerySet:
+        return selectors.objectives_visible(self.tenant, viewer=self.membership).select_related(
+            "membership", "period"
+        )
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        serializer.instance = services.objective_create(
+            self.tenant, actor=self.membership, **serializer.validated_data
+        )
+
+    @extend_schema(request=ObjectiveUpdateSerializer, responses=ObjectiveSerializer)
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        objective = self.get_object()
+        data = ObjectiveUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        updated = services.objective_update(
+            self.tenant, actor=self.membership, objective=objective, **data.validated_data
+        )
+        return Response(self.get_serializer(updated).data)
+
+    @extend_schema(request=ObjectiveUpdateSerializer, responses=ObjectiveSerializer)
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self.update(request, *args, **kwargs)
+
+    def perform_destroy(self, instance: Objective) -> None:
+        services.objective_delete(self.tenant, actor=self.membership, objective=instance)
+
+    @extend_schema(
+        responses=ObjectiveSetSerializer(many=True),
+        parameters=[
+            OpenApiParameter("period", int, description="Only this period"),
+            OpenApiParameter("membership", int, description="Only this member"),
+        ],
+    )
+    @action(detail=False, methods=["get"], filterset_class=None, pagination_class=None)
+    def summary(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Each member's set per period with its weight total and weighted score."""
+        period = membership = None
+        if request.query_params.get("period", "").isdigit():
+            period = FiscalPeriod.objects.filter(
+                tenant=self.tenant, pk=int(request.query_params["period"])
+            ).first()
+        if request.query_params.get("membership", "").isdigit():
+            membership = Membership.objects.filter(
+                tenant=self.tenant, pk=int(request.query_params["membership"])
+            ).first()
+        sets = selectors.objective_sets(
+            self.tenant, viewer=self.membership, period=period, membership=membership
+        )
+        return Response(ObjectiveSetSerializer(sets, many=True).data)
+
+
+class VisibleObjectiveField(TenantPrimaryKeyRelatedField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(model=Objective, **kwargs)
+
+    def get_queryset(self) -> QuerySet:
+        return selectors.objectives_visible(
+            self.context["tenant"], viewer=self.context["membership"]
+        )
+
+
+class ObjectiveScoreSerializer(serializers.ModelSerializer):
+    objective = VisibleObjectiveField()
+    score = serializers.DecimalField(
+        **RATIO, min_value=Decimal("0"), help_text="A fraction: 0.8 is 80%; at most the cap"
+    )
+    scored_by: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(
+        read_only=True
+    )
+
+    class Meta:
+        model = ObjectiveScore
+        fields = ["id", "objective", "score", "comment", "scored_by", "scored_at"]
+        read_only_fields = ["id", "scored_by", "scored_at"]
+
+
+class ObjectiveScoreUpdateSerializer(serializers.Serializer):
+    score = serializers.DecimalField(**RATIO, min_value=Decimal("0"))
+    comment = serializers.CharField(allow_blank=True, required=False, default="")
+
+
+class ObjectiveScoreViewSet(CrudViewSet):
+    """Scores of objectives. The member's manager or an admin scores (POST
+    replaces an existing score); the member sees their own; a closed period's
+    scores are locked."""
+
+    queryset = ObjectiveScore.all_tenants.all()
+    serializer_class = ObjectiveScoreSerializer
+    read_roles = ALL_ROLES
+    write_roles = MANAGERS
+    filterset_fields = ["objective"]
+    ordering = ["id"]
+
+    def scope_queryset(self, qs: QuerySet) -> QuerySet:
+        return selectors.objective_scores_visible(self.tenant, viewer=self.membership)
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        data = serializer.validated_data
+        serializer.instance = services.objective_score(
+            self.tenant,
+            actor=self.membership,
+            objective=data["objective"],
+            score=data["score"],
+            comment=data.get("comment", ""),
+        )
+
+    @extend_schema(request=ObjectiveScoreUpdateSerializer, responses=ObjectiveScoreSerializer)
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        row = self.get_object()
+        data = ObjectiveScoreUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        updated = services.objective_score(
+            self.tenant, actor=self.membership, objective=row.objective, **data.validated_data
+        )
+        return Response(self.get_serializer(updated).data)
+
+    @extend_schema(request=ObjectiveScoreUpdateSerializer, responses=ObjectiveScoreSerializer)
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self.update(request, *args, **kwargs)
+
+    def perform_destroy(self, instance: ObjectiveScore) -> None:
+        services.objective_unscore(self.tenant, actor=self.membership, score=instance)

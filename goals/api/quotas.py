@@ -1,0 +1,256 @@
+"""Quotas API: CRUD, bulk upsert, allocation, spreading and history."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import QuerySet
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from goals import selectors, services
+from goals.api.base import MONEY, SOURCE_HELP, CrudViewSet
+from goals.models import (
+    Measure,
+    Quota,
+    QuotaChange,
+    SeasonalityProfile,
+)
+from spm.api.base import TenantPrimaryKeyRelatedField
+from spm.models import FiscalPeriod, Membership, Team
+from spm.permissions import ALL_ROLES, MANAGERS
+
+
+class QuotaSerializer(serializers.ModelSerializer):
+    period = TenantPrimaryKeyRelatedField(model=FiscalPeriod)
+    membership = TenantPrimaryKeyRelatedField(model=Membership, allow_null=True, required=False)
+    team = TenantPrimaryKeyRelatedField(model=Team, allow_null=True, required=False)
+    amount = serializers.DecimalField(**MONEY, min_value=Decimal("0"))
+    prorated_amount = serializers.SerializerMethodField(
+        help_text="Member quotas: amount x active days / days in the period (FORMULAS.md 1)"
+    )
+    period_label = serializers.CharField(source="period.label", read_only=True)
+    updated_by = serializers.EmailField(source="updated_by.email", read_only=True, default=None)
+    source = serializers.CharField(  # type: ignore[assignment]  # the model field is named source
+        read_only=True, help_text=SOURCE_HELP
+    )
+
+    class Meta:
+        model = Quota
+        fields = [
+            "id",
+            "period",
+            "period_label",
+            "membership",
+            "team",
+            "measure",
+            "amount",
+            "prorated_amount",
+            "source",
+            "updated_at",
+            "updated_by",
+        ]
+        read_only_fields = ["id", "source", "updated_at"]
+
+    @extend_schema_field(serializers.DecimalField(**MONEY))
+    def get_prorated_amount(self, quota: Quota) -> str:
+        if quota.membership_id is None:
+            return str(quota.amount)
+        return str(selectors.effective_member_quota(quota))
+
+
+class QuotaAmountSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(**MONEY, min_value=Decimal("0"))
+
+
+class QuotaBulkSerializer(serializers.Serializer):
+    rows = QuotaSerializer(many=True)
+
+
+class QuotaChangeSerializer(serializers.ModelSerializer):
+    changed_by = serializers.EmailField(source="changed_by.email", read_only=True, default=None)
+    source = serializers.CharField(  # type: ignore[assignment]  # the model field is named source
+        read_only=True, help_text=SOURCE_HELP
+    )
+
+    class Meta:
+        model = QuotaChange
+        fields = ["id", "old_amount", "new_amount", "source", "changed_by", "changed_at"]
+
+
+class AllocateSerializer(serializers.Serializer):
+    team = TenantPrimaryKeyRelatedField(model=Team)
+    period = TenantPrimaryKeyRelatedField(model=FiscalPeriod)
+    amount = serializers.DecimalField(**MONEY, min_value=Decimal("0"))
+    method = serializers.ChoiceField(
+        choices=services.AllocationMethod.CHOICES, default=services.AllocationMethod.PRIOR_BOOKINGS
+    )
+    weights = serializers.DictField(
+        child=serializers.DecimalField(max_digits=18, decimal_places=6, min_value=Decimal("0")),
+        required=False,
+        help_text='Manual weights by target key: {"m<membership id>": "40"} or {"t<team id>": "1"}',
+    )
+    unit = serializers.DecimalField(**MONEY, default=Decimal("1"), min_value=Decimal("0.01"))
+    factor = serializers.DecimalField(max_digits=5, decimal_places=4, default=Decimal("1"))
+    measure = serializers.ChoiceField(choices=Measure.choices, default=Measure.BOOKINGS)
+
+
+class AllocationPartSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # the API field is named label
+    weight = serializers.DecimalField(max_digits=24, decimal_places=6)
+    amount = serializers.DecimalField(**MONEY)
+
+
+class AllocationSerializer(serializers.Serializer):
+    team = serializers.IntegerField(source="team.pk")
+    period = serializers.IntegerField(source="period.pk")
+    team_quota = QuotaSerializer()
+    allocated_total = serializers.DecimalField(**MONEY)
+    prior_period = serializers.CharField(source="prior_period.label", default=None)
+    parts = AllocationPartSerializer(many=True)
+
+
+class SpreadSerializer(serializers.Serializer):
+    period = TenantPrimaryKeyRelatedField(model=FiscalPeriod, help_text="A quarter or a year")
+    members = TenantPrimaryKeyRelatedField(
+        model=Membership, many=True, required=False, default=list
+    )
+    teams = TenantPrimaryKeyRelatedField(model=Team, many=True, required=False, default=list)
+    profile = TenantPrimaryKeyRelatedField(
+        model=SeasonalityProfile,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Omit to spread evenly",
+    )
+    measure = serializers.ChoiceField(choices=Measure.choices, default=Measure.BOOKINGS)
+
+
+class QuotaFilter(filters.FilterSet):
+    period = filters.NumberFilter(field_name="period_id")
+    period_kind = filters.ChoiceFilter(
+        field_name="period__kind",
+        choices=[("month", "month"), ("quarter", "quarter"), ("year", "year")],
+    )
+    fiscal_year = filters.NumberFilter(field_name="period__fiscal_year")
+    membership = filters.NumberFilter(field_name="membership_id")
+    team = filters.NumberFilter(field_name="team_id")
+    measure = filters.ChoiceFilter(choices=Measure.choices)
+
+    class Meta:
+        model = Quota
+        fields = ["period", "period_kind", "fiscal_year", "membership", "team", "measure"]
+
+
+class QuotaViewSet(CrudViewSet):
+    """Quotas of members and teams per period. Admins and finance read all, a
+    manager their subtree and their own, a rep their own; admins and managers
+    write (a manager: the teams they manage and their people). POST creates
+    or replaces the quota of that subject, period and measure. Quotas of a
+    closed period cannot change."""
+
+    queryset = Quota.all_tenants.all()
+    serializer_class = QuotaSerializer
+    read_roles = ALL_ROLES
+    write_roles = MANAGERS
+    filterset_class = QuotaFilter
+    ordering_fields = ["id", "amount", "updated_at"]
+    ordering = ["id"]
+
+    def scope_queryset(self, qs: QuerySet) -> QuerySet:
+        return selectors.quotas_visible(self.tenant, viewer=self.membership).select_related(
+            "period", "membership__user", "team", "updated_by"
+        )
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        quota = services.quota_set(
+            self.tenant, actor=self.membership, source="api", **serializer.validated_data
+        )
+        return Response(self.get_serializer(quota).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=QuotaAmountSerializer, responses=QuotaSerializer)
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        quota = self.get_object()
+        data = QuotaAmountSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        updated = services.quota_set(
+            self.tenant,
+            actor=self.membership,
+            period=quota.period,
+            membership=quota.membership,
+            team=quota.team,
+            measure=quota.measure,
+            amount=data.validated_data["amount"],
+            source="api",
+        )
+        return Response(self.get_serializer(updated).data)
+
+    @extend_schema(request=QuotaAmountSerializer, responses=QuotaSerializer)
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self.update(request, *args, **kwargs)
+
+    def perform_destroy(self, instance: Quota) -> None:
+        services.quota_delete(self.tenant, actor=self.membership, quota=instance)
+
+    @extend_schema(request=QuotaBulkSerializer, responses=QuotaSerializer(many=True))
+    @action(detail=False, methods=["post"])
+    def bulk(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Create or update many quotas at once, all or nothing; errors name the
+        row (``rows[3].amount``)."""
+        serializer = QuotaBulkSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        items = [
+            services.QuotaInput(
+                period=row["period"],
+                amount=row["amount"],
+                membership=row.get("membership"),
+                team=row.get("team"),
+                measure=row.get("measure", Measure.BOOKINGS),
+            )
+            for row in serializer.validated_data["rows"]
+        ]
+        quotas = services.quota_bulk_upsert(self.tenant, actor=self.membership, items=items)
+        return Response(self.get_serializer(quotas, many=True).data)
+
+    @extend_schema(request=AllocateSerializer, responses=AllocationSerializer)
+    @action(detail=False, methods=["post"])
+    def allocate(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Allocate a team quota top-down to its reps (or sub-teams) by prior-period
+        bookings, equal shares or manual weights, largest remainder to ``unit``,
+        times the over-assignment ``factor``."""
+        serializer = AllocateSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        manual = data.pop("weights", None)
+        result = services.quota_allocate(
+            self.tenant, actor=self.membership, manual_weights=manual, **data
+        )
+        return Response(AllocationSerializer(result, context=self.get_serializer_context()).data)
+
+    @extend_schema(request=SpreadSerializer, responses=QuotaSerializer(many=True))
+    @action(detail=False, methods=["post"])
+    def spread(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Spread quarter or year quotas of members and teams to their months,
+        evenly or by a seasonality profile."""
+        serializer = SpreadSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        quotas = services.quota_spread(
+            self.tenant, actor=self.membership, **serializer.validated_data
+        )
+        return Response(self.get_serializer(quotas, many=True).data)
+
+    @extend_schema(responses=QuotaChangeSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def history(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Every change of this quota: who, when, old and new amount."""
+        quota = self.get_object()
+        changes = selectors.quota_history(self.tenant, quota=quota)
+        return Response(QuotaChangeSerializer(changes, many=True).data)

@@ -1,0 +1,58 @@
+"""Seasonality profiles API."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from goals import services
+from goals.api.base import CrudViewSet
+from goals.models import (
+    SeasonalityProfile,
+)
+from spm.permissions import ALL_ROLES, MANAGERS
+
+
+class SeasonalityProfileSerializer(serializers.ModelSerializer):
+    weights = serializers.ListField(
+        child=serializers.DecimalField(max_digits=12, decimal_places=6, min_value=Decimal("0")),
+        min_length=12,
+        max_length=12,
+        help_text="Twelve relative weights, fiscal month 1 first",
+    )
+
+    class Meta:
+        model = SeasonalityProfile
+        fields = ["id", "name", "weights", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+
+class SeasonalityProfileViewSet(CrudViewSet):
+    """Monthly weight profiles for spreading quarters and years to months.
+    Everyone reads; admins and managers write."""
+
+    queryset = SeasonalityProfile.all_tenants.all()
+    serializer_class = SeasonalityProfileSerializer
+    read_roles = ALL_ROLES
+    write_roles = MANAGERS
+    ordering = ["name"]
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        serializer.instance = services.seasonality_profile_save(
+            self.tenant, actor=self.membership, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        instance = serializer.instance
+        data = serializer.validated_data
+        serializer.instance = services.seasonality_profile_save(
+            self.tenant,
+            actor=self.membership,
+            profile=instance,
+            name=data.get("name", instance.name),  # type: ignore[union-attr]
+            weights=data.get("weights", instance.weights),  # type: ignore[union-attr]
+        )
+
+    def perform_destroy(self, instance: SeasonalityProfile) -> None:
+        services.seasonality_profile_delete(self.tenant, actor=self.membership, profile=instance)

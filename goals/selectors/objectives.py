@@ -1,0 +1,83 @@
+"""Objective reads: visibility by role and a member's scored sets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Prefetch, QuerySet
+
+from goals.engine import mbo_score
+from goals.models import Objective, ObjectiveScore
+from spm import selectors as core_selectors
+from spm.models import FiscalPeriod, Membership, Tenant
+
+
+def objectives_visible(tenant: Tenant, *, viewer: Membership) -> QuerySet[Objective]:
+    """Objectives of the members ``viewer`` may see (spm visible_memberships)."""
+    members = core_selectors.visible_memberships(tenant, viewer=viewer)
+    return Objective.objects.filter(tenant=tenant, membership__in=members)
+
+
+def objective_scores_visible(tenant: Tenant, *, viewer: Membership) -> QuerySet[ObjectiveScore]:
+    members = core_selectors.visible_memberships(tenant, viewer=viewer)
+    return ObjectiveScore.objects.filter(tenant=tenant, objective__membership__in=members)
+
+
+@dataclass
+class ObjectiveSet:
+    membership: Membership
+    period: FiscalPeriod
+    objectives: list[Objective]
+
+    @property
+    def weight_total(self) -> Decimal:
+        return sum((o.weight for o in self.objectives), Decimal(0))
+
+    @property
+    def is_complete(self) -> bool:
+        return self.weight_total == 1
+
+    @property
+    def scored(self) -> bool:
+        return bool(self.objectives) and all(o.current_score is not None for o in self.objectives)
+
+    @property
+    def score(self) -> Decimal | None:
+        """The weighted score once every objective is scored and the weights add up to 100%."""
+        if not self.scored or not self.is_complete:
+            return None
+        return mbo_score([(o.weight, o.current_score or Decimal(0)) for o in self.objectives])
+
+
+def objective_sets(
+    tenant: Tenant,
+    *,
+    viewer: Membership,
+    period: FiscalPeriod | None = None,
+    membership: Membership | None = None,
+) -> list[ObjectiveSet]:
+    """Each (member, period) set of objectives ``viewer`` may see, with scores. Two queries."""
+    qs = (
+        objectives_visible(tenant, viewer=viewer)
+        .select_related("membership__user", "period")
+        .prefetch_related(Prefetch("scores", queryset=ObjectiveScore.objects.filter(tenant=tenant)))
+        .order_by("period__start", "membership__user__last_name", "membership_id", "position", "id")
+    )
+    if period is not None:
+        qs = qs.filter(period=period)
+    if membership is not None:
+        qs = qs.filter(membership=membership)
+    sets: dict[tuple[int, int], ObjectiveSet] = {}
+    for obj in qs:
+        scores = list(obj.scores.all())
+        obj.current_score = scores[0].score if scores else None  # type: ignore[attr-defined]
+        obj.current_score_row = scores[0] if scores else None  # type: ignore[attr-defined]
+        obj.weighted_score = (  # type: ignore[attr-defined]
+            obj.weight * scores[0].score if scores else None
+        )
+        key = (obj.membership_id, obj.period_id)
+        if key not in sets:
+            sets[key] = ObjectiveSet(membership=obj.membership, period=obj.period, objectives=[])
+        sets[key].objectives.append(obj)
+    return list(sets.values())

@@ -1,0 +1,401 @@
+"""MBO objectives and their scores; a member's weights add up to 100%."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import CharField, Value
+from django.db.models.functions import Cast, Concat
+
+from goals import engine, selectors
+from goals.models import (
+    Objective,
+    ObjectiveScore,
+)
+from spm.models import FiscalPeriod, Membership, Role, Tenant
+from spm.services import audit_record
+
+
+def _objective_locked_message(period: FiscalPeriod) -> str:
+    return f"{period.label} is closed; its objectives and scores are locked."
+
+
+def can_manage_objectives(tenant: Tenant, *, actor: Membership, membership: Membership) -> bool:
+    """Admins, and managers for the people in the teams they manage (not themselves)."""
+    if actor.role == Role.ADMIN:
+        return True
+    if actor.role != Role.MANAGER or membership.pk == actor.pk:
+        return False
+    scope = selectors.quota_scope(tenant, viewer=actor)
+    return scope.can_write(membership_id=membership.pk, team_id=None)
+
+
+def _check_objective_write(
+    tenant: Tenant, *, actor: Membership, membership: Membership, period: FiscalPeriod
+) -> None:
+    if membership.tenant_id != tenant.pk or not can_manage_objectives(
+        tenant, actor=actor, membership=membership
+    ):
+        raise PermissionDenied("Only the member's manager or an admin sets their objectives.")
+    if period.is_closed:
+        raise ValidationError({"period": _objective_locked_message(period)})
+
+
+def _validate_weight_cap(weight: Decimal, score_cap: Decimal) -> None:
+    if weight is None or not (0 < weight <= 1):
+        raise ValidationError({"weight": "A weight lies above 0% and at most 100%."})
+    if weight != weight.quantize(Decimal("0.000001")):
+        raise ValidationError({"weight": "Use at most six decimal places (0.000001 is 0.0001%)."})
+    if not (1 <= score_cap <= 2):
+        raise ValidationError({"score_cap": "The score cap lies between 100% and 200%."})
+
+
+def _weight_total(
+    tenant: Tenant,
+    *,
+    membership: Membership,
+    period: FiscalPeriod,
+    exclude: Objective | None = None,
+) -> Decimal:
+    qs = Objective.objects.filter(tenant=tenant, membership=membership, period=period)
+    if exclude is not None:
+        qs = qs.exclude(pk=exclude.pk)
+    return sum(qs.values_list("weight", flat=True), Decimal(0))
+
+
+def objective_create(
+    tenant: Tenant,
+    *,
+    actor: Membership,
+    membership: Membership,
+    period: FiscalPeriod,
+    title: str,
+    weight: Decimal,
+    description: str = "",
+    score_cap: Decimal = Decimal(1),
+) -> Objective:
+    """Add one objective; the set's weights may not go above 100%."""
+    _check_objective_write(tenant, actor=actor, membership=membership, period=period)
+    _validate_weight_cap(weight, score_cap)
+    if not title.strip():
+        raise ValidationError({"title": "Say what the objective is."})
+    with transaction.atomic():
+        Membership.objects.select_for_update().get(tenant=tenant, pk=membership.pk)
+        total = _weight_total(tenant, membership=membership, period=period) + weight
+        if total > 1:
+            raise ValidationError(
+                {
+                    "weight": f"The weights would add up to {engine.percent(total)}; "
+                    "they must add up to 100%."
+                }
+            )
+        if Objective.objects.filter(
+            tenant=tenant, membership=membership, period=period, title__iexact=title.strip()
+        ).exists():
+            raise ValidationError(
+                {"title": "This member already has an objective with that title."}
+            )
+        position = Objective.objects.filter(
+            tenant=tenant, membership=membership, period=period
+        ).count()
+        objective = Objective.objects.create(
+            tenant=tenant,
+            membership=membership,
+            period=period,
+            title=title.strip(),
+            description=description,
+            weight=weight,
+            score_cap=score_cap,
+            position=position,
+        )
+        audit_record(
+            tenant,
+            actor=actor.user,
+            action="objective.create",
+            obj=objective,
+            data={"weight": str(weight), "period": period.label},
+        )
+    return objective
+
+
+def objective_update(
+    tenant: Tenant, *, actor: Membership, objective: Objective, **fields: Any
+) -> Objective:
+    """Change title, description, weight or cap of an objective of an open period."""
+    allowed = {"title", "description", "weight", "score_cap"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationError(
+            {name: "This field cannot be changed here." for name in sorted(unknown)}
+        )
+    _check_objective_write(
+        tenant, actor=actor, membership=objective.membership, period=objective.period
+    )
+    weight = fields.get("weight", objective.weight)
+    cap = fields.get("score_cap", objective.score_cap)
+    _validate_weight_cap(weight, cap)
+    with transaction.atomic():
+        Membership.objects.select_for_update().get(tenant=tenant, pk=objective.membership_id)
+        total = (
+            _weight_total(
+                tenant, membership=objective.membership, period=objective.period, exclude=objective
+            )
+            + weight
+        )
+        if total > 1:
+            raise ValidationError(
+                {
+                    "weight": f"The weights would add up to {engine.percent(total)}; "
+                    "they must add up to 100%."
+                }
+            )
+        score = ObjectiveScore.objects.filter(tenant=tenant, objective=objective).first()
+        if score is not None and score.score > cap:
+            raise ValidationError(
+                {"score_cap": f"The objective is already scored {engine.percent(score.score)}."}
+            )
+        changes = {}
+        for name, value in fields.items():
+            if getattr(objective, name) != value:
+                changes[name] = [str(getattr(objective, name)), str(value)]
+                setattr(objective, name, value)
+        objective.save()
+        if changes:
+            audit_record(
+                tenant, actor=actor.user, action="objective.update", obj=objective, data=changes
+            )
+    return objective
+
+
+def objective_delete(tenant: Tenant, *, actor: Membership, objective: Objective) -> None:
+    _check_objective_write(
+        tenant, actor=actor, membership=objective.membership, period=objective.period
+    )
+    with transaction.atomic():
+        audit_record(
+            tenant,
+            actor=actor.user,
+            action="objective.delete",
+            obj=objective,
+            data={"title": objective.title},
+        )
+        objective.delete()
+
+
+@dataclass(frozen=True)
+class ObjectiveInput:
+    title: str
+    weight: Decimal
+    description: str = ""
+    score_cap: Decimal = Decimal(1)
+    pk: int | None = None
+
+
+def objectives_replace(
+    tenant: Tenant,
+    *,
+    actor: Membership,
+    membership: Membership,
+    period: FiscalPeriod,
+    items: Sequence[ObjectiveInput],
+) -> list[Objective]:
+    """Save a member's whole set of objectives for a period at once: existing
+    ones (by ``pk``) are updated, new ones created, missing ones deleted. The
+    weights must add up to exactly 100%; errors name the row (``objectives[1].weight``)."""
+    _check_objective_write(tenant, actor=actor, membership=membership, period=period)
+    errors: dict[str, str] = {}
+    titles: set[str] = set()
+    for index, item in enumerate(items):
+        try:
+            _validate_weight_cap(item.weight, item.score_cap)
+        except ValidationError as exc:
+            for name, messages in exc.message_dict.items():
+                errors[f"objectives[{index}].{name}"] = messages[0]
+        if not item.title.strip():
+            errors[f"objectives[{index}].title"] = "Say what the objective is."
+        elif item.title.strip().lower() in titles:
+            errors[f"objectives[{index}].title"] = "Two objectives have the same title."
+        titles.add(item.title.strip().lower())
+    if not items:
+        errors["objectives"] = "Give at least one objective."
+    total = sum((i.weight for i in items if i.weight is not None), Decimal(0))
+    if items and total != 1:
+        errors["weight"] = (
+            f"The weights add up to {engine.percent(total)}; they must add up to 100%."
+        )
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        Membership.objects.select_for_update().get(tenant=tenant, pk=membership.pk)
+        existing = {
+            o.pk: o
+            for o in Objective.objects.filter(tenant=tenant, membership=membership, period=period)
+        }
+        keep = {i.pk for i in items if i.pk is not None}
+        unknown = keep - set(existing)
+        if unknown:
+            raise ValidationError({"objectives": "An objective to update is not in this set."})
+        Objective.objects.filter(tenant=tenant, pk__in=set(existing) - keep).delete()
+        # Titles are unique per set: clear them first so a reordering cannot collide.
+        Objective.objects.filter(tenant=tenant, pk__in=keep).update(
+            title=Concat(Value("#"), Cast("id", CharField()))
+        )
+        saved = []
+        for position, item in enumerate(items):
+            if item.pk is not None:
+                obj = existing[item.pk]
+                obj.title, obj.description, obj.weight = (
+                    item.title.strip(),
+                    item.description,
+                    item.weight,
+                )
+                obj.score_cap, obj.position = item.score_cap, position
+                obj.save()
+            else:
+                obj = Objective.objects.create(
+                    tenant=tenant,
+                    membership=membership,
+                    period=period,
+                    title=item.title.strip(),
+                    description=item.description,
+                    weight=item.weight,
+                    score_cap=item.score_cap,
+                    position=position,
+                )
+            saved.append(obj)
+        over_cap = ObjectiveScore.objects.filter(tenant=tenant, objective__in=saved).select_related(
+            "objective"
+        )
+        for score in over_cap:
+            if score.score > score.objective.score_cap:
+                raise ValidationError(
+                    {
+                        "score_cap": f"'{score.objective.title}' is already scored "
+                        f"{engine.percent(score.score)}."
+                    }
+                )
+        audit_record(
+            tenant,
+            actor=actor.user,
+            action="objective.replace",
+            obj=membership,
+            data={
+                "period": period.label,
+                "objectives": [[o.title, str(o.weight)] for o in saved],
+            },
+        )
+    return saved
+
+
+def objective_score(
+    tenant: Tenant, *, actor: Membership, objective: Objective, score: Decimal, comment: str = ""
+) -> ObjectiveScore:
+    """Score an objective (0 to its cap; 0.8 is 80%). The member's manager or
+    an admin scores; the set's weights must add up to 100% first; scores of a
+    closed period are locked."""
+    _check_objective_write(
+        tenant, actor=actor, membership=objective.membership, period=objective.period
+    )
+    if score is None or score < 0:
+        raise ValidationError({"score": "A score is 0% or more."})
+    if score > objective.score_cap:
+        raise ValidationError(
+            {"score": f"The score cannot exceed the cap of {engine.percent(objective.score_cap)}."}
+        )
+    if score != score.quantize(Decimal("0.000001")):
+        raise ValidationError({"score": "Use at most six decimal places."})
+    total = _weight_total(tenant, membership=objective.membership, period=objective.period)
+    if total != 1:
+        raise ValidationError(
+            {
+                "weight": f"The weights of this set add up to {engine.percent(total)}; "
+                "make them add up to 100% before scoring."
+            }
+        )
+    with transaction.atomic():
+        row = (
+            ObjectiveScore.objects.select_for_update()
+            .filter(tenant=tenant, objective=objective)
+            .first()
+        )
+        old = row.score if row else None
+        if row is None:
+            row = ObjectiveScore.objects.create(
+                tenant=tenant,
+                objective=objective,
+                score=score,
+                comment=comment.strip(),
+                scored_by=actor,
+            )
+        else:
+            row.score, row.comment, row.scored_by = score, comment.strip(), actor
+            row.save()
+        audit_record(
+            tenant,
+            actor=actor.user,
+            action="objective.score",
+            obj=objective,
+            data={"old": None if old is None else str(old), "new": str(score)},
+        )
+    return row
+
+
+def objective_scores_save(
+    tenant: Tenant,
+    *,
+    actor: Membership,
+    membership: Membership,
+    period: FiscalPeriod,
+    scores: Sequence[tuple[int, Decimal | None, str]],
+) -> dict[int, str]:
+    """Score a member's set at once from (objective id, score or None, comment)
+    rows; None removes a score. All or nothing: returns {objective id: message}
+    for the rows refused, and then nothing is saved."""
+    objectives = {
+        o.pk: o
+        for o in Objective.objects.filter(
+            tenant=tenant, membership=membership, period=period
+        ).select_related("membership", "period")
+    }
+    errors: dict[int, str] = {}
+    with transaction.atomic():
+        for pk, score, comment in scores:
+            objective = objectives.get(pk)
+            if objective is None:
+                errors[pk] = "This objective is not in the set."
+                continue
+            try:
+                if score is None:
+                    row = ObjectiveScore.objects.filter(tenant=tenant, objective=objective).first()
+                    if row is not None:
+                        objective_unscore(tenant, actor=actor, score=row)
+                else:
+                    objective_score(
+                        tenant, actor=actor, objective=objective, score=score, comment=comment
+                    )
+            except ValidationError as exc:
+                errors[pk] = " ".join(exc.messages)
+        if errors:
+            transaction.set_rollback(True)
+    return errors
+
+
+def objective_unscore(tenant: Tenant, *, actor: Membership, score: ObjectiveScore) -> None:
+    objective = score.objective
+    _check_objective_write(
+        tenant, actor=actor, membership=objective.membership, period=objective.period
+    )
+    with transaction.atomic():
+        audit_record(
+            tenant,
+            actor=actor.user,
+            action="objective.unscore",
+            obj=objective,
+            data={"old": str(score.score)},
+        )
+        score.delete()

@@ -1,0 +1,69 @@
+"""Shared pieces of the goals pages: the page mixin (fiscal year, grid settings)
+and small form helpers."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils import timezone
+
+from goals.models import Measure
+from spm.models import Role
+from spm.periods import fiscal_year_of
+from spm.tenancy.views import TenantViewMixin
+
+GRID_ROLES = frozenset({Role.ADMIN, Role.MANAGER, Role.FINANCE})
+
+
+VIEWS = {"month": "Months", "quarter": "Quarters", "year": "Year"}
+
+
+HUNDRED = Decimal(100)
+
+
+def _apply_errors(form: Any, exc: ValidationError) -> None:
+    for field, errors in exc.message_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+def _plain(value: Decimal) -> Decimal:
+    """40.000000 -> 40 (no exponent, for form initial values)."""
+    return Decimal(format(value.normalize(), "f"))
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value or "")
+    except ValueError:
+        return default
+
+
+class GoalsPageMixin(TenantViewMixin):
+    """The fiscal year and grid settings a page was asked for."""
+
+    def fiscal_year(self) -> int:
+        current = fiscal_year_of(timezone.localdate(), self.tenant.fiscal_year_start_month)
+        return _int(self.request.GET.get("year") or self.request.POST.get("year"), current)
+
+    def grid_kind(self) -> str:
+        kind = self.request.GET.get("view") or self.request.POST.get("view") or "month"
+        return kind if kind in VIEWS else "month"
+
+    def measure(self) -> str:
+        measure = self.request.GET.get("measure") or self.request.POST.get("measure")
+        return measure if measure in Measure.values else Measure.BOOKINGS
+
+    def grid_url(self) -> str:
+        base = reverse("goals:quota-grid", kwargs={"tenant_slug": self.tenant.slug})
+        return f"{base}?year={self.fiscal_year()}&view={self.grid_kind()}&measure={self.measure()}"
+
+    def redirect_to_grid(self) -> HttpResponse:
+        if getattr(self.request, "htmx", False):
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = self.grid_url()
+            return response
+        return HttpResponseRedirect(self.grid_url())

@@ -1,0 +1,366 @@
+"""The quota grid: inline editing, allocation, spreading, CSV export and import,
+history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
+from django.views.generic import DetailView, TemplateView, View
+
+from goals import csvio, selectors, services
+from goals.forms import (
+    AllocateForm,
+    ImportForm,
+    SpreadForm,
+)
+from goals.models import Measure, Quota
+from goals.smart import parse_number
+from goals.views.base import GRID_ROLES, VIEWS, GoalsPageMixin, _apply_errors, _int
+from spm.models import FiscalPeriod, Membership, Team
+from spm.permissions import MANAGERS
+
+
+class QuotaGridView(GoalsPageMixin, TemplateView):
+    """The subtree's quotas for one fiscal year: rows teams and reps, columns
+    periods, with totals, bottom-up sums and gaps. Reps get a 403."""
+
+    template_name = "goals/quota_grid.html"
+    allowed_roles = GRID_ROLES
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        grid = selectors.quota_grid(
+            self.tenant,
+            viewer=self.membership,
+            fiscal_year=self.fiscal_year(),
+            kind=self.grid_kind(),
+            measure=self.measure(),
+        )
+        years = sorted(
+            set(
+                FiscalPeriod.objects.filter(tenant=self.tenant, kind="year").values_list(
+                    "fiscal_year", flat=True
+                )
+            )
+        )
+        scope = selectors.quota_scope(self.tenant, viewer=self.membership)
+        context.update(
+            grid=grid,
+            years=years,
+            views=VIEWS,
+            measures=Measure.choices,
+            can_edit=scope.can_write_any,
+            grid_query=self.grid_url().split("?")[1],
+        )
+        return context
+
+
+class QuotaCellView(GoalsPageMixin, View):
+    """Save one cell of the grid (htmx). Answers the cell, with the message
+    beside it when refused, and on success every total out of band."""
+
+    allowed_roles = MANAGERS
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        scope = selectors.quota_scope(self.tenant, viewer=self.membership)
+        subject = request.POST.get("subject", "")
+        membership = team = None
+        if subject.startswith("m") and subject[1:].isdigit():
+            membership = get_object_or_404(
+                Membership.objects.filter(tenant=self.tenant).select_related("user"),
+                pk=int(subject[1:]),
+            )
+            if not scope.can_read(membership_id=membership.pk, team_id=None):
+                raise Http404("Not found.")
+        elif subject.startswith("t") and subject[1:].isdigit():
+            team = get_object_or_404(Team.objects.filter(tenant=self.tenant), pk=int(subject[1:]))
+            if not scope.can_read(membership_id=None, team_id=team.pk):
+                raise Http404("Not found.")
+        else:
+            raise Http404("Not found.")
+        period = get_object_or_404(
+            FiscalPeriod.objects.filter(tenant=self.tenant), pk=_int(request.POST.get("period"), 0)
+        )
+        raw = request.POST.get("amount", "").strip()
+        error = ""
+        amount, given = parse_number(raw)
+        try:
+            if not given:
+                existing = Quota.objects.filter(
+                    tenant=self.tenant,
+                    period=period,
+                    measure=self.measure(),
+                    membership=membership,
+                    team=team,
+                ).first()
+                if existing is not None:
+                    services.quota_delete(self.tenant, actor=self.membership, quota=existing)
+            elif amount is None:
+                error = f"'{raw}' is not a number; enter an amount like 90000.00."
+            else:
+                services.quota_set(
+                    self.tenant,
+                    actor=self.membership,
+                    period=period,
+                    amount=amount,
+                    membership=membership,
+                    team=team,
+                    measure=self.measure(),
+                )
+        except ValidationError as exc:
+            error = " ".join(m for messages_ in exc.message_dict.values() for m in messages_)
+        grid = selectors.quota_grid(
+            self.tenant,
+            viewer=self.membership,
+            fiscal_year=period.fiscal_year,
+            kind=period.kind,
+            measure=self.measure(),
+        )
+        row = next((r for r in grid.rows() if r.key == subject), None)
+        if row is None:
+            raise Http404("Not found.")
+        cell = next(c for c in row.cells if c.period.pk == period.pk)
+        context = {
+            "grid": grid,
+            "row": row,
+            "cell": cell,
+            "error": error,
+            "raw": raw,
+            "can_edit": True,
+            "tenant": self.tenant,
+            "grid_query": f"year={period.fiscal_year}&view={period.kind}&measure={self.measure()}",
+        }
+        html = render_to_string("goals/partials/grid_cell.html", context, request=request)
+        if not error:
+            html += render_to_string("goals/partials/grid_totals.html", context, request=request)
+        return HttpResponse(html)
+
+
+class TeamWriteMixin(GoalsPageMixin):
+    """The team named by ``?team=``, which the member must be allowed to write."""
+
+    def get_team(self) -> Team:
+        source = self.request.POST if self.request.method == "POST" else self.request.GET
+        team = get_object_or_404(
+            Team.objects.filter(tenant=self.tenant), pk=_int(source.get("team"), 0)
+        )
+        scope = selectors.quota_scope(self.tenant, viewer=self.membership)
+        if not scope.can_write(membership_id=None, team_id=team.pk):
+            raise Http404("Not found.")
+        return team
+
+
+class QuotaAllocateView(TeamWriteMixin, TemplateView):
+    """Allocate a team quota top-down (dialog on the grid)."""
+
+    template_name = "goals/partials/allocate_dialog.html"
+    allowed_roles = MANAGERS
+
+    def form(self, team: Team, period: FiscalPeriod, data: Any = None) -> AllocateForm:
+        targets = selectors.allocation_targets(self.tenant, team=team, period=period)
+        initial: dict[str, Any] = {"period": period.pk}
+        existing = Quota.objects.filter(
+            tenant=self.tenant, team=team, period=period, measure=self.measure()
+        ).first()
+        if existing is not None:
+            initial["amount"] = existing.amount
+        return AllocateForm(
+            data,
+            tenant=self.tenant,
+            fiscal_year=self.fiscal_year(),
+            targets=targets,
+            initial=initial,
+        )
+
+    def selected_period(self) -> FiscalPeriod:
+        """The period asked for, else the grid's first open period of its kind."""
+        source = self.request.POST if self.request.method == "POST" else self.request.GET
+        pk = _int(source.get("period"), 0)
+        periods = FiscalPeriod.objects.filter(tenant=self.tenant)
+        if pk:
+            return get_object_or_404(periods, pk=pk)
+        year = periods.filter(fiscal_year=self.fiscal_year(), kind=self.grid_kind()).order_by(
+            "is_closed", "start"
+        )
+        period = year.first()
+        if period is None:
+            raise Http404("No periods for this year.")
+        return period
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        team = kwargs.get("team") or self.get_team()
+        period = self.selected_period()
+        context.update(
+            team=team,
+            form=kwargs.get("form") or self.form(team, period),
+            grid_query=self.grid_url().split("?")[1],
+        )
+        return context
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        team = self.get_team()
+        period = self.selected_period()
+        form = self.form(team, period, request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                result = services.quota_allocate(
+                    self.tenant,
+                    actor=self.membership,
+                    team=team,
+                    period=data["period"],
+                    amount=data["amount"],
+                    method=data["method"],
+                    manual_weights=form.manual_weights(),
+                    unit=data["unit"],
+                    factor=data["factor"],
+                    measure=self.measure(),
+                )
+            except ValidationError as exc:
+                _apply_errors(form, exc)
+            else:
+                parts = ", ".join(f"{p.label} {p.amount:,.2f}" for p in result.parts)
+                messages.success(
+                    request,
+                    f"Allocated {result.allocated_total:,.2f} of "
+                    f"{team.name}'s {data['period'].label} quota: {parts}.",
+                )
+                return self.redirect_to_grid()
+        return self.render_to_response(self.get_context_data(team=team, form=form))
+
+
+class QuotaSpreadView(TeamWriteMixin, TemplateView):
+    """Spread a team's (and its reps') quarter or year quotas to months."""
+
+    template_name = "goals/partials/spread_dialog.html"
+    allowed_roles = MANAGERS
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        team = kwargs.get("team") or self.get_team()
+        context.update(
+            team=team,
+            grid_query=self.grid_url().split("?")[1],
+            form=kwargs.get("form")
+            or SpreadForm(tenant=self.tenant, fiscal_year=self.fiscal_year()),
+        )
+        return context
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        team = self.get_team()
+        form = SpreadForm(request.POST, tenant=self.tenant, fiscal_year=self.fiscal_year())
+        if form.is_valid():
+            period = form.cleaned_data["period"]
+            scope = selectors.quota_scope(self.tenant, viewer=self.membership)
+            members = [
+                m
+                for m in selectors.allocation_targets(self.tenant, team=team, period=period)
+                if isinstance(m, Membership) and scope.can_write(membership_id=m.pk, team_id=None)
+            ]
+            try:
+                quotas = services.quota_spread(
+                    self.tenant,
+                    actor=self.membership,
+                    period=period,
+                    members=members,
+                    teams=[team],
+                    measure=self.measure(),
+                    profile=form.cleaned_data["profile"],
+                )
+            except ValidationError as exc:
+                _apply_errors(form, exc)
+            else:
+                how = (
+                    form.cleaned_data["profile"].name if form.cleaned_data["profile"] else "evenly"
+                )
+                messages.success(
+                    request,
+                    f"Spread {period.label} to months ({how}): "
+                    f"{len(quotas)} monthly quotas for {team.name}.",
+                )
+                return self.redirect_to_grid()
+        return self.render_to_response(self.get_context_data(team=team, form=form))
+
+
+class QuotaExportView(GoalsPageMixin, View):
+    """The grid as CSV (format in goals.csvio)."""
+
+    allowed_roles = GRID_ROLES
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        grid = selectors.quota_grid(
+            self.tenant,
+            viewer=self.membership,
+            fiscal_year=self.fiscal_year(),
+            kind=self.grid_kind(),
+            measure=self.measure(),
+        )
+        response = HttpResponse(csvio.grid_to_csv(grid), content_type="text/csv; charset=utf-8")
+        name = f"quotas-{self.tenant.slug}-FY{grid.fiscal_year}-{grid.kind}-{grid.measure}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+
+class QuotaImportView(GoalsPageMixin, TemplateView):
+    """Upload the grid's CSV; all or nothing, errors by line and column."""
+
+    template_name = "goals/quota_import.html"
+    allowed_roles = MANAGERS
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context.setdefault("form", ImportForm())
+        context.update(
+            year=self.fiscal_year(),
+            view=self.grid_kind(),
+            measure=self.measure(),
+            view_label=VIEWS[self.grid_kind()],
+            grid_url=self.grid_url(),
+        )
+        return context
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        form = ImportForm(request.POST, request.FILES)
+        if form.is_valid():
+            result = services.quota_import_csv(
+                self.tenant,
+                actor=self.membership,
+                fiscal_year=self.fiscal_year(),
+                kind=self.grid_kind(),
+                measure=self.measure(),
+                text=form.cleaned_data["file"],
+            )
+            if not result.errors:
+                messages.success(
+                    request, f"Imported {result.cells} cells: {result.changed} quotas changed."
+                )
+                return HttpResponseRedirect(self.grid_url())
+            return self.render_to_response(
+                self.get_context_data(form=form, import_errors=result.errors)
+            )
+        return self.render_to_response(self.get_context_data(form=form))
+
+
+class QuotaHistoryView(GoalsPageMixin, DetailView):
+    """Every change of one quota: who, when, old and new."""
+
+    template_name = "goals/quota_history.html"
+    model = Quota
+    context_object_name = "quota"
+
+    def scope_queryset(self, qs: QuerySet) -> QuerySet:
+        return selectors.quotas_visible(self.tenant, viewer=self.membership).select_related(
+            "period", "membership__user", "team"
+        )
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["changes"] = selectors.quota_history(self.tenant, quota=self.object)
+        return context
