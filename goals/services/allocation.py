@@ -20,8 +20,8 @@ from goals.models import (
 )
 from goals.services.quotas import (
     QuotaInput,
-    _closed_message,
     _lock_quotas,
+    _refuse_closed_periods,
     _upsert_quotas,
     _validate_quota_input,
 )
@@ -42,6 +42,15 @@ class AllocationMethod:
     ]
 
 
+def _target_key(target: Membership | Team) -> str:
+    """``m<id>`` for a rep, ``t<id>`` for a team (form field and audit keys)."""
+    return f"m{target.pk}" if isinstance(target, Membership) else f"t{target.pk}"
+
+
+def _target_label(target: Membership | Team) -> str:
+    return target.display_name if isinstance(target, Membership) else target.name
+
+
 @dataclass
 class AllocationPart:
     target: Membership | Team
@@ -50,11 +59,11 @@ class AllocationPart:
 
     @property
     def key(self) -> str:
-        return f"m{self.target.pk}" if isinstance(self.target, Membership) else f"t{self.target.pk}"
+        return _target_key(self.target)
 
     @property
     def label(self) -> str:
-        return self.target.display_name if isinstance(self.target, Membership) else self.target.name
+        return _target_label(self.target)
 
 
 @dataclass
@@ -85,10 +94,9 @@ def allocation_weights(
         manual = manual or {}
         weights = []
         for t in targets:
-            key = f"m{t.pk}" if isinstance(t, Membership) else f"t{t.pk}"
+            key = _target_key(t)
             if key not in manual:
-                name = t.display_name if isinstance(t, Membership) else t.name
-                raise ValidationError({"weights": f"Enter a weight for {name}."})
+                raise ValidationError({"weights": f"Enter a weight for {_target_label(t)}."})
             weights.append(manual[key])
         return weights, None
     if method != AllocationMethod.PRIOR_BOOKINGS:
@@ -159,8 +167,7 @@ def quota_allocate(
             raise ValidationError(errors)
     with transaction.atomic():
         _lock_quotas(tenant)
-        if FiscalPeriod.objects.filter(tenant=tenant, pk=period.pk, is_closed=True).exists():
-            raise ValidationError({"period": _closed_message(period)})
+        _refuse_closed_periods(tenant, [period.pk])
         quotas = _upsert_quotas(tenant, actor=actor, items=items, source=QuotaSource.ALLOCATED)
         audit_record(
             tenant,
@@ -173,10 +180,7 @@ def quota_allocate(
                 "method": method,
                 "unit": str(unit),
                 "factor": str(factor),
-                "parts": {
-                    (f"m{t.pk}" if isinstance(t, Membership) else f"t{t.pk}"): str(a)
-                    for t, a in zip(targets, amounts, strict=True)
-                },
+                "parts": {_target_key(t): str(a) for t, a in zip(targets, amounts, strict=True)},
             },
         )
     return Allocation(
@@ -267,11 +271,7 @@ def quota_spread(
     ]
     with transaction.atomic():
         _lock_quotas(tenant)
-        closed = FiscalPeriod.objects.filter(
-            tenant=tenant, pk__in=[m.pk for m in months], is_closed=True
-        ).first()
-        if closed is not None:
-            raise ValidationError({"period": _closed_message(closed)})
+        _refuse_closed_periods(tenant, (m.pk for m in months))
         quotas = _upsert_quotas(tenant, actor=actor, items=items, source=QuotaSource.SPREAD)
         audit_record(
             tenant,

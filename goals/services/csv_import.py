@@ -13,11 +13,12 @@ from goals.models import (
 from goals.services.quotas import (
     QuotaInput,
     _closed_message,
+    _closed_period_among,
     _lock_quotas,
     _upsert_quotas,
     _validate_quota_input,
 )
-from spm.models import FiscalPeriod, Membership, Tenant
+from spm.models import Membership, Tenant
 from spm.services import audit_record
 
 
@@ -66,9 +67,7 @@ def quota_import_csv(
     if items:
         with transaction.atomic():
             _lock_quotas(tenant)
-            closed = FiscalPeriod.objects.filter(
-                tenant=tenant, pk__in={i.period.pk for i in items}, is_closed=True
-            ).first()
+            closed = _closed_period_among(tenant, (i.period.pk for i in items))
             if closed is not None:
                 return ImportResult(len(parsed.cells), 0, [_closed_message(closed)])
             _upsert_quotas(tenant, actor=actor, items=items, source=QuotaSource.IMPORTED)

@@ -18,6 +18,7 @@ from goals.models import (
     GoalStatus,
     Metric,
 )
+from goals.services.common import refuse_unknown_fields
 from goals.smart import smart_check
 from spm.models import Membership, Role, Team, Tenant
 from spm.services import audit_record
@@ -206,11 +207,7 @@ def goal_permissions(tenant: Tenant, *, actor: Membership, goal: Goal) -> dict[s
 def goal_update(tenant: Tenant, *, actor: Membership, goal: Goal, **fields: Any) -> Goal:
     """Change a goal's SMART fields; the whole goal is checked again. Owners
     edit their own drafts and proposals; managers and admins any goal they manage."""
-    unknown = set(fields) - set(GOAL_FIELDS)
-    if unknown:
-        raise ValidationError(
-            {name: "This field cannot be changed here." for name in sorted(unknown)}
-        )
+    refuse_unknown_fields(fields, allowed=GOAL_FIELDS)
     if not _can_edit_goal(tenant, actor=actor, goal=goal):
         raise PermissionDenied("You cannot change this goal.")
     data = {name: getattr(goal, name) for name in GOAL_FIELDS}

@@ -17,6 +17,7 @@ from goals.models import (
     Objective,
     ObjectiveScore,
 )
+from goals.services.common import refuse_unknown_fields
 from spm.models import FiscalPeriod, Membership, Role, Tenant
 from spm.services import audit_record
 
@@ -44,6 +45,23 @@ def _check_objective_write(
         raise PermissionDenied("Only the member's manager or an admin sets their objectives.")
     if period.is_closed:
         raise ValidationError({"period": _objective_locked_message(period)})
+
+
+def _check_objective_change(tenant: Tenant, *, actor: Membership, objective: Objective) -> None:
+    """``_check_objective_write`` for an existing objective's member and period."""
+    _check_objective_write(
+        tenant, actor=actor, membership=objective.membership, period=objective.period
+    )
+
+
+def _refuse_weights_over_100(total: Decimal) -> None:
+    if total > 1:
+        raise ValidationError(
+            {
+                "weight": f"The weights would add up to {engine.percent(total)}; "
+                "they must add up to 100%."
+            }
+        )
 
 
 def _validate_weight_cap(weight: Decimal, score_cap: Decimal) -> None:
@@ -87,13 +105,7 @@ def objective_create(
     with transaction.atomic():
         Membership.objects.select_for_update().get(tenant=tenant, pk=membership.pk)
         total = _weight_total(tenant, membership=membership, period=period) + weight
-        if total > 1:
-            raise ValidationError(
-                {
-                    "weight": f"The weights would add up to {engine.percent(total)}; "
-                    "they must add up to 100%."
-                }
-            )
+        _refuse_weights_over_100(total)
         if Objective.objects.filter(
             tenant=tenant, membership=membership, period=period, title__iexact=title.strip()
         ).exists():
@@ -127,15 +139,8 @@ def objective_update(
     tenant: Tenant, *, actor: Membership, objective: Objective, **fields: Any
 ) -> Objective:
     """Change title, description, weight or cap of an objective of an open period."""
-    allowed = {"title", "description", "weight", "score_cap"}
-    unknown = set(fields) - allowed
-    if unknown:
-        raise ValidationError(
-            {name: "This field cannot be changed here." for name in sorted(unknown)}
-        )
-    _check_objective_write(
-        tenant, actor=actor, membership=objective.membership, period=objective.period
-    )
+    refuse_unknown_fields(fields, allowed={"title", "description", "weight", "score_cap"})
+    _check_objective_change(tenant, actor=actor, objective=objective)
     weight = fields.get("weight", objective.weight)
     cap = fields.get("score_cap", objective.score_cap)
     _validate_weight_cap(weight, cap)
@@ -147,13 +152,7 @@ def objective_update(
             )
             + weight
         )
-        if total > 1:
-            raise ValidationError(
-                {
-                    "weight": f"The weights would add up to {engine.percent(total)}; "
-                    "they must add up to 100%."
-                }
-            )
+        _refuse_weights_over_100(total)
         score = ObjectiveScore.objects.filter(tenant=tenant, objective=objective).first()
         if score is not None and score.score > cap:
             raise ValidationError(
@@ -173,9 +172,7 @@ def objective_update(
 
 
 def objective_delete(tenant: Tenant, *, actor: Membership, objective: Objective) -> None:
-    _check_objective_write(
-        tenant, actor=actor, membership=objective.membership, period=objective.period
-    )
+    _check_objective_change(tenant, actor=actor, objective=objective)
     with transaction.atomic():
         audit_record(
             tenant,
@@ -298,9 +295,7 @@ def objective_score(
     """Score an objective (0 to its cap; 0.8 is 80%). The member's manager or
     an admin scores; the set's weights must add up to 100% first; scores of a
     closed period are locked."""
-    _check_objective_write(
-        tenant, actor=actor, membership=objective.membership, period=objective.period
-    )
+    _check_objective_change(tenant, actor=actor, objective=objective)
     if score is None or score < 0:
         raise ValidationError({"score": "A score is 0% or more."})
     if score > objective.score_cap:
@@ -387,9 +382,7 @@ def objective_scores_save(
 
 def objective_unscore(tenant: Tenant, *, actor: Membership, score: ObjectiveScore) -> None:
     objective = score.objective
-    _check_objective_write(
-        tenant, actor=actor, membership=objective.membership, period=objective.period
-    )
+    _check_objective_change(tenant, actor=actor, objective=objective)
     with transaction.atomic():
         audit_record(
             tenant,

@@ -3,7 +3,7 @@ quota lock and the history rows every quota write leaves."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -51,6 +51,20 @@ def _lock_quotas(tenant: Tenant) -> None:
 
 def _closed_message(period: FiscalPeriod) -> str:
     return f"{period.label} is closed; its quotas cannot be changed."
+
+
+def _closed_period_among(tenant: Tenant, period_ids: Iterable[int]) -> FiscalPeriod | None:
+    """The first closed period among ``period_ids``, read again under the quota lock."""
+    return FiscalPeriod.objects.filter(
+        tenant=tenant, pk__in=set(period_ids), is_closed=True
+    ).first()
+
+
+def _refuse_closed_periods(tenant: Tenant, period_ids: Iterable[int]) -> None:
+    """Raise ValidationError naming ``period`` when one of ``period_ids`` is closed."""
+    closed = _closed_period_among(tenant, period_ids)
+    if closed is not None:
+        raise ValidationError({"period": _closed_message(closed)})
 
 
 def _validate_quota_input(
@@ -261,11 +275,7 @@ def quota_bulk_upsert(
         raise ValidationError(errors)
     with transaction.atomic():
         _lock_quotas(tenant)
-        closed = FiscalPeriod.objects.filter(
-            tenant=tenant, pk__in={i.period.pk for i in items}, is_closed=True
-        ).first()
-        if closed is not None:
-            raise ValidationError({"period": _closed_message(closed)})
+        _refuse_closed_periods(tenant, (i.period.pk for i in items))
         quotas = _upsert_quotas(tenant, actor=actor, items=items, source=source)
         audit_record(
             tenant,
