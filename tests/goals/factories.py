@@ -67,3 +67,10 @@ class ObjectiveFactory(factory.Factory):
         cls, model_class: type, *args: Any, tenant: Any, actor: Any, **kwargs: Any
     ) -> Objective:
         return services.objective_create(tenant, actor=actor, **kwargs)
+
+
+def rep1_objective(world: Any, **kwargs: Any) -> Objective:
+    """An objective of ``world.rep1`` set by their manager (pass ``period``, ...)."""
+    return ObjectiveFactory(
+        tenant=world.tenant, actor=world.manager, membership=world.rep1, **kwargs
+    )

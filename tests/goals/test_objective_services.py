@@ -11,18 +11,15 @@ from goals import engine, selectors, services
 from goals.models import Objective, ObjectiveScore
 from spm import services as core_services
 from spm.models import AuditEvent
-from tests.goals.factories import ObjectiveFactory, period
+from tests.goals.factories import period, rep1_objective
 
 pytestmark = pytest.mark.django_db
 
 
 def _formulas_set(world, q1):
-    t = world.tenant
     return [
-        ObjectiveFactory(
-            tenant=t,
-            actor=world.manager,
-            membership=world.rep1,
+        rep1_objective(
+            world,
             period=q1,
             title=title,
             weight=Decimal(weight),
@@ -53,10 +50,8 @@ def test_weighted_score_of_scored_objectives_reproduces_formulas(world_a, in_ten
 def test_scoring_waits_until_the_weights_add_up_to_100_percent(world_a, in_tenant_a):
     t = world_a.tenant
     q1 = period(t, "quarter", 2027, 1)
-    first = ObjectiveFactory(
-        tenant=t,
-        actor=world_a.manager,
-        membership=world_a.rep1,
+    first = rep1_objective(
+        world_a,
         period=q1,
         title="Launch the partner channel",
         weight=Decimal("0.40"),
@@ -69,10 +64,8 @@ def test_scoring_waits_until_the_weights_add_up_to_100_percent(world_a, in_tenan
         ]
     }
     with pytest.raises(ValidationError) as over:
-        ObjectiveFactory(
-            tenant=t,
-            actor=world_a.manager,
-            membership=world_a.rep1,
+        rep1_objective(
+            world_a,
             period=q1,
             title="Too heavy",
             weight=Decimal("0.70"),
@@ -86,10 +79,8 @@ def test_scoring_waits_until_the_weights_add_up_to_100_percent(world_a, in_tenan
 def test_scores_above_100_percent_stop_at_the_cap(world_a, in_tenant_a):
     t = world_a.tenant
     q1 = period(t, "quarter", 2027, 1)
-    objective = ObjectiveFactory(
-        tenant=t,
-        actor=world_a.manager,
-        membership=world_a.rep1,
+    objective = rep1_objective(
+        world_a,
         period=q1,
         title="Overachieve",
         weight=Decimal("1"),
@@ -107,10 +98,8 @@ def test_scores_above_100_percent_stop_at_the_cap(world_a, in_tenant_a):
 def test_scores_of_a_closed_period_are_locked(world_a, in_tenant_a):
     t = world_a.tenant
     jan = period(t, "month", 2027, 1)
-    objective = ObjectiveFactory(
-        tenant=t,
-        actor=world_a.manager,
-        membership=world_a.rep1,
+    objective = rep1_objective(
+        world_a,
         period=jan,
         title="Close the books",
         weight=Decimal("1"),
@@ -129,10 +118,8 @@ def test_scores_of_a_closed_period_are_locked(world_a, in_tenant_a):
 def test_only_the_manager_or_an_admin_scores(world_a, in_tenant_a):
     t = world_a.tenant
     q1 = period(t, "quarter", 2027, 1)
-    objective = ObjectiveFactory(
-        tenant=t,
-        actor=world_a.manager,
-        membership=world_a.rep1,
+    objective = rep1_objective(
+        world_a,
         period=q1,
         title="Whole year",
         weight=Decimal("1"),

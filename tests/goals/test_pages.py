@@ -14,7 +14,12 @@ from spm.models import Role
 from spm.services import membership_add
 from spm.tenancy.context import tenant_context
 from tests.conftest import client_for
-from tests.goals.factories import GoalFactory, ObjectiveFactory, QuotaFactory, period
+from tests.goals.factories import (
+    GoalFactory,
+    QuotaFactory,
+    period,
+    rep1_objective,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -347,10 +352,8 @@ def test_manager_approves_from_the_page_and_rep_checks_in(world_a):
 def test_objective_set_page_scopes_members_and_locks_reps_out(world_a, world_b):
     with tenant_context(world_a.tenant):
         q1 = period(world_a.tenant, "quarter", 2027, 1)
-        objective = ObjectiveFactory(
-            tenant=world_a.tenant,
-            actor=world_a.manager,
-            membership=world_a.rep1,
+        objective = rep1_objective(
+            world_a,
             period=q1,
             weight=Decimal("1"),
         )
