@@ -30,12 +30,12 @@ FONT = {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "siz
 def _layout(figure: go.Figure, title: str, *, height: int = 320, **extra: Any) -> dict[str, Any]:
     layout: dict[str, Any] = {
         "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}},
-        "margin": {"l": 70, "r": 20, "t": 50, "b": 50},
+        "margin": {"l": 70, "r": 20, "t": 60, "b": 60},
         "height": height,
         "paper_bgcolor": "rgba(0,0,0,0)",
         "plot_bgcolor": "rgba(0,0,0,0)",
         "font": FONT,
-        "legend": {"orientation": "h", "y": -0.25},
+        "legend": {"orientation": "h", "y": 1.1, "x": 1, "xanchor": "right"},
     }
     figure.update_layout(**{**layout, **extra})
     figure.update_yaxes(gridcolor="#e5e7eb", zerolinecolor="#c8ced8")

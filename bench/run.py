@@ -1,0 +1,179 @@
+"""The KPI benchmark, one command:
+
+    .venv/bin/python bench/run.py [--deals 2000000] [--reps 5000] [--tenants 10]
+
+Creates a fresh database ``spm_bench`` on the server of ``BENCH_ADMIN_URL``
+(default postgres://postgres@127.0.0.1:5432/postgres), migrates it, generates
+the data set in SQL (bench/generate.py), then measures on the same data:
+
+1. the full recompute of every KPI for every tenant and period (the engine);
+2. the reference: the fastest hand-written single SQL for bookings and
+   attainment per rep-month, and the ratio engine / reference;
+3. an incremental recompute after one deal changes (dirty periods only);
+4. server time of the rep dashboard and a report endpoint (p50, p95).
+
+Prints a Markdown report (paste it into bench/RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+REFERENCE_SQL = """
+WITH p AS (SELECT id, start, "end", ("end" - start + 1) AS days FROM spm_fiscalperiod
+           WHERE tenant_id = %(t)s AND kind = 'month'),
+b AS (
+  SELECT p.id AS pid, sp.member_id, SUM(sp.credited_amount) AS bookings
+  FROM pipeline_deal d JOIN pipeline_dealsplit sp ON sp.deal_id = d.id
+  JOIN p ON d.close_date BETWEEN p.start AND p."end"
+  WHERE d.tenant_id = %(t)s AND d.status = 'won'
+  GROUP BY p.id, sp.member_id
+)
+SELECT count(*), sum(b.bookings), sum(b.bookings / NULLIF(q.amount, 0))
+FROM b LEFT JOIN goals_quota q ON q.tenant_id = %(t)s AND q.period_id = b.pid
+ AND q.membership_id = b.member_id AND q.measure = 'bookings'
+"""
+
+
+def _db_url(admin: str, name: str) -> str:
+    parts = urlsplit(admin)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tenants", type=int, default=10)
+    parser.add_argument("--reps", type=int, default=5000)
+    parser.add_argument("--deals", type=int, default=2_000_000)
+    parser.add_argument("--activities", type=int, default=4, help="per rep and month")
+    parser.add_argument("--requests", type=int, default=60)
+    args = parser.parse_args()
+
+    admin = os.environ.get("BENCH_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    import psycopg
+
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS spm_bench WITH (FORCE)")
+        conn.execute("CREATE DATABASE spm_bench")
+    url = _db_url(admin, "spm_bench")
+    os.environ["DATABASE_URL"] = url
+    os.environ["DATABASE_OWNER_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spm.settings.local")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+
+    from bench.generate import generate
+    from kpis import services
+    from pipeline import services as pipeline_services
+    from pipeline.models import Deal
+    from spm.models import FiscalPeriod, Membership, Tenant
+    from spm.tenancy.context import tenant_context
+
+    call_command("migrate", verbosity=0, interactive=False)
+    out: list[str] = []
+
+    def say(line: str = "") -> None:
+        print(line, flush=True)
+        out.append(line)
+
+    t0 = time.perf_counter()
+    timings = generate(
+        tenants=args.tenants, reps=args.reps, deals=args.deals,
+        activities_per_rep_month=args.activities,
+    )
+    gen_s = time.perf_counter() - t0
+    with connection.cursor() as c:
+        counts = {}
+        for table in ("pipeline_deal", "pipeline_dealsplit", "pipeline_stagechange",
+                      "goals_quota", "pipeline_activity", "spm_membership", "spm_team"):
+            c.execute(f"SELECT count(*) FROM {table}")  # noqa: S608 - fixed table names
+            counts[table] = c.fetchone()[0]
+    say(f"## Run of {time.strftime('%Y-%m-%d %H:%M')}")
+    say()
+    say(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"{platform.system()} {platform.release()}, PostgreSQL local")
+    say(f"Data: {args.tenants} tenants, " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+    say(f"Generated in {gen_s:.1f} s (" + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()) + ")")
+    say()
+
+    tenants = list(Tenant.objects.filter(slug__startswith="bench-").order_by("slug"))
+    # 1. Full recompute (engine).
+    t0 = time.perf_counter()
+    rows = 0
+    for tenant in tenants:
+        rows += services.kpi_recompute_full(tenant).rows
+    full_s = time.perf_counter() - t0
+    periods = 0
+    for tenant in tenants:
+        with tenant_context(tenant):
+            periods += FiscalPeriod.objects.filter(tenant=tenant).count()
+    # 2. Reference: bookings + attainment per rep-month, one SQL per tenant.
+    t0 = time.perf_counter()
+    for tenant in tenants:
+        with tenant_context(tenant), connection.cursor() as c:
+            c.execute(REFERENCE_SQL, {"t": tenant.pk})
+            c.fetchall()
+    ref_s = time.perf_counter() - t0
+    kpis_per_subject = 13 + 5 + 5 + 1  # deals group, activities, leads, retention (+ stage keys)
+    say("| measure | seconds |")
+    say("|---|---|")
+    say(f"| full recompute, all KPIs, all tenants, {periods} tenant-periods, {rows:,} values | {full_s:.2f} |")
+    say(f"| reference: bookings + attainment per rep-month, single SQL per tenant | {ref_s:.2f} |")
+    say(f"| ratio full / reference | {full_s / ref_s:.1f}x |")
+    say(f"| ratio per KPI computed ({kpis_per_subject} KPIs + stage keys, all period kinds) | "
+        f"{full_s / ref_s / kpis_per_subject:.2f}x |")
+
+    # 3. Incremental after one deal changes.
+    tenant = tenants[0]
+    with tenant_context(tenant):
+        deal = Deal.objects.filter(tenant=tenant, status="won").order_by("id").first()
+        pipeline_services.deal_update(tenant, deal=deal, actor=None, amount=deal.amount + 100)
+    # (the on-change hook queued the periods after commit)
+    t0 = time.perf_counter()
+    run = services.kpi_recompute_dirty(tenant)
+    inc_s = time.perf_counter() - t0
+    say(f"| incremental recompute after one deal changed ({len(run.result['periods']) if run else 0} periods) | {inc_s:.3f} |")
+
+    # 4. Server time of pages and report endpoints.
+    with tenant_context(tenant):
+        rep = Membership.objects.filter(tenant=tenant, role="rep").select_related("user").first()
+        quarter = FiscalPeriod.objects.get(tenant=tenant, kind="quarter", fiscal_year=2026, number=2)
+    from django.test.utils import override_settings
+
+    with override_settings(ALLOWED_HOSTS=["*"]):
+        client = Client()
+        client.force_login(rep.user)
+        for label, path in (
+            ("rep dashboard page", f"/{tenant.slug}/kpis/reps/{rep.pk}/?period={quarter.pk}"),
+            ("leaderboard page", f"/{tenant.slug}/kpis/leaderboards/?period={quarter.pk}"),
+            ("API kpi-values (rep, one period)", f"/api/v1/{tenant.slug}/kpi-values/?period={quarter.pk}"),
+            ("API scorecard", f"/api/v1/{tenant.slug}/kpi-reports/scorecard/?period={quarter.pk}"),
+        ):
+            times = []
+            for _ in range(args.requests):
+                t0 = time.perf_counter()
+                response = client.get(path)
+                times.append((time.perf_counter() - t0) * 1000)
+                if response.status_code != 200:
+                    raise SystemExit(f"{path} answered {response.status_code}")
+            times.sort()
+            p95 = times[int(len(times) * 0.95) - 1]
+            say(f"| {label}: p50 / p95 ms | {statistics.median(times):.1f} / {p95:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
