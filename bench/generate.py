@@ -40,9 +40,7 @@ def make_tenant(index: int, *, reps: int, deals: int, activities_per_rep_month: 
         teams_needed = max(1, reps // 10)
         regions = [services.team_create(tenant, name=f"Region {r}", parent=root) for r in range(5)]
         for n in range(teams_needed):
-            leaves.append(
-                services.team_create(tenant, name=f"Team {n:03d}", parent=regions[n % 5])
-            )
+            leaves.append(services.team_create(tenant, name=f"Team {n:03d}", parent=regions[n % 5]))
         leaf_ids = [t.pk for t in leaves]
         # Users and reps, ten a team.
         _sql(
@@ -161,7 +159,9 @@ WHERE m.tenant_id = %(t)s AND m.role = 'rep'
 """
 
 
-def generate(*, tenants: int, reps: int, deals: int, activities_per_rep_month: int) -> dict[str, float]:
+def generate(
+    *, tenants: int, reps: int, deals: int, activities_per_rep_month: int
+) -> dict[str, float]:
     """Build the whole data set; returns seconds per step."""
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -169,8 +169,12 @@ def generate(*, tenants: int, reps: int, deals: int, activities_per_rep_month: i
     with transaction.atomic():
         for i in range(tenants):
             made.append(
-                make_tenant(i, reps=reps // tenants, deals=deals // tenants,
-                            activities_per_rep_month=activities_per_rep_month)
+                make_tenant(
+                    i,
+                    reps=reps // tenants,
+                    deals=deals // tenants,
+                    activities_per_rep_month=activities_per_rep_month,
+                )
             )
     timings["tenants_teams_reps"] = time.perf_counter() - started
     for name, sql, n in (

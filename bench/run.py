@@ -92,22 +92,37 @@ def main() -> None:
 
     t0 = time.perf_counter()
     timings = generate(
-        tenants=args.tenants, reps=args.reps, deals=args.deals,
+        tenants=args.tenants,
+        reps=args.reps,
+        deals=args.deals,
         activities_per_rep_month=args.activities,
     )
     gen_s = time.perf_counter() - t0
     with connection.cursor() as c:
         counts = {}
-        for table in ("pipeline_deal", "pipeline_dealsplit", "pipeline_stagechange",
-                      "goals_quota", "pipeline_activity", "spm_membership", "spm_team"):
+        for table in (
+            "pipeline_deal",
+            "pipeline_dealsplit",
+            "pipeline_stagechange",
+            "goals_quota",
+            "pipeline_activity",
+            "spm_membership",
+            "spm_team",
+        ):
             c.execute(f"SELECT count(*) FROM {table}")  # noqa: S608 - fixed table names
             counts[table] = c.fetchone()[0]
     say(f"## Run of {time.strftime('%Y-%m-%d %H:%M')}")
     say()
-    say(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"{platform.system()} {platform.release()}, PostgreSQL local")
+    say(
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"{platform.system()} {platform.release()}, PostgreSQL local"
+    )
     say(f"Data: {args.tenants} tenants, " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
-    say(f"Generated in {gen_s:.1f} s (" + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()) + ")")
+    say(
+        f"Generated in {gen_s:.1f} s ("
+        + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items())
+        + ")"
+    )
     say()
 
     tenants = list(Tenant.objects.filter(slug__startswith="bench-").order_by("slug"))
@@ -131,11 +146,15 @@ def main() -> None:
     kpis_per_subject = 13 + 5 + 5 + 1  # deals group, activities, leads, retention (+ stage keys)
     say("| measure | seconds |")
     say("|---|---|")
-    say(f"| full recompute, all KPIs, all tenants, {periods} tenant-periods, {rows:,} values | {full_s:.2f} |")
+    say(
+        f"| full recompute, all KPIs, all tenants, {periods} tenant-periods, {rows:,} values | {full_s:.2f} |"
+    )
     say(f"| reference: bookings + attainment per rep-month, single SQL per tenant | {ref_s:.2f} |")
     say(f"| ratio full / reference | {full_s / ref_s:.1f}x |")
-    say(f"| ratio per KPI computed ({kpis_per_subject} KPIs + stage keys, all period kinds) | "
-        f"{full_s / ref_s / kpis_per_subject:.2f}x |")
+    say(
+        f"| ratio per KPI computed ({kpis_per_subject} KPIs + stage keys, all period kinds) | "
+        f"{full_s / ref_s / kpis_per_subject:.2f}x |"
+    )
 
     # 3. Incremental after one deal changes.
     tenant = tenants[0]
@@ -146,12 +165,16 @@ def main() -> None:
     t0 = time.perf_counter()
     run = services.kpi_recompute_dirty(tenant)
     inc_s = time.perf_counter() - t0
-    say(f"| incremental recompute after one deal changed ({len(run.result['periods']) if run else 0} periods) | {inc_s:.3f} |")
+    say(
+        f"| incremental recompute after one deal changed ({len(run.result['periods']) if run else 0} periods) | {inc_s:.3f} |"
+    )
 
     # 4. Server time of pages and report endpoints.
     with tenant_context(tenant):
         rep = Membership.objects.filter(tenant=tenant, role="rep").select_related("user").first()
-        quarter = FiscalPeriod.objects.get(tenant=tenant, kind="quarter", fiscal_year=2026, number=2)
+        quarter = FiscalPeriod.objects.get(
+            tenant=tenant, kind="quarter", fiscal_year=2026, number=2
+        )
     from django.test.utils import override_settings
 
     with override_settings(ALLOWED_HOSTS=["*"]):
@@ -160,7 +183,10 @@ def main() -> None:
         for label, path in (
             ("rep dashboard page", f"/{tenant.slug}/kpis/reps/{rep.pk}/?period={quarter.pk}"),
             ("leaderboard page", f"/{tenant.slug}/kpis/leaderboards/?period={quarter.pk}"),
-            ("API kpi-values (rep, one period)", f"/api/v1/{tenant.slug}/kpi-values/?period={quarter.pk}"),
+            (
+                "API kpi-values (rep, one period)",
+                f"/api/v1/{tenant.slug}/kpi-values/?period={quarter.pk}",
+            ),
             ("API scorecard", f"/api/v1/{tenant.slug}/kpi-reports/scorecard/?period={quarter.pk}"),
         ):
             times = []
