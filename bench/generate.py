@@ -1,3 +1,4 @@
+# ruff: noqa: E501 -- long lines are SQL text
 """Scale data generator for the KPI benchmark: tenants, 3-level team trees,
 reps, deals over 24 months with stage history and splits, quotas, activities.
 

@@ -147,7 +147,8 @@ def main() -> None:
     say("| measure | seconds |")
     say("|---|---|")
     say(
-        f"| full recompute, all KPIs, all tenants, {periods} tenant-periods, {rows:,} values | {full_s:.2f} |"
+        f"| full recompute, all KPIs, all tenants, {periods} tenant-periods, "
+        f"{rows:,} values | {full_s:.2f} |"
     )
     say(f"| reference: bookings + attainment per rep-month, single SQL per tenant | {ref_s:.2f} |")
     say(f"| ratio full / reference | {full_s / ref_s:.1f}x |")
@@ -166,7 +167,8 @@ def main() -> None:
     run = services.kpi_recompute_dirty(tenant)
     inc_s = time.perf_counter() - t0
     say(
-        f"| incremental recompute after one deal changed ({len(run.result['periods']) if run else 0} periods) | {inc_s:.3f} |"
+        f"| incremental recompute after one deal changed "
+        f"({len(run.result['periods']) if run else 0} periods) | {inc_s:.3f} |"
     )
 
     # 4. Server time of pages and report endpoints.
