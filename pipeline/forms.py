@@ -14,12 +14,13 @@ from pipeline.models import (
     Account,
     ActivityKind,
     Deal,
+    ExchangeRate,
     ForecastCategory,
     ImportKind,
     Stage,
 )
 from spm.forms import TenantScopedFormMixin
-from spm.models import Membership, Tenant
+from spm.models import FiscalPeriod, Membership, PeriodKind, Tenant
 from spm.selectors import visible_memberships
 
 DATE = forms.DateInput(attrs={"type": "date"})
@@ -62,7 +63,10 @@ class DealForm(TenantScopedFormMixin, forms.ModelForm):
         required=False,
         max_digits=9,
         decimal_places=6,
-        help_text="Only for another currency: tenant currency per unit.",
+        help_text=(
+            "Only for another currency: tenant currency per unit. "
+            "Empty: the rate table's rate for the close month."
+        ),
     )
 
     class Meta:
@@ -177,6 +181,29 @@ class StageForm(forms.ModelForm):
     class Meta:
         model = Stage
         fields = ["name", "probability", "forecast_category", "is_won", "is_lost"]
+
+
+class ExchangeRateForm(forms.ModelForm):
+    """A month's rate; months are the tenant's fiscal months."""
+
+    class Meta:
+        model = ExchangeRate
+        fields = ["currency", "period", "rate"]
+        labels = {"period": "Month", "rate": "Rate"}
+
+    def __init__(self, *args: Any, tenant: Tenant, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        period = cast(forms.ModelChoiceField, self.fields["period"])
+        period.queryset = FiscalPeriod.objects.filter(
+            tenant=tenant, kind=PeriodKind.MONTH
+        ).order_by("start")
+        self.fields["currency"].widget.attrs.update(
+            {"maxlength": 3, "size": 4, "placeholder": "EUR", "autocapitalize": "characters"}
+        )
+        self.fields["rate"].help_text = f"Units of {tenant.currency} per unit of the currency."
+
+    def validate_unique(self) -> None:
+        """The service checks uniqueness and names the field."""
 
 
 class PipelineForm(forms.Form):

@@ -19,7 +19,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 
-from spm.models import Membership, TaskRun
+from spm.models import FiscalPeriod, Membership, TaskRun
 from spm.money import MONEY_KWARGS, RATE_KWARGS
 from spm.tenancy.models import TenantModel
 
@@ -420,3 +420,37 @@ class ImportBatch(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} from {self.filename}"
+
+
+class ExchangeRate(TenantModel):
+    """The tenant's rate table: units of the tenant's currency per unit of
+    ``currency`` for one fiscal month. A deal in another currency saved without
+    an explicit rate takes the rate of the month of its expected close date
+    (its close date once won)."""
+
+    currency = models.CharField(max_length=3, validators=[currency_validator])
+    period = models.ForeignKey(
+        FiscalPeriod,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"kind": "month"},
+    )
+    rate = models.DecimalField(
+        **RATE_KWARGS,
+        validators=[MinValueValidator(Decimal("0.000001"))],
+        help_text="Units of tenant currency per unit of this currency.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["currency", "period__start"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "currency", "period"], name="exchangerate_unique_month"
+            ),
+            models.CheckConstraint(condition=Q(rate__gt=0), name="exchangerate_rate_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.currency} {self.period}: {self.rate}"

@@ -54,9 +54,12 @@ from pipeline.models import (
     StageChange,
 )
 from pipeline.services import (
+    RateTable,
     apply_stage,
     check_split_pairs,
     compute_base_amount,
+    exchange_rate_table,
+    missing_rate_message,
     normalise_lead_dates,
     split_rows,
     tenant_today,
@@ -446,6 +449,7 @@ class Lookups:
     deals_by_external_id: dict[str, int] = field(default_factory=dict)
     leads_by_external_id: dict[str, int] = field(default_factory=dict)
     existing: dict[str, Any] = field(default_factory=dict)
+    rates: RateTable = field(default_factory=dict)
 
     def existing_record(self, external_id: str | None) -> Any:
         """The stored record with this external id, or None."""
@@ -506,6 +510,8 @@ def load_lookups(tenant: Tenant, kind: str, rows: Sequence[tuple[int, dict[str, 
             lookups.members.setdefault(full, pk)
     lookups.ambiguous_members = {name for name, n in counts.items() if n > 1}
     if kind == ImportKind.DEALS:
+        # One query for the whole batch; rows look their month up in memory.
+        lookups.rates = exchange_rate_table(tenant)
         pipelines = list(Pipeline.objects.filter(tenant=tenant).order_by("position", "id"))
         lookups.pipelines = {normalise_header(p.name): p for p in pipelines}
         lookups.default_pipeline = next((p for p in pipelines if p.is_active), None)
@@ -716,13 +722,6 @@ def _check_deal(lookups: Lookups, ctx: _RowContext) -> ValidRow | None:
         currency = currency or tenant.currency
     else:
         currency = existing.currency if existing is not None else tenant.currency
-    # A foreign currency needs its rate, unless the deal already has one for that currency.
-    if (
-        currency != tenant.currency
-        and rate is None
-        and (existing is None or existing.currency != currency)
-    ):
-        ctx.error("exchange_rate", f"Give the exchange rate from {currency} to {tenant.currency}.")
     pipeline = lookups.default_pipeline
     pipeline_name = ctx.get("pipeline", _text_of(Pipeline, "name"))
     if pipeline_name:
@@ -754,8 +753,19 @@ def _check_deal(lookups: Lookups, ctx: _RowContext) -> ValidRow | None:
     ctx.get(
         "forecast_category", lambda v: _choice(v, ForecastCategory.choices, "forecast category")
     )
-    ctx.get("expected_close_date", _date, required=True)
-    ctx.get("close_date", _date)
+    expected_close = ctx.get("expected_close_date", _date, required=True)
+    close_date = ctx.get("close_date", _date)
+    # A foreign currency without a rate takes the table's rate for the month of
+    # the close (the actual close once won), else the rate the deal already has.
+    day = (close_date or expected_close) if stage is not None and stage.is_won else expected_close
+    if (
+        currency != tenant.currency
+        and rate is None
+        and day is not None
+        and (currency, day.replace(day=1)) not in lookups.rates
+        and (existing is None or existing.currency != currency)
+    ):
+        ctx.error("exchange_rate", missing_rate_message(tenant, currency=currency, day=day))
     ctx.get("lost_reason", _text_of(Deal, "lost_reason"))
     ctx.get("deal_type", lambda v: _choice(v, DealType.choices, "deal type"))
     ctx.get("product_line", _text_of(Deal, "product_line"))
@@ -1100,8 +1110,13 @@ def _write_deals(
             )
         elif deal.status != DealStatus.OPEN:
             deal.close_date = close_date
-        rate_given = "exchange_rate" in values or (not is_new and deal.currency == old_currency)
-        compute_base_amount(tenant, deal, rate_given=rate_given)
+        compute_base_amount(
+            tenant,
+            deal,
+            explicit_rate="exchange_rate" in values,
+            keep_stored=not is_new and deal.currency == old_currency,
+            rates=lookups.rates,
+        )
         if row.splits is not None:
             deal.custom_splits = True
             pairs = row.splits

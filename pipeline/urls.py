@@ -18,6 +18,12 @@ urlpatterns = [
     path("stages/", views.StageSettingsView.as_view(), name="stages"),
     path("pipelines/<int:pk>/stages/", views.StageAddView.as_view(), name="stage-add"),
     path("stages/<int:pk>/", views.StageEditView.as_view(), name="stage-edit"),
+    path("stages/exchange-rates/", views.ExchangeRateListView.as_view(), name="exchange-rates"),
+    path(
+        "stages/exchange-rates/<int:pk>/",
+        views.ExchangeRateEditView.as_view(),
+        name="exchange-rate-edit",
+    ),
     path("import/", views.ImportView.as_view(), name="import"),
     path("import/<int:pk>/", views.ImportDetailView.as_view(), name="import-detail"),
     path("import/<int:pk>/status/", views.ImportStatusView.as_view(), name="import-status"),

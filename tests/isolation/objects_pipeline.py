@@ -9,6 +9,7 @@ from typing import Any
 from pipeline import services
 from pipeline.importing import import_batch_create
 from pipeline.models import Pipeline, Stage
+from spm.models import FiscalPeriod
 
 
 def make_objects(world: Any) -> list[Any]:
@@ -53,4 +54,11 @@ def make_objects(world: Any) -> list[Any]:
         content="Opportunity ID,Opportunity Name\nX,Y\n",
         actor=world.admin,
     )
-    return [pipeline, stage, account, deal, lead, activity, batch]
+    rate = services.exchange_rate_create(
+        tenant,
+        actor=None,
+        currency="EUR",
+        period=FiscalPeriod.objects.filter(tenant=tenant, kind="month").order_by("start").first(),
+        rate=Decimal("1.085000"),
+    )
+    return [pipeline, stage, account, deal, lead, activity, batch, rate]

@@ -207,7 +207,14 @@ def test_bad_rows_are_all_reported_and_nothing_is_written(world_a, in_tenant_a):
             "field": "external_id",
             "message": "'OPP-1' appears twice in the batch (first at 2).",
         },
-        {"row": 5, "field": "exchange_rate", "message": "Give the exchange rate from EUR to USD."},
+        {
+            "row": 5,
+            "field": "exchange_rate",
+            "message": (
+                "No exchange rate for EUR in March 2027: add it to the exchange-rate table "
+                "or give the exchange rate (units of USD per EUR)."
+            ),
+        },
         {
             "row": 5,
             "field": "splits",
