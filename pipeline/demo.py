@@ -25,12 +25,14 @@ from pipeline.models import (
     DealStatus,
     DealType,
     Lead,
+    Pipeline,
     Stage,
     StageChange,
 )
 from pipeline.services import HUNDRED, split_rows
 from spm.demo import DemoPeople
 from spm.models import Membership, Tenant
+from spm.selectors import period_containing
 
 HISTORY_DAYS = 548  # about 18 months
 SEGMENTS = ["SMB", "Mid-market", "Enterprise"]
@@ -148,6 +150,108 @@ def _at(day: dt.date, rng: random.Random) -> dt.datetime:
 
 def _money(value: float) -> Decimal:
     return Decimal(int(round(value, -2))).quantize(Decimal("0.01"))
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    index = day.year * 12 + day.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _current_pipeline(
+    tenant: Tenant,
+    *,
+    rng: random.Random,
+    today: dt.date,
+    profiles: list[RepProfile],
+    accounts_by_owner: dict[int, list[Account]],
+    pipelines: tuple[Pipeline, Pipeline],
+    stages_by_pipeline: dict[int, list[Stage]],
+    first_number: int,
+) -> list[tuple[Deal, list[tuple[Stage, dt.date]]]]:
+    """Open deals a sales team works right now: every open stage held (more
+    early than late), expected closes over this quarter and the next (later
+    stages sooner), and about one in eight slipping past its expected close.
+    Each deal's history walks the stages up to its current one, all in the past."""
+    new_business, renewals = pipelines
+    quarter = period_containing(tenant, day=today, kind="quarter")
+    q_start = quarter.start if quarter else _add_months(today, -((today.month - 1) % 3))
+    this_end = _add_months(q_start, 3) - dt.timedelta(days=1)
+    next_end = _add_months(q_start, 6) - dt.timedelta(days=1)
+    out: list[tuple[Deal, list[tuple[Stage, dt.date]]]] = []
+    for profile in profiles:
+        rep = profile.member
+        if rep.start_date > today - dt.timedelta(days=14) or (
+            rep.end_date is not None and rep.end_date <= today
+        ):
+            continue
+        for _ in range(rng.randint(5, 9)):
+            roll = rng.random()
+            deal_type = (
+                DealType.NEW_BUSINESS
+                if roll < 0.65
+                else (DealType.EXPANSION if roll < 0.88 else DealType.RENEWAL)
+            )
+            pipeline = renewals if deal_type == DealType.RENEWAL else new_business
+            open_stages = [
+                s
+                for s in stages_by_pipeline[pipeline.pk]
+                if s.status == DealStatus.OPEN and s.is_active
+            ]
+            weights = [5, 4, 4, 3, 2, 2, 2, 2][: len(open_stages)]
+            depth = rng.choices(range(len(open_stages)), weights=weights)[0]
+            steps = [max(2, int(rng.expovariate(1 / (8 * profile.speed)))) for _ in range(depth)]
+            days_in_stage = rng.randint(1, 21)
+            created = today - dt.timedelta(days=sum(steps) + days_in_stage)
+            created = max(created, rep.start_date)
+            path: list[tuple[Stage, dt.date]] = []
+            day = created
+            for index, stage in enumerate(open_stages[: depth + 1]):
+                path.append((stage, min(day, today)))
+                if index < depth:
+                    day += dt.timedelta(days=steps[index])
+            late = depth >= len(open_stages) - 2
+            when = rng.random()
+            if when < 0.12:
+                expected = today - dt.timedelta(days=rng.randint(3, 35))
+            elif when < (0.8 if late else 0.5) and this_end > today:
+                expected = today + dt.timedelta(days=rng.randint(1, (this_end - today).days))
+            else:
+                expected = this_end + dt.timedelta(days=rng.randint(1, (next_end - this_end).days))
+            stage = path[-1][0]
+            account = rng.choice(accounts_by_owner[rep.pk])
+            amount = _money(
+                max(
+                    1500.0,
+                    rng.lognormvariate(0, 0.45)
+                    * profile.size
+                    * (0.6 if deal_type == DealType.EXPANSION else 1.0),
+                )
+            )
+            product = rng.choice(PRODUCT_LINES)
+            deal = Deal(
+                tenant=tenant,
+                name=f"{account.name} · {product}",
+                account=account,
+                owner=rep,
+                amount=amount,
+                currency=tenant.currency,
+                exchange_rate=Decimal("1"),
+                base_amount=amount,
+                pipeline=pipeline,
+                stage=stage,
+                probability=stage.probability,
+                forecast_category=stage.forecast_category,
+                expected_close_date=expected,
+                status=DealStatus.OPEN,
+                close_date=None,
+                deal_type=deal_type,
+                product_line=product,
+                source=rng.choice(SOURCES),
+                external_id=f"DEMO-DEAL-{first_number + len(out):06d}",
+                created_on=created,
+            )
+            out.append((deal, path))
+    return out
 
 
 def seed(tenant: Tenant, *, rng: random.Random, today: dt.date, people: DemoPeople) -> None:
@@ -285,6 +389,18 @@ def seed(tenant: Tenant, *, rng: random.Random, today: dt.date, people: DemoPeop
             )
             deals.append(deal)
             paths.append(path)
+    for deal, path in _current_pipeline(
+        tenant,
+        rng=rng,
+        today=today,
+        profiles=profiles,
+        accounts_by_owner=accounts_by_owner,
+        pipelines=(new_business, renewals),
+        stages_by_pipeline=stages_by_pipeline,
+        first_number=len(deals) + 1,
+    ):
+        deals.append(deal)
+        paths.append(path)
     Deal.objects.bulk_create(deals, batch_size=2000)
 
     # Stage history, with the rep (or a manager, now and then) as the mover.
