@@ -30,8 +30,6 @@ def nav_items(request: HttpRequest, tenant: Any, membership: Any) -> list[dict[s
         entries.extend(getattr(config, "nav", []))
     entries.extend(CORE_NAV_END)
     items = []
-    current = request.resolver_match.url_name if request.resolver_match else None
-    current_ns = request.resolver_match.namespace if request.resolver_match else ""
     for label, url_name, roles in entries:
         if membership.role not in roles:
             continue
@@ -39,7 +37,10 @@ def nav_items(request: HttpRequest, tenant: Any, membership: Any) -> list[dict[s
             url = reverse(url_name, kwargs={"tenant_slug": tenant.slug})
         except NoReverseMatch:
             continue
-        ns, _, name = url_name.rpartition(":")
-        active = (name == current and ns == current_ns) or (ns and ns == current_ns)
-        items.append({"label": label, "url": url, "active": bool(active)})
+        items.append({"label": label, "url": url, "active": False})
+    # The entry whose URL is the longest prefix of the current path is the active one
+    # ("Home" is a prefix of every page, "Dashboard" and "Leaderboards" share an app).
+    matches = [item for item in items if request.path.startswith(item["url"])]
+    if matches:
+        max(matches, key=lambda item: len(item["url"]))["active"] = True
     return items

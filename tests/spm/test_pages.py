@@ -176,3 +176,17 @@ def test_settings_page_validates_time_zone(world_a):
 def test_landing_redirects_to_the_only_tenant(world_a):
     response = client_for(world_a.rep1.user).get("/")
     assert (response.status_code, response["Location"]) == (302, "/alpha/")
+
+
+@pytest.mark.parametrize(
+    ("page", "label"),
+    [("tenant-home", "Home"), ("team-list", "Teams"), ("people-list", "People")],
+)
+def test_exactly_one_nav_entry_is_active(world_a, page, label):
+    response = client_for(world_a.admin.user).get(url(page, world_a))
+    assert [item["label"] for item in response.context["nav_items"] if item["active"]] == [label]
+
+
+def test_the_longest_matching_nav_entry_wins_on_a_detail_page(world_a):
+    response = client_for(world_a.admin.user).get(url("member-edit", world_a, pk=world_a.rep1.pk))
+    assert [item["label"] for item in response.context["nav_items"] if item["active"]] == ["People"]
