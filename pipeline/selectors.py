@@ -108,6 +108,14 @@ def accounts_visible(tenant: Tenant, *, viewer: Membership) -> QuerySet[Account]
     return Account.objects.filter(tenant=tenant)
 
 
+def accounts_in_reach(tenant: Tenant, *, viewer: Membership) -> QuerySet[Account]:
+    """Accounts on the account pages: as deals, a rep's own, a manager's
+    subtree's (and unowned ones), admin and finance all."""
+    qs = Account.objects.filter(tenant=tenant)
+    condition = _owner_scope(tenant, viewer, "owner", include_unowned_for_managers=True)
+    return qs if condition is None else qs.filter(condition)
+
+
 def pipelines_with_stages(tenant: Tenant, *, include_retired: bool = True) -> list[Pipeline]:
     """Pipelines in order with their stages prefetched in order (two queries)."""
     stages = Stage.objects.filter(tenant=tenant).order_by("position", "id")
