@@ -26,6 +26,7 @@ Rules (FORMULAS.md sections 1-3):
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from django.db import connection
 
@@ -41,6 +42,12 @@ p AS (
     FROM spm_fiscalperiod WHERE tenant_id = %(t)s AND id = ANY(%(pids)s)
 ),
 lim AS (SELECT MIN(start) AS lo, MAX("end") AS hi FROM p),
+mp AS (
+    -- month start -> the run's periods containing that month (periods are whole
+    -- calendar months): figures are aggregated per month once, then rolled up
+    SELECT gs::date AS ms, p.id AS pid
+    FROM p CROSS JOIN LATERAL generate_series(p.start, p."end", interval '1 month') gs
+),
 m AS (
     SELECT id, team_id, role, start_date, end_date
     FROM spm_membership WHERE tenant_id = %(t)s
@@ -62,45 +69,86 @@ subj AS (
 )
 """
 
-_UPSERT = """
+# A run computes into a temporary table, then writes only what changed: rows
+# whose value moved are upserted, rows the run did not produce are deleted
+# (anti-join). An unchanged snapshot costs no writes.
+_RUN_TABLE = """
+DROP TABLE IF EXISTS pg_temp.kpis_run;
+CREATE TEMP TABLE kpis_run (
+    period_id bigint NOT NULL, subject_kind varchar(8) NOT NULL, subject_id bigint NOT NULL,
+    kpi varchar(80) NOT NULL, value numeric
+) ON COMMIT DROP
+"""
+
+_COLLECT = """
+INSERT INTO kpis_run (period_id, subject_kind, subject_id, kpi, value)
+SELECT x.pid, x.kind, x.sid, x.kpi, x.value FROM ({select}) x
+"""
+
+WRITE_SQL = """
 INSERT INTO kpis_kpivalue (tenant_id, period_id, subject_kind, subject_id, kpi, value, computed_at)
-SELECT %(t)s, x.pid, x.kind, x.sid, x.kpi, x.value, now() FROM ({select}) x
+SELECT %s, r.period_id, r.subject_kind, r.subject_id, r.kpi, r.value, now() FROM kpis_run r
 ON CONFLICT (tenant_id, period_id, subject_kind, subject_id, kpi)
 DO UPDATE SET value = EXCLUDED.value, computed_at = EXCLUDED.computed_at
+WHERE kpis_kpivalue.value IS DISTINCT FROM EXCLUDED.value
 """
+
+STALE_SQL = """
+DELETE FROM kpis_kpivalue v
+WHERE v.tenant_id = %s AND v.period_id = ANY(%s) AND NOT EXISTS (
+    SELECT 1 FROM kpis_run r
+    WHERE r.period_id = v.period_id AND r.subject_kind = v.subject_kind
+      AND r.subject_id = v.subject_id AND r.kpi = v.kpi
+)
+"""
+
+CLEAR_SQL = "DELETE FROM kpis_kpivalue WHERE tenant_id = %s AND period_id = ANY(%s)"
 
 DEALS_SQL = (
     "WITH"  # noqa: S608 -- constant SQL text, values go as parameters
     + _BASE
     + """,
 d AS (
-    SELECT d.id, d.status, d.created_on, d.probability,
-           CASE WHEN d.status = 'open' THEN d.expected_close_date ELSE d.close_date END AS fdate
-    FROM pipeline_deal d, lim
-    WHERE d.tenant_id = %(t)s
-      AND ((d.status <> 'open' AND d.close_date BETWEEN lim.lo AND lim.hi)
-        OR (d.status = 'open' AND d.expected_close_date BETWEEN lim.lo AND lim.hi))
+    SELECT d.id, d.status, d.probability, d.fdate - d.created_on AS cycle,
+           date_trunc('month', d.fdate)::date AS ms
+    FROM (
+        SELECT d.*,
+               CASE WHEN d.status = 'open' THEN d.expected_close_date ELSE d.close_date END AS fdate
+        FROM pipeline_deal d, lim
+        WHERE d.tenant_id = %(t)s
+          AND ((d.status <> 'open' AND d.close_date BETWEEN lim.lo AND lim.hi)
+            OR (d.status = 'open' AND d.expected_close_date BETWEEN lim.lo AND lim.hi))
+    ) d
 ),
 ds AS (
     -- one row per (subject, deal): a team counts each deal once
-    SELECT s.kind, s.sid, d.id, d.status, d.fdate, d.created_on, d.probability,
+    SELECT s.kind, s.sid, d.id, d.status, d.ms, d.cycle, d.probability,
            SUM(sp.credited_amount) AS credit
     FROM d
     JOIN pipeline_dealsplit sp ON sp.deal_id = d.id AND sp.tenant_id = %(t)s
     JOIN msub s ON s.member_id = sp.member_id
-    GROUP BY s.kind, s.sid, d.id, d.status, d.fdate, d.created_on, d.probability
+    GROUP BY s.kind, s.sid, d.id, d.status, d.ms, d.cycle, d.probability
 ),
-dagg AS (
-    SELECT p.id AS pid, ds.kind, ds.sid,
+dm AS (
+    -- per month first; sums and counts add up into quarters and years
+    SELECT ds.ms, ds.kind, ds.sid,
            SUM(ds.credit) FILTER (WHERE ds.status = 'won') AS bookings,
            COUNT(*) FILTER (WHERE ds.status = 'won') AS won,
            COUNT(*) FILTER (WHERE ds.status = 'lost') AS lost,
-           AVG(ds.fdate - ds.created_on) FILTER (WHERE ds.status = 'won') AS cycle,
+           SUM(ds.cycle) FILTER (WHERE ds.status = 'won') AS cycle_sum,
            SUM(ds.credit) FILTER (WHERE ds.status = 'open') AS open_amount,
            COUNT(*) FILTER (WHERE ds.status = 'open') AS open_n,
            SUM(ds.credit * ds.probability / 100) FILTER (WHERE ds.status = 'open') AS weighted
-    FROM ds JOIN p ON ds.fdate BETWEEN p.start AND p."end"
-    GROUP BY p.id, ds.kind, ds.sid
+    FROM ds GROUP BY ds.ms, ds.kind, ds.sid
+),
+dagg AS (
+    SELECT mp.pid, dm.kind, dm.sid, SUM(dm.bookings) AS bookings, SUM(dm.won) AS won,
+           SUM(dm.lost) AS lost,
+           SUM(dm.cycle_sum)::numeric / NULLIF(SUM(dm.won), 0) AS cycle,
+           SUM(dm.open_amount) AS open_amount, SUM(dm.open_n) AS open_n,
+           SUM(dm.weighted) AS weighted
+    FROM dm JOIN mp ON mp.ms = dm.ms
+    GROUP BY mp.pid, dm.kind, dm.sid
 ),
 qraw AS (
     -- quotas touching the run, members' prorated to active days (FORMULAS.md 1)
@@ -194,18 +242,23 @@ ACTIVITIES_SQL = (
     "WITH"  # noqa: S608 -- constant SQL text, values go as parameters
     + _BASE
     + """,
-agg AS (
-    SELECT p.id AS pid, s.kind, s.sid, COUNT(*) AS n,
+am AS (
+    SELECT date_trunc('month', a.occurred_on)::date AS ms, s.kind, s.sid, COUNT(*) AS n,
            COUNT(*) FILTER (WHERE a.kind = 'call') AS calls,
            COUNT(*) FILTER (WHERE a.kind = 'email') AS emails,
            COUNT(*) FILTER (WHERE a.kind = 'meeting') AS meetings,
            COUNT(*) FILTER (WHERE a.kind = 'demo') AS demos
     FROM pipeline_activity a
     CROSS JOIN lim
-    JOIN p ON a.occurred_on BETWEEN p.start AND p."end"
     JOIN msub s ON s.member_id = a.member_id
     WHERE a.tenant_id = %(t)s AND a.occurred_on BETWEEN lim.lo AND lim.hi
-    GROUP BY p.id, s.kind, s.sid
+    GROUP BY 1, s.kind, s.sid
+),
+agg AS (
+    SELECT mp.pid, am.kind, am.sid, SUM(am.n) AS n, SUM(am.calls) AS calls,
+           SUM(am.emails) AS emails, SUM(am.meetings) AS meetings, SUM(am.demos) AS demos
+    FROM am JOIN mp ON mp.ms = am.ms
+    GROUP BY mp.pid, am.kind, am.sid
 ),
 v AS (
     SELECT s.pid, s.kind, s.sid, COALESCE(a.n, 0) AS n, COALESCE(a.calls, 0) AS calls,
@@ -235,13 +288,18 @@ ls AS (
     UNION ALL
     SELECT 'tenant', 0, l.* FROM l
 ),
-agg AS (
-    SELECT p.id AS pid, ls.kind, ls.sid, COUNT(*) AS aware,
+lm AS (
+    SELECT date_trunc('month', ls.awareness_on)::date AS ms, ls.kind, ls.sid, COUNT(*) AS aware,
            COUNT(*) FILTER (WHERE ls.interest_on IS NOT NULL) AS interest,
            COUNT(*) FILTER (WHERE ls.decision_on IS NOT NULL) AS decision,
            COUNT(*) FILTER (WHERE ls.action_on IS NOT NULL) AS action
-    FROM ls JOIN p ON ls.awareness_on BETWEEN p.start AND p."end"
-    GROUP BY p.id, ls.kind, ls.sid
+    FROM ls GROUP BY 1, ls.kind, ls.sid
+),
+agg AS (
+    SELECT mp.pid, lm.kind, lm.sid, SUM(lm.aware) AS aware, SUM(lm.interest) AS interest,
+           SUM(lm.decision) AS decision, SUM(lm.action) AS action
+    FROM lm JOIN mp ON mp.ms = lm.ms
+    GROUP BY mp.pid, lm.kind, lm.sid
 ),
 v AS (
     SELECT s.pid, s.kind, s.sid, COALESCE(a.aware, 0) AS aware,
@@ -320,18 +378,20 @@ entered AS (
     ORDER BY sc.deal_id, sc.to_stage_id, day, reached DESC
 ),
 es AS (
-    SELECT s.kind, s.sid, e.deal_id, e.stage_id, e.day, bool_or(e.reached) AS reached
+    SELECT s.kind, s.sid, e.deal_id, e.stage_id, date_trunc('month', e.day)::date AS ms,
+           bool_or(e.reached) AS reached
     FROM entered e
     JOIN pipeline_dealsplit sp ON sp.deal_id = e.deal_id AND sp.tenant_id = %(t)s
     JOIN msub s ON s.member_id = sp.member_id
-    GROUP BY s.kind, s.sid, e.deal_id, e.stage_id, e.day
+    GROUP BY s.kind, s.sid, e.deal_id, e.stage_id, 5
 ),
 agg AS (
-    SELECT p.id AS pid, es.kind, es.sid, es.stage_id,
+    -- distinct deals per period: months map to periods by equality, no range join
+    SELECT mp.pid, es.kind, es.sid, es.stage_id,
            COUNT(DISTINCT es.deal_id) AS n,
            COUNT(DISTINCT es.deal_id) FILTER (WHERE es.reached) AS conv
-    FROM es JOIN p ON es.day BETWEEN p.start AND p."end"
-    GROUP BY p.id, es.kind, es.sid, es.stage_id
+    FROM es JOIN mp ON mp.ms = es.ms
+    GROUP BY mp.pid, es.kind, es.sid, es.stage_id
 )
 SELECT a.pid, a.kind, a.sid, x.kpi, x.value FROM agg a CROSS JOIN LATERAL (VALUES
     ('stage_entered:' || a.stage_id, a.n::numeric),
@@ -355,11 +415,16 @@ ds AS (
       AND d.expected_close_date BETWEEN lim.lo AND lim.hi
     GROUP BY s.kind, s.sid, d.id, d.stage_id, d.expected_close_date, d.probability
 ),
+sm AS (
+    SELECT date_trunc('month', ds.fdate)::date AS ms, ds.kind, ds.sid, ds.stage_id,
+           SUM(ds.credit) AS raw, SUM(ds.credit * ds.probability / 100) AS weighted
+    FROM ds GROUP BY 1, ds.kind, ds.sid, ds.stage_id
+),
 agg AS (
-    SELECT p.id AS pid, ds.kind, ds.sid, ds.stage_id, SUM(ds.credit) AS raw,
-           ROUND(SUM(ds.credit * ds.probability / 100), 2) AS weighted
-    FROM ds JOIN p ON ds.fdate BETWEEN p.start AND p."end"
-    GROUP BY p.id, ds.kind, ds.sid, ds.stage_id
+    SELECT mp.pid, sm.kind, sm.sid, sm.stage_id, SUM(sm.raw) AS raw,
+           ROUND(SUM(sm.weighted), 2) AS weighted
+    FROM sm JOIN mp ON mp.ms = sm.ms
+    GROUP BY mp.pid, sm.kind, sm.sid, sm.stage_id
 )
 SELECT a.pid, a.kind, a.sid, x.kpi, x.value FROM agg a CROSS JOIN LATERAL (VALUES
     ('stage_pipeline:' || a.stage_id, a.raw), ('stage_weighted:' || a.stage_id, a.weighted)
@@ -368,25 +433,18 @@ SELECT a.pid, a.kind, a.sid, x.kpi, x.value FROM agg a CROSS JOIN LATERAL (VALUE
 )
 
 CUSTOM_SQL = """
-INSERT INTO kpis_kpivalue (tenant_id, period_id, subject_kind, subject_id, kpi, value, computed_at)
-SELECT %s, r.period_id, r.subject_kind, r.subject_id, %s,
-       CASE WHEN abs(r.v) < 1e17 THEN ROUND(r.v, 10) END, now()
+INSERT INTO kpis_run (period_id, subject_kind, subject_id, kpi, value)
+SELECT r.period_id, r.subject_kind, r.subject_id, %s,
+       CASE WHEN abs(r.v) < 1e17 THEN ROUND(r.v, 10) END
 FROM (
     SELECT m.period_id, m.subject_kind, m.subject_id, ({expr}) AS v
     FROM (
         SELECT period_id, subject_kind, subject_id, {columns}
-        FROM kpis_kpivalue
-        WHERE tenant_id = %s AND period_id = ANY(%s) AND kpi = ANY(%s)
+        FROM kpis_run
+        WHERE kpi = ANY(%s)
         GROUP BY period_id, subject_kind, subject_id
     ) m
 ) r
-ON CONFLICT (tenant_id, period_id, subject_kind, subject_id, kpi)
-DO UPDATE SET value = EXCLUDED.value, computed_at = EXCLUDED.computed_at
-"""
-
-STALE_SQL = """
-DELETE FROM kpis_kpivalue
-WHERE tenant_id = %s AND period_id = ANY(%s) AND computed_at < now()
 """
 
 BUILT_IN_STATEMENTS = [
@@ -409,29 +467,53 @@ def compute(
 
     Call inside ``tenant_context(tenant)`` (one transaction). ``custom`` are
     the tenant's custom KPIs (read by the caller); an invalid stored formula
-    is skipped, never evaluated. Returns the number of snapshot rows written.
+    is skipped, never evaluated. Returns the number of values computed; only
+    the changed ones are written (``last_written`` holds how many were
+    upserted and deleted).
     """
     ids = sorted({int(pk) for pk in period_ids})
     if not ids:
         return 0
     params = {"t": tenant.pk, "pids": ids, "tz": tenant.time_zone}
-    rows = 0
     with connection.cursor() as cursor:
+        # Sorts and hashes of a tenant-year stay in memory (this transaction only).
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+        cursor.execute(_RUN_TABLE)
         for _name, select in BUILT_IN_STATEMENTS:
-            cursor.execute(_UPSERT.format(select=select), params)
-            rows += cursor.rowcount
+            cursor.execute(_COLLECT.format(select=select), params)
         for kpi in custom or []:
-            rows += _compute_custom(cursor, tenant, ids, kpi)
+            _compute_custom(cursor, kpi)
+        cursor.execute("ANALYZE kpis_run")
+        cursor.execute("SELECT count(*) FROM kpis_run")
+        rows = int(cursor.fetchone()[0])
+        cursor.execute(WRITE_SQL, [tenant.pk])
+        upserted = cursor.rowcount
         cursor.execute(STALE_SQL, [tenant.pk, ids])
+        deleted = cursor.rowcount
+        cursor.execute("DROP TABLE kpis_run")
+    last_written.update(upserted=upserted, deleted=deleted)
     return rows
 
 
-def _compute_custom(cursor: object, tenant: Tenant, ids: list[int], kpi: CustomKpi) -> int:
+# How many rows the last ``compute`` in this process upserted and deleted (benchmarks, logs).
+last_written: dict[str, int] = {"upserted": 0, "deleted": 0}
+
+
+def clear(tenant: Tenant, *, period_ids: Sequence[int]) -> int:
+    """Delete every stored value of ``period_ids`` (periods the engine no
+    longer computes). Call inside ``tenant_context(tenant)``."""
+    ids = sorted({int(pk) for pk in period_ids})
+    if not ids:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(CLEAR_SQL, [tenant.pk, ids])
+        return int(cursor.rowcount)
+
+
+def _compute_custom(cursor: Any, kpi: CustomKpi) -> None:
     compiled = compile_sql(kpi.formula, column="m.{key}")
     measures = sorted(compiled.measures)
     # Measure keys come from the whitelist in kpis.definitions, never from input.
     columns = ", ".join(f"MAX(value) FILTER (WHERE kpi = '{key}') AS {key}" for key in measures)
     sql = CUSTOM_SQL.format(expr=compiled.sql, columns=columns)
-    params = [tenant.pk, kpi.value_key, *compiled.params, tenant.pk, ids, measures]
-    cursor.execute(sql, params)  # type: ignore[attr-defined]
-    return int(cursor.rowcount)  # type: ignore[attr-defined]
+    cursor.execute(sql, [kpi.value_key, *compiled.params, measures])

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.cache import cache
@@ -69,26 +70,84 @@ def _locked(tenant: Tenant, period_ids: Iterable[int]) -> tuple[list[int], list[
     return locked, busy
 
 
-def _period_chunks(tenant: Tenant) -> list[list[int]]:
-    """All periods of the tenant, one chunk per fiscal year (months, quarters, year)."""
+LIVE_SQL = """
+WITH fy AS (
+    SELECT "end" FROM spm_fiscalperiod
+    WHERE tenant_id = %(t)s AND kind = 'year' AND start <= %(today)s AND "end" >= %(today)s
+),
+horizon AS (
+    -- the current fiscal year and the quarter after it
+    SELECT COALESCE(
+        (SELECT q."end" FROM spm_fiscalperiod q, fy
+         WHERE q.tenant_id = %(t)s AND q.kind = 'quarter' AND q.start = fy."end" + 1),
+        (SELECT "end" FROM fy)
+    ) AS hi
+),
+first AS (
+    -- the first day anything the KPIs read happened
+    SELECT LEAST(
+        (SELECT MIN(close_date) FROM pipeline_deal WHERE tenant_id = %(t)s AND status <> 'open'),
+        (SELECT MIN(expected_close_date) FROM pipeline_deal
+         WHERE tenant_id = %(t)s AND status = 'open'),
+        (SELECT MIN(occurred_on) FROM pipeline_activity WHERE tenant_id = %(t)s),
+        (SELECT MIN(awareness_on) FROM pipeline_lead WHERE tenant_id = %(t)s),
+        (SELECT MIN(customer_since) FROM pipeline_account WHERE tenant_id = %(t)s),
+        (SELECT (MIN(changed_at) AT TIME ZONE %(tz)s)::date - 1 FROM pipeline_stagechange
+         WHERE tenant_id = %(t)s),
+        (SELECT MIN(c.start) FROM goals_quota q JOIN spm_fiscalperiod c ON c.id = q.period_id
+         WHERE q.tenant_id = %(t)s)
+    ) AS lo
+)
+SELECT p.id, p.fiscal_year,
+       (first.lo IS NOT NULL AND p."end" >= first.lo
+        AND (horizon.hi IS NULL OR p.start <= horizon.hi)) AS live
+FROM spm_fiscalperiod p, first, horizon
+WHERE p.tenant_id = %(t)s
+"""
+
+
+def periods_live(tenant: Tenant, *, today: dt.date | None = None) -> tuple[dict[int, int], set[int]]:
+    """Split the tenant's periods into those the engine computes and those it
+    skips: periods ending before the first deal, activity, lead, customer,
+    stage change or quota (nothing to count), and periods starting after the
+    current fiscal year and the quarter after it (zeros and today's open
+    pipeline only; they come into range as time passes and the nightly run
+    picks them up). Returns ({live period id: fiscal year}, skipped ids).
+    Call inside the tenant's context."""
+    if today is None:
+        today = timezone.localtime(timezone=ZoneInfo(tenant.time_zone)).date()
+    with connection.cursor() as cursor:
+        cursor.execute(LIVE_SQL, {"t": tenant.pk, "today": today, "tz": tenant.time_zone})
+        rows = cursor.fetchall()
+    live = {pk: year for pk, year, ok in rows if ok}
+    return live, {pk for pk, _year, ok in rows if not ok}
+
+
+def _period_chunks(tenant: Tenant) -> tuple[list[list[int]], list[int]]:
+    """The live periods of the tenant, one chunk per fiscal year (months,
+    quarters, year), and the skipped ones."""
+    live, skipped = periods_live(tenant)
     chunks: dict[int, list[int]] = {}
-    for pk, year in FiscalPeriod.objects.filter(tenant=tenant).values_list("pk", "fiscal_year"):
+    for pk, year in live.items():
         chunks.setdefault(year, []).append(pk)
-    return [chunks[year] for year in sorted(chunks)]
+    return [sorted(chunks[year]) for year in sorted(chunks)], sorted(skipped)
 
 
 def kpi_recompute_full(
     tenant: Tenant, *, run_id: int | None = None, created_by: Membership | None = None
 ) -> TaskRun:
-    """Recompute every period of the tenant, one fiscal year per transaction,
-    recording progress on a TaskRun (created here unless ``run_id`` is given).
+    """Recompute every live period of the tenant (``periods_live``), one fiscal
+    year per transaction, recording progress on a TaskRun (created here unless
+    ``run_id`` is given); values of skipped periods are deleted.
 
     Opens its own transactions: call outside any tenant context. A period whose
     lock is held by another run is left to that run and marked dirty, so the
     next incremental run picks up anything the other run could not see.
     """
     with tenant_context(tenant):
-        chunks = _period_chunks(tenant)
+        chunks, skipped_ids = _period_chunks(tenant)
+        # Values of skipped periods would be stale: drop them.
+        cleared = engine.clear(tenant, period_ids=skipped_ids)
         if run_id is None:
             run_id = task_run_create(
                 tenant, kind=RUN_FULL, label="Recompute all KPIs", created_by=created_by
@@ -119,7 +178,12 @@ def kpi_recompute_full(
             ok=True,
             rows=rows,
             message=f"{rows} values in {sum(map(len, chunks))} periods",
-            result={"periods": sum(map(len, chunks)), "skipped_busy": skipped},
+            result={
+                "periods": sum(map(len, chunks)),
+                "skipped_busy": skipped,
+                "skipped_out_of_range": len(skipped_ids),
+                "cleared": cleared,
+            },
         )
         return TaskRun.objects.get(tenant=tenant, pk=run_id)
 
@@ -151,7 +215,9 @@ def kpi_recompute_dirty(tenant: Tenant) -> TaskRun | None:
                 "DELETE FROM kpis_dirtyperiod WHERE tenant_id = %s AND period_id = ANY(%s)",
                 [tenant.pk, locked],
             )
-        rows = kpi_recompute(tenant, period_ids=locked)
+        live, _skipped = periods_live(tenant)
+        rows = kpi_recompute(tenant, period_ids=[pk for pk in locked if pk in live])
+        engine.clear(tenant, period_ids=[pk for pk in locked if pk not in live])
         labels = list(
             FiscalPeriod.objects.filter(tenant=tenant, pk__in=locked)
             .order_by("start", "kind")
