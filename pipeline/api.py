@@ -330,8 +330,7 @@ class BulkUpsertMixin:
                 400,
                 "Invalid input",
                 f"{bad} of {len(items)} items are invalid; nothing was written.",
-                # problem() types errors as str-only; the bulk errors add an int "index".
-                cast("list[dict[str, str]]", errors),
+                errors,
             )
         data = result.as_dict()
         data.pop("skipped")

@@ -29,7 +29,7 @@ def nav_items(request: HttpRequest, tenant: Any, membership: Any) -> list[dict[s
     for config in apps.get_app_configs():
         entries.extend(getattr(config, "nav", []))
     entries.extend(CORE_NAV_END)
-    items = []
+    items: list[dict[str, Any]] = []
     for label, url_name, roles in entries:
         if membership.role not in roles:
             continue
@@ -42,5 +42,5 @@ def nav_items(request: HttpRequest, tenant: Any, membership: Any) -> list[dict[s
     # ("Home" is a prefix of every page, "Dashboard" and "Leaderboards" share an app).
     matches = [item for item in items if request.path.startswith(item["url"])]
     if matches:
-        max(matches, key=lambda item: len(item["url"]))["active"] = True
+        max(matches, key=lambda item: len(str(item["url"])))["active"] = True
     return items
