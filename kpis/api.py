@@ -30,7 +30,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from kpis import selectors
-from kpis.definitions import RATIO, kpi_def, normalise
+from kpis.definitions import kpi_def, normalise
 from kpis.models import KpiValue, SubjectKind
 from spm.api.base import TenantGenericViewSet, TenantReadOnlyViewSet
 from spm.api.registry import tenant_router
@@ -82,7 +82,8 @@ def subject_scope(viewer: Any, tenant: Any) -> Q | None:
 class KpiValueSerializer(serializers.ModelSerializer):
     period_label = serializers.CharField(source="period.label", read_only=True)
     period_kind = serializers.CharField(source="period.kind", read_only=True)
-    value = serializers.SerializerMethodField()
+    # Not get_value: that name is Field.get_value, which a nested serializer calls.
+    value = serializers.SerializerMethodField(method_name="value_text")
 
     class Meta:
         model = KpiValue
@@ -98,7 +99,7 @@ class KpiValueSerializer(serializers.ModelSerializer):
             "computed_at",
         ]
 
-    def get_value(self, obj: KpiValue) -> str | None:
+    def value_text(self, obj: KpiValue) -> str | None:
         """Decimal string: money to cents, counts whole, ratios at ten places."""
         return _dec(normalise(obj.value, kpi_def(obj.kpi).unit))
 
@@ -296,7 +297,7 @@ class KpiReportViewSet(mixins.ListModelMixin, TenantGenericViewSet):
         rows = []
         for k in selectors.table_kpis(settings, labels):
             value = values.get(k.key)
-            compare = value * 100 if value is not None and k.unit == RATIO else value
+            # Ratio values and their thresholds are both stored as fractions of 1.
             setting = settings.get(k.key)
             rows.append(
                 {
@@ -305,7 +306,7 @@ class KpiReportViewSet(mixins.ListModelMixin, TenantGenericViewSet):
                     "unit": k.unit,
                     "value": _dec(normalise(value, k.unit)),
                     "target": _dec(setting.target) if setting else None,
-                    "rag": selectors.rag(compare, setting),
+                    "rag": selectors.rag(value, setting),
                 }
             )
         body = {"period": period.label, "subject_kind": kind, "subject_id": sid, "rows": rows}

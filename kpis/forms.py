@@ -10,14 +10,10 @@ from spm.forms import TenantScopedFormMixin
 from spm.models import Role, Team
 
 
-class KpiSettingForm(TenantScopedFormMixin, forms.Form):
-    kpi = forms.ChoiceField(label="KPI")
-    role = forms.ChoiceField(
-        choices=[("", "Every role"), *Role.choices], required=False, label="For role"
-    )
-    team = forms.ModelChoiceField(
-        queryset=Team.all_tenants.none(), required=False, empty_label="Every team", label="For team"
-    )
+class KpiSettingValuesForm(forms.Form):
+    """What a setting says, without its scope: the edit form of an existing
+    setting (its KPI, role and team stay as they are)."""
+
     is_shown = forms.BooleanField(required=False, initial=True, label="Shown on dashboards")
     direction = forms.ChoiceField(choices=Direction.choices)
     target = forms.DecimalField(required=False, max_digits=20, decimal_places=4)
@@ -32,6 +28,19 @@ class KpiSettingForm(TenantScopedFormMixin, forms.Form):
         required=False, max_digits=20, decimal_places=4, label="Amber from"
     )
     position = forms.IntegerField(required=False, min_value=0, initial=0)
+
+
+class KpiSettingForm(TenantScopedFormMixin, KpiSettingValuesForm):
+    """A new setting (or a replacement of the one with the same scope)."""
+
+    kpi = forms.ChoiceField(label="KPI")
+    role = forms.ChoiceField(
+        choices=[("", "Every role"), *Role.choices], required=False, label="For role"
+    )
+    team = forms.ModelChoiceField(
+        queryset=Team.all_tenants.none(), required=False, empty_label="Every team", label="For team"
+    )
+    field_order = ["kpi", "role", "team"]
 
     def __init__(
         self, *args: object, tenant: object, custom: list[CustomKpi], **kwargs: object

@@ -98,7 +98,7 @@ def _check_node(node: ast.AST) -> None:
 
 
 def _op_text(op: ast.AST) -> str:
-    return {
+    names: dict[type[ast.AST], str] = {
         ast.Pow: "**",
         ast.Mod: "%",
         ast.FloorDiv: "//",
@@ -108,7 +108,8 @@ def _op_text(op: ast.AST) -> str:
         ast.LShift: "<<",
         ast.RShift: ">>",
         ast.MatMult: "@",
-    }.get(type(op), type(op).__name__)
+    }
+    return names.get(type(op), type(op).__name__)
 
 
 def compile_sql(formula: str, column: str = "m.{key}") -> Compiled:

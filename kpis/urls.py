@@ -14,6 +14,7 @@ urlpatterns = [
     path("leaderboards/", views.LeaderboardView.as_view(), name="leaderboards"),
     path("runs/", views.RunsView.as_view(), name="runs"),
     path("settings/", views.SettingsView.as_view(), name="settings"),
+    path("settings/<int:pk>/edit/", views.SettingEditView.as_view(), name="setting-edit"),
     path("settings/<int:pk>/delete/", views.SettingDeleteView.as_view(), name="setting-delete"),
     path("custom/<int:pk>/delete/", views.CustomKpiDeleteView.as_view(), name="custom-delete"),
 ]
