@@ -2,9 +2,11 @@
 
     .venv/bin/python bench/run.py [--deals 2000000] [--reps 5000] [--tenants 10]
 
-Creates a fresh database ``spm_bench`` on the server of ``BENCH_ADMIN_URL``
-(default postgres://postgres@127.0.0.1:5432/postgres), migrates it, generates
-the data set in SQL (bench/generate.py), then measures on the same data:
+Creates a fresh database (``--db``, default ``spm_bench``) on the server of
+``BENCH_ADMIN_URL`` (default postgres://postgres@127.0.0.1:5432/postgres),
+migrates it, generates the data set in SQL (bench/generate.py), then measures
+on the same data (``--reuse`` keeps a database generated earlier and only
+empties the KPI snapshot; ``--generate-only`` stops after the load):
 
 1. the full recompute of every KPI for every tenant and period (the engine);
 2. the reference: the fastest hand-written single SQL for bookings and
@@ -57,15 +59,19 @@ def main() -> None:
     parser.add_argument("--deals", type=int, default=2_000_000)
     parser.add_argument("--activities", type=int, default=4, help="per rep and month")
     parser.add_argument("--requests", type=int, default=60)
+    parser.add_argument("--db", default="spm_bench")
+    parser.add_argument("--reuse", action="store_true", help="keep the generated data")
+    parser.add_argument("--generate-only", action="store_true")
     args = parser.parse_args()
 
     admin = os.environ.get("BENCH_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     import psycopg
 
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS spm_bench WITH (FORCE)")
-        conn.execute("CREATE DATABASE spm_bench")
-    url = _db_url(admin, "spm_bench")
+    if not args.reuse:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{args.db}"')
+    url = _db_url(admin, args.db)
     os.environ["DATABASE_URL"] = url
     os.environ["DATABASE_OWNER_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spm.settings.local")
@@ -91,13 +97,25 @@ def main() -> None:
         out.append(line)
 
     t0 = time.perf_counter()
-    timings = generate(
-        tenants=args.tenants,
-        reps=args.reps,
-        deals=args.deals,
-        activities_per_rep_month=args.activities,
-    )
+    timings: dict[str, float] = {}
+    if not args.reuse:
+        timings = generate(
+            tenants=args.tenants,
+            reps=args.reps,
+            deals=args.deals,
+            activities_per_rep_month=args.activities,
+        )
     gen_s = time.perf_counter() - t0
+    if args.generate_only:
+        say(
+            f"Generated in {gen_s:.1f} s: "
+            + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items())
+        )
+        return
+    with connection.cursor() as c:
+        # Measure from an empty snapshot, however the database was left.
+        c.execute("TRUNCATE kpis_kpivalue, kpis_dirtyperiod")
+        c.execute("VACUUM ANALYZE kpis_kpivalue")
     with connection.cursor() as c:
         counts = {}
         for table in (

@@ -106,7 +106,9 @@ WHERE p.tenant_id = %(t)s
 """
 
 
-def periods_live(tenant: Tenant, *, today: dt.date | None = None) -> tuple[dict[int, int], set[int]]:
+def periods_live(
+    tenant: Tenant, *, today: dt.date | None = None
+) -> tuple[dict[int, int], set[int]]:
     """Split the tenant's periods into those the engine computes and those it
     skips: periods ending before the first deal, activity, lead, customer,
     stage change or quota (nothing to count), and periods starting after the
