@@ -113,8 +113,9 @@ class RepDashboardView(PeriodMixin, DetailView):
             periods=months,
         )
         stages = selectors.stage_rows(t, values=mine, stages=selectors.open_stages(t))
-        board = selectors.leaderboard(t, period=period, kpi="attainment", viewer=member)
-        rank = next((r for r in board if r.member.pk == member.pk), None)
+        rank, board_size = selectors.leaderboard_position(
+            t, period=period, kpi="attainment", member=member
+        )
         labels = selectors.custom_labels(t)
         settings = selectors.settings_for(t, role=member.role, team_id=member.team_id)
         kpis = selectors.table_kpis(settings, labels)
@@ -138,7 +139,7 @@ class RepDashboardView(PeriodMixin, DetailView):
             trend=trend,
             stages=stages,
             rank=rank,
-            board_size=len([r for r in board if r.value is not None]),
+            board_size=board_size,
             activities=[
                 (BY_KEY[k].label, format_value(mine.get(k), BY_KEY[k].unit))
                 for k in (
