@@ -304,6 +304,10 @@ class OverviewView(PeriodMixin, TemplateView):
             company=_kpi_cells(company, kpis, settings),
             trend=trend,
             rows=[(x, _kpi_cells(values.get(x.pk, {}), kpis, settings)) for x in teams],
+            team_bars=[
+                (x, values.get(x.pk, {}).get("bookings"), values.get(x.pk, {}).get("quota"))
+                for x in teams
+            ],
             computed_at=selectors.computed_at(
                 t, period=period, kind=SubjectKind.TENANT, subject_id=0
             ),
@@ -381,7 +385,13 @@ class RunsView(TenantViewMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context["runs"] = selectors.kpi_runs(self.tenant)
+        runs = selectors.kpi_runs(self.tenant)
+        for run in runs:
+            done = run.finished_at and run.started_at
+            run.seconds = (  # type: ignore[attr-defined]
+                (run.finished_at - run.started_at).total_seconds() if done else None  # type: ignore[operator]
+            )
+        context["runs"] = runs
         return context
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:

@@ -176,3 +176,15 @@ def test_query_count_of_the_team_page_does_not_grow_with_its_people(
         response = client.get(path)
     assert response.status_code == 200
     assert "West North" in response.content.decode()
+
+
+def test_runs_page_shows_rows_with_separators_and_duration_in_seconds(computed):
+    w = computed
+    run = services.kpi_recompute_full(w.tenant)  # the clock is frozen: 0.0 s
+
+    body = client_for(w.finance.user).get(f"/{w.tenant.slug}/kpis/runs/").content.decode()
+
+    assert run.rows > 999
+    assert f'<td class="num">{run.rows:,}</td>' in body
+    assert '<td class="num nowrap">0.0 s</td>' in body
+    assert 'data-testid="recompute"' not in body  # finance reads, admins start runs
