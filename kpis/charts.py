@@ -7,6 +7,7 @@ and two decimals in hovers; ratios show as percentages.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from decimal import Decimal
@@ -27,8 +28,26 @@ BLUE, LIGHT, GREY, GREEN, AMBER, RED = (
 FONT = {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 13}
 
 
-def _layout(figure: go.Figure, title: str, *, height: int = 320, **extra: Any) -> dict[str, Any]:
+@functools.cache
+def _template() -> dict[str, Any]:
+    # plotly's default template, as its figures serialise it (built once: building
+    # figures through plotly's validated objects cost ~30 ms each).
+    return json.loads(go.Figure().to_json())["layout"]["template"]
+
+
+def _figure(
+    data: list[dict[str, Any]],
+    title: str,
+    *,
+    xaxis: dict[str, Any] | None = None,
+    yaxis: dict[str, Any] | None = None,
+    height: int = 320,
+    **extra: Any,
+) -> dict[str, Any]:
+    """The figure dict plotly.js draws (what ``go.Figure.to_json`` produced),
+    built as plain data."""
     layout: dict[str, Any] = {
+        "template": _template(),
         "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}},
         "margin": {"l": 70, "r": 20, "t": 60, "b": 60},
         "height": height,
@@ -36,10 +55,22 @@ def _layout(figure: go.Figure, title: str, *, height: int = 320, **extra: Any) -
         "plot_bgcolor": "rgba(0,0,0,0)",
         "font": FONT,
         "legend": {"orientation": "h", "y": 1.1, "x": 1, "xanchor": "right"},
+        **extra,
     }
-    figure.update_layout(**{**layout, **extra})
-    figure.update_yaxes(gridcolor="#e5e7eb", zerolinecolor="#c8ced8")
-    return json.loads(figure.to_json())
+    layout["yaxis"] = {**(yaxis or {}), "gridcolor": "#e5e7eb", "zerolinecolor": "#c8ced8"}
+    if xaxis:
+        layout["xaxis"] = xaxis
+    return {"data": data, "layout": layout}
+
+
+def _money(x: list[Any], y: list[Any], name: str, extra: str, currency: str, **kw: Any) -> dict:
+    return {
+        "x": x,
+        "y": y,
+        "name": name,
+        "hovertemplate": "%{x}: %{y:,.2f} " + currency + f"<extra>{extra}</extra>",
+        **kw,
+    }
 
 
 def _f(value: Decimal | None) -> float | None:
@@ -50,26 +81,32 @@ def _f(value: Decimal | None) -> float | None:
 def gauge(attainment: Decimal | None, *, title: str) -> dict[str, Any]:
     """Attainment gauge, 0-150 %, red below 50 %, amber below 100 %."""
     pct = None if attainment is None else float(attainment * 100)
-    figure = go.Figure(
-        go.Indicator(
-            mode="gauge+number",
-            value=pct if pct is not None else 0,
-            number={"suffix": "%", "valueformat": ".2f"},
-            gauge={
-                "axis": {"range": [0, 150], "ticksuffix": "%"},
-                "bar": {"color": BLUE},
-                "steps": [
-                    {"range": [0, 50], "color": "#fde2e1"},
-                    {"range": [50, 100], "color": "#fdf0d5"},
-                    {"range": [100, 150], "color": "#dcf3e5"},
-                ],
-                "threshold": {"line": {"color": GREY, "width": 3}, "value": 100},
-            },
-        )
+    number = (
+        {"suffix": "%", "valueformat": ".2f"}
+        if pct is not None
+        else {"suffix": " (no quota)", "valueformat": ".0f"}
     )
-    if pct is None:
-        figure.update_traces(number={"suffix": " (no quota)", "valueformat": ".0f"})
-    return _layout(figure, title, height=260, margin={"l": 30, "r": 30, "t": 50, "b": 10})
+    trace = {
+        "type": "indicator",
+        "mode": "gauge+number",
+        "value": pct if pct is not None else 0,
+        "number": number,
+        "gauge": {
+            "axis": {"range": [0, 150], "ticksuffix": "%"},
+            "bar": {"color": BLUE},
+            "steps": [
+                {"range": [0, 50], "color": "#fde2e1"},
+                {"range": [50, 100], "color": "#fdf0d5"},
+                {"range": [100, 150], "color": "#dcf3e5"},
+            ],
+            "threshold": {"line": {"color": GREY, "width": 3}, "value": 100},
+        },
+    }
+    return _figure([trace], title, height=260, margin={"l": 30, "r": 30, "t": 50, "b": 10})
+
+
+def _amount_axis(currency: str) -> dict[str, Any]:
+    return {"title": {"text": f"Amount ({currency})"}, "tickformat": ",.0f"}
 
 
 def bookings_vs_quota(
@@ -77,25 +114,28 @@ def bookings_vs_quota(
 ) -> dict[str, Any]:
     """Bookings per period as bars, the quota as a line."""
     labels = [p.period.label for p in points]
-    figure = go.Figure()
-    figure.add_bar(
-        x=labels,
-        y=[_f(p.values.get("bookings")) for p in points],
-        name="Bookings",
-        marker_color=BLUE,
-        hovertemplate="%{x}: %{y:,.2f} " + currency + "<extra>Bookings</extra>",
-    )
-    figure.add_scatter(
-        x=labels,
-        y=[_f(p.values.get("quota")) for p in points],
-        name="Quota",
-        mode="lines+markers",
-        line={"color": GREY, "dash": "dash"},
-        hovertemplate="%{x}: %{y:,.2f} " + currency + "<extra>Quota</extra>",
-    )
-    figure.update_yaxes(title_text=f"Amount ({currency})", tickformat=",.0f")
-    figure.update_xaxes(title_text="Month")
-    return _layout(figure, title)
+    data = [
+        _money(
+            labels,
+            [_f(p.values.get("bookings")) for p in points],
+            "Bookings",
+            "Bookings",
+            currency,
+            type="bar",
+            marker={"color": BLUE},
+        ),
+        _money(
+            labels,
+            [_f(p.values.get("quota")) for p in points],
+            "Quota",
+            "Quota",
+            currency,
+            type="scatter",
+            mode="lines+markers",
+            line={"color": GREY, "dash": "dash"},
+        ),
+    ]
+    return _figure(data, title, xaxis={"title": {"text": "Month"}}, yaxis=_amount_axis(currency))
 
 
 def cumulative_vs_quota(
@@ -109,49 +149,61 @@ def cumulative_vs_quota(
         q_sum += p.values.get("quota") or 0
         booked.append(float(b_sum))
         quota.append(float(q_sum))
-    figure = go.Figure()
-    figure.add_scatter(
-        x=labels,
-        y=booked,
-        name="Bookings to date",
-        mode="lines+markers",
-        line={"color": BLUE, "width": 3},
-        hovertemplate="%{x}: %{y:,.2f} " + currency + "<extra>Bookings</extra>",
-    )
-    figure.add_scatter(
-        x=labels,
-        y=quota,
-        name="Quota to date",
-        mode="lines",
-        line={"color": GREY, "dash": "dash"},
-        hovertemplate="%{x}: %{y:,.2f} " + currency + "<extra>Quota</extra>",
-    )
-    figure.update_yaxes(title_text=f"Amount ({currency})", tickformat=",.0f")
-    figure.update_xaxes(title_text="Month")
-    return _layout(figure, title)
+    data = [
+        _money(
+            labels,
+            booked,
+            "Bookings to date",
+            "Bookings",
+            currency,
+            type="scatter",
+            mode="lines+markers",
+            line={"color": BLUE, "width": 3},
+        ),
+        _money(
+            labels,
+            quota,
+            "Quota to date",
+            "Quota",
+            currency,
+            type="scatter",
+            mode="lines",
+            line={"color": GREY, "dash": "dash"},
+        ),
+    ]
+    return _figure(data, title, xaxis={"title": {"text": "Month"}}, yaxis=_amount_axis(currency))
 
 
 def pipeline_by_stage(rows: Sequence[StageRow], *, title: str, currency: str) -> dict[str, Any]:
     """Open pipeline per stage, raw and weighted by probability."""
     labels = [r.stage.name for r in rows]
-    figure = go.Figure()
-    figure.add_bar(
-        x=labels,
-        y=[float(r.raw) for r in rows],
-        name="Open amount",
-        marker_color=LIGHT,
-        hovertemplate="%{x}: %{y:,.2f} " + currency + "<extra>Raw</extra>",
+    data = [
+        _money(
+            labels,
+            [float(r.raw) for r in rows],
+            "Open amount",
+            "Raw",
+            currency,
+            type="bar",
+            marker={"color": LIGHT},
+        ),
+        _money(
+            labels,
+            [float(r.weighted) for r in rows],
+            "Weighted",
+            "Weighted",
+            currency,
+            type="bar",
+            marker={"color": BLUE},
+        ),
+    ]
+    return _figure(
+        data,
+        title,
+        xaxis={"title": {"text": "Stage"}},
+        yaxis=_amount_axis(currency),
+        barmode="group",
     )
-    figure.add_bar(
-        x=labels,
-        y=[float(r.weighted) for r in rows],
-        name="Weighted",
-        marker_color=BLUE,
-        hovertemplate="%{x}: %{y:,.2f} " + currency + "<extra>Weighted</extra>",
-    )
-    figure.update_yaxes(title_text=f"Amount ({currency})", tickformat=",.0f")
-    figure.update_xaxes(title_text="Stage")
-    return _layout(figure, title, barmode="group")
 
 
 def attainment_by_subject(
@@ -162,38 +214,40 @@ def attainment_by_subject(
     colours = [
         GREY if v is None else (GREEN if v >= 100 else AMBER if v >= 50 else RED) for v in pct
     ]
-    figure = go.Figure(
-        go.Bar(
-            x=[v or 0 for v in pct],
-            y=list(names),
-            orientation="h",
-            marker_color=colours,
-            text=["no quota" if v is None else f"{v:.2f}%" for v in pct],
-            textposition="auto",
-            hovertemplate="%{y}: %{x:.2f}%<extra></extra>",
-        )
+    trace = {
+        "type": "bar",
+        "x": [v or 0 for v in pct],
+        "y": list(names),
+        "orientation": "h",
+        "marker": {"color": colours},
+        "text": ["no quota" if v is None else f"{v:.2f}%" for v in pct],
+        "textposition": "auto",
+        "hovertemplate": "%{y}: %{x:.2f}%<extra></extra>",
+    }
+    return _figure(
+        [trace],
+        title,
+        xaxis={"title": {"text": "Attainment (%)"}, "ticksuffix": "%"},
+        yaxis={"autorange": "reversed"},
+        height=max(220, 60 + 34 * len(names)),
     )
-    figure.update_xaxes(title_text="Attainment (%)", ticksuffix="%")
-    figure.update_yaxes(autorange="reversed")
-    return _layout(figure, title, height=max(220, 60 + 34 * len(names)))
 
 
 def stage_funnel(rows: Sequence[StageRow], *, title: str) -> dict[str, Any]:
     """Deals entering each stage in the period, with the share reaching the next."""
     shown = [r for r in rows if r.entered]
-    figure = go.Figure(
-        go.Funnel(
-            y=[r.stage.name for r in shown],
-            x=[float(r.entered or 0) for r in shown],
-            text=[
-                f"{int(r.entered or 0)} · {float((r.conversion or 0) * 100):.1f}% on" for r in shown
-            ],
-            textinfo="text",
-            marker={"color": BLUE},
-            hovertemplate="%{y}: %{x} deals<extra></extra>",
-        )
-    )
-    return _layout(figure, title, margin={"l": 160, "r": 20, "t": 50, "b": 20})
+    trace = {
+        "type": "funnel",
+        "y": [r.stage.name for r in shown],
+        "x": [float(r.entered or 0) for r in shown],
+        "text": [
+            f"{int(r.entered or 0)} · {float((r.conversion or 0) * 100):.1f}% on" for r in shown
+        ],
+        "textinfo": "text",
+        "marker": {"color": BLUE},
+        "hovertemplate": "%{y}: %{x} deals<extra></extra>",
+    }
+    return _figure([trace], title, margin={"l": 160, "r": 20, "t": 50, "b": 20})
 
 
 def teams_side_by_side(
@@ -204,24 +258,33 @@ def teams_side_by_side(
     title: str,
     currency: str,
 ) -> dict[str, Any]:
-    figure = go.Figure()
-    figure.add_bar(
-        x=list(names),
-        y=[_f(v) for v in bookings],
-        name="Bookings",
-        marker_color=BLUE,
-        hovertemplate="%{x}: %{y:,.2f} " + currency + "<extra>Bookings</extra>",
+    data = [
+        _money(
+            list(names),
+            [_f(v) for v in bookings],
+            "Bookings",
+            "Bookings",
+            currency,
+            type="bar",
+            marker={"color": BLUE},
+        ),
+        _money(
+            list(names),
+            [_f(v) for v in quotas],
+            "Quota",
+            "Quota",
+            currency,
+            type="bar",
+            marker={"color": "#c8ced8"},
+        ),
+    ]
+    return _figure(
+        data,
+        title,
+        xaxis={"title": {"text": "Team"}},
+        yaxis=_amount_axis(currency),
+        barmode="group",
     )
-    figure.add_bar(
-        x=list(names),
-        y=[_f(v) for v in quotas],
-        name="Quota",
-        marker_color="#c8ced8",
-        hovertemplate="%{x}: %{y:,.2f} " + currency + "<extra>Quota</extra>",
-    )
-    figure.update_yaxes(title_text=f"Amount ({currency})", tickformat=",.0f")
-    figure.update_xaxes(title_text="Team")
-    return _layout(figure, title, barmode="group")
 
 
 def leaderboard_bars(
@@ -229,22 +292,25 @@ def leaderboard_bars(
 ) -> dict[str, Any]:
     top = [r for r in rows if r.value is not None][:15]
     scale = 100 if percent else 1
-    figure = go.Figure(
-        go.Bar(
-            x=[float(r.value * scale) for r in top],  # type: ignore[operator]
-            y=[f"{r.rank}. {r.member.display_name}" for r in top],
-            orientation="h",
-            marker_color=[AMBER if r.is_me else BLUE for r in top],
-            text=[r.text for r in top],
-            textposition="auto",
-            hovertemplate="%{y}: %{text}<extra></extra>",
-        )
-    )
-    figure.update_xaxes(title_text=axis, tickformat=",.0f", ticksuffix="%" if percent else "")
-    figure.update_yaxes(autorange="reversed")
-    return _layout(
-        figure,
+    trace = {
+        "type": "bar",
+        "x": [float(r.value * scale) for r in top],  # type: ignore[operator]
+        "y": [f"{r.rank}. {r.member.display_name}" for r in top],
+        "orientation": "h",
+        "marker": {"color": [AMBER if r.is_me else BLUE for r in top]},
+        "text": [r.text for r in top],
+        "textposition": "auto",
+        "hovertemplate": "%{y}: %{text}<extra></extra>",
+    }
+    return _figure(
+        [trace],
         title,
+        xaxis={
+            "title": {"text": axis},
+            "tickformat": ",.0f",
+            "ticksuffix": "%" if percent else "",
+        },
+        yaxis={"autorange": "reversed"},
         height=max(220, 60 + 30 * len(top)),
         margin={"l": 170, "r": 20, "t": 50, "b": 50},
     )

@@ -6,7 +6,7 @@ Syntax: built-in measure keys (``bookings``, ``activities``, ``deals_won``...),
 decimal numbers, ``+ - * /``, unary minus, parentheses, and the functions
 ``min(a, b, ...)``, ``max(a, b, ...)``, ``abs(a)``. Division by zero gives no
 value (SQL NULL) rather than an error; a measure with no value makes the whole
-result empty.
+result empty (``min`` and ``max`` included, unlike SQL's LEAST / GREATEST).
 """
 
 from __future__ import annotations
@@ -94,7 +94,34 @@ def _check_node(node: ast.AST) -> None:
         if node.func.id != "abs" and len(node.args) < 2:
             raise _fail(f"{node.func.id}() needs at least two values.")
         return
-    raise _fail(f"'{type(node).__name__}' is not allowed in a formula.")
+    raise _fail(_refusal(node))
+
+
+# What a refused piece of syntax is called in the message (the rest by node name).
+REFUSED: dict[str, str] = {
+    "Attribute": "Attribute access (a dot after a name)",
+    "Lambda": "A lambda",
+    "Subscript": "Indexing with [ ]",
+    "IfExp": "An if / else expression",
+    "Compare": "A comparison",
+    "BoolOp": "and / or",
+    "Starred": "Unpacking with *",
+    "NamedExpr": "An assignment (:=)",
+    "List": "A list",
+    "Tuple": "A tuple",
+    "Dict": "A dictionary",
+    "Set": "A set",
+    "JoinedStr": "A text (f-string)",
+}
+
+
+def _refusal(node: ast.AST) -> str:
+    name = type(node).__name__
+    what = REFUSED.get(name, f"'{name}'")
+    return (
+        f"{what} is not allowed in a formula; use measures, numbers, + - * /, "
+        "parentheses, min(), max() and abs()."
+    )
 
 
 def _op_text(op: ast.AST) -> str:
@@ -140,9 +167,16 @@ def compile_sql(formula: str, column: str = "m.{key}") -> Compiled:
                 return f"({left} / NULLIF({right}, 0))"
             return f"({left} {OPERATORS[type(node.op)]} {right})"
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            function = FUNCTIONS[node.func.id]
+            if function == "ABS":
+                return f"ABS({emit(node.args[0])})"
+            # LEAST / GREATEST skip NULLs; a missing value (or a division by
+            # zero) must empty the result as everywhere else. The guard comes
+            # first in the text, so its parameters are emitted first.
+            guard = ", ".join(emit(a) for a in node.args)
             args = ", ".join(emit(a) for a in node.args)
-            return f"{FUNCTIONS[node.func.id]}({args})"
-        raise _fail(f"'{type(node).__name__}' is not allowed in a formula.")
+            return f"CASE WHEN num_nulls({guard}) > 0 THEN NULL ELSE {function}({args}) END"
+        raise _fail(_refusal(node))
 
     sql = emit(body)
     if not measures:

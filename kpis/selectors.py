@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from goals.models import Goal, GoalLevel
@@ -327,6 +327,41 @@ def leaderboard(
     for value, member in without:
         rows.append(BoardRow(len(with_value) + 1, member, value, "—", member.pk == viewer.pk))
     return rows
+
+
+def leaderboard_position(
+    tenant: Tenant, *, period: FiscalPeriod, kpi: str, member: Membership
+) -> tuple[BoardRow | None, int]:
+    """``member``'s row of the tenant's ``leaderboard`` on ``kpi`` (same rank:
+    one plus the reps with a strictly better value) and how many reps have a
+    value, without loading the board: two queries whatever the number of reps.
+    The row is None for someone who is not a rep or has no value stored."""
+    definition = kpi_def(kpi)
+    values = KpiValue.objects.filter(
+        tenant=tenant,
+        period=period,
+        subject_kind=SubjectKind.MEMBER,
+        kpi=kpi,
+        subject_id__in=Membership.objects.filter(tenant=tenant, role=Role.REP).values("pk"),
+    )
+    found: list[Decimal | None] = []
+    if member.role == Role.REP:
+        found = list(values.filter(subject_id=member.pk).values_list("value", flat=True)[:1])
+    value = found[0] if found else None
+    aggregates = {"size": Count("pk", filter=Q(value__isnull=False))}
+    if value is not None:
+        better = Q(value__lt=value) if definition.direction == LOWER else Q(value__gt=value)
+        aggregates["better"] = Count("pk", filter=better)
+    counts = values.aggregate(**aggregates)
+    size = int(counts["size"])
+    if not found:
+        return None, size
+    if value is None:
+        return BoardRow(size + 1, member, None, "—", True), size
+    row = BoardRow(
+        int(counts["better"]) + 1, member, value, format_value(value, definition.unit), True
+    )
+    return row, size
 
 
 def member_goals(tenant: Tenant, *, member: Membership) -> list[Goal]:

@@ -146,11 +146,14 @@ def _audit(sender: type, instance: AuditEvent, created: bool, raw: bool = False,
     if action in BULK_ACTIONS or action.startswith("quota."):
         state = _pending()
         entry = (instance.tenant_id, action, instance.created_at)
+        # A bulk deal write records its stage history today, as _changed says.
+        today = {timezone.localdate()} if action == "deals.bulk_upsert" else set()
         if state is None:
-            state = _Pending(bulk=[entry])
+            state = _Pending(bulk=[entry], dates={instance.tenant_id: today})
             state.flush()
         else:
             state.bulk.append(entry)
+            state.dates.setdefault(instance.tenant_id, set()).update(today)
 
 
 def connect() -> None:

@@ -113,8 +113,9 @@ class RepDashboardView(PeriodMixin, DetailView):
             periods=months,
         )
         stages = selectors.stage_rows(t, values=mine, stages=selectors.open_stages(t))
-        board = selectors.leaderboard(t, period=period, kpi="attainment", viewer=member)
-        rank = next((r for r in board if r.member.pk == member.pk), None)
+        rank, board_size = selectors.leaderboard_position(
+            t, period=period, kpi="attainment", member=member
+        )
         labels = selectors.custom_labels(t)
         settings = selectors.settings_for(t, role=member.role, team_id=member.team_id)
         kpis = selectors.table_kpis(settings, labels)
@@ -138,7 +139,7 @@ class RepDashboardView(PeriodMixin, DetailView):
             trend=trend,
             stages=stages,
             rank=rank,
-            board_size=len([r for r in board if r.value is not None]),
+            board_size=board_size,
             activities=[
                 (BY_KEY[k].label, format_value(mine.get(k), BY_KEY[k].unit))
                 for k in (
@@ -303,6 +304,10 @@ class OverviewView(PeriodMixin, TemplateView):
             company=_kpi_cells(company, kpis, settings),
             trend=trend,
             rows=[(x, _kpi_cells(values.get(x.pk, {}), kpis, settings)) for x in teams],
+            team_bars=[
+                (x, values.get(x.pk, {}).get("bookings"), values.get(x.pk, {}).get("quota"))
+                for x in teams
+            ],
             computed_at=selectors.computed_at(
                 t, period=period, kind=SubjectKind.TENANT, subject_id=0
             ),
@@ -380,7 +385,13 @@ class RunsView(TenantViewMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context["runs"] = selectors.kpi_runs(self.tenant)
+        runs = selectors.kpi_runs(self.tenant)
+        for run in runs:
+            done = run.finished_at and run.started_at
+            run.seconds = (  # type: ignore[attr-defined]
+                (run.finished_at - run.started_at).total_seconds() if done else None  # type: ignore[operator]
+            )
+        context["runs"] = runs
         return context
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:

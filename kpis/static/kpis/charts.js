@@ -1,10 +1,53 @@
 // Draws every figure of a KPI page: <div data-figure="id"> + json_script "id".
+// Before drawing, the layout is made to fit the card it sits in: the legend
+// goes in a row of its own between the title and the plot (never over bars or
+// lines), axis labels get the room they need, and text drawn outside funnel
+// bars or gauges is not clipped.
 (function () {
+  function kinds(fig) {
+    return (fig.data || []).map(function (t) { return t.type || "scatter"; });
+  }
+
+  function tidy(fig) {
+    var layout = fig.layout || {};
+    var types = kinds(fig);
+    var margin = layout.margin = layout.margin || {};
+    var cartesian = types.some(function (t) { return t !== "indicator" && t !== "pie"; });
+    if (cartesian) {
+      ["xaxis", "yaxis"].forEach(function (axis) {
+        layout[axis] = layout[axis] || {};
+        layout[axis].automargin = true;
+      });
+    }
+    var legend = (fig.data || []).filter(function (t) { return t.showlegend !== false; }).length > 1;
+    if (legend && layout.showlegend !== false) {
+      layout.legend = Object.assign({}, layout.legend, {
+        orientation: "h", x: 0, xanchor: "left", y: 1.02, yanchor: "bottom"
+      });
+      margin.t = Math.max(margin.t || 0, 84);
+      var title = typeof layout.title === "string" ? { text: layout.title } : (layout.title || {});
+      layout.title = Object.assign({}, title, { y: 0.97, yanchor: "top", yref: "container" });
+    }
+    if (types.indexOf("funnel") >= 0) {
+      margin.r = Math.max(margin.r || 0, 110);
+      (fig.data || []).forEach(function (t) { t.cliponaxis = false; });
+      // Inside a narrow bar a label shrinks until it cannot be read: hide it
+      // instead (the figures are in the Numbers table).
+      layout.uniformtext = { minsize: 10, mode: "hide" };
+    }
+    if (types.indexOf("indicator") >= 0) {
+      margin.l = Math.max(margin.l || 0, 45);
+      margin.r = Math.max(margin.r || 0, 45);
+    }
+    fig.layout = layout;
+    return fig;
+  }
+
   function draw() {
     document.querySelectorAll("[data-figure]").forEach(function (el) {
       var source = document.getElementById(el.dataset.figure);
       if (!source || !window.Plotly) { return; }
-      var fig = JSON.parse(source.textContent);
+      var fig = tidy(JSON.parse(source.textContent));
       window.Plotly.newPlot(el, fig.data, fig.layout, { displayModeBar: false, responsive: true });
       el.dataset.drawn = "1";
     });
