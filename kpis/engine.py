@@ -1,13 +1,25 @@
 """The KPI engine: every built-in KPI of a tenant's periods, for every member,
 every team (rolled up the team tree) and the tenant, in a handful of SQL
-statements, written into ``kpis_kpivalue`` as upserts.
+statements, stored in ``kpis_kpivalue``.
 
 Contract: ``compute(tenant, period_ids=[...])`` runs inside the tenant's
-context (RLS) and inside one transaction; it returns the number of snapshot
-rows written. No Python loop over deals or people and no query per rep: each
-statement is set-based over the whole tenant and all the given periods. Rows of
-those periods that the run did not write (a subject that lost its last deal)
-are deleted at the end, so a recompute is idempotent and exact.
+context (RLS) and inside one transaction; it returns the number of values
+computed. No Python loop over deals or people and no query per rep: each
+statement is set-based over the whole tenant and all the given periods.
+
+How a run goes (timings per step in ``last_seconds``):
+- small run tables (periods, month -> period map, members, member -> subject
+  map, subjects) are built once and analysed, so the planner sizes its joins;
+- figures are aggregated per calendar month first and the months are summed
+  into every period of the run (sums and counts add up; averages keep sum and
+  count; rounding happens once, on the period's total), so a year costs one
+  pass over its deals, not one per period kind; distinct-deal counts (stage
+  conversion) map months to periods by equality before counting;
+- every statement writes into the temporary ``kpis_run``; one hash full join
+  against the stored values of the run's periods finds new rows, changed
+  values and rows the run no longer produces (a subject that lost its last
+  deal); only those are inserted, updated or deleted (``last_written``), so a
+  recompute is idempotent and exact, and an unchanged period costs no write.
 
 Rules (FORMULAS.md sections 1-3):
 - credits are the stored split amounts (``pipeline_dealsplit.credited_amount``);
