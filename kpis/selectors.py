@@ -293,7 +293,21 @@ def leaderboard(
     KPIs rank ascending; reps with no value come last). Everyone in the tenant
     sees the reps' leaderboard; ``team`` narrows it to a subtree. Two queries."""
     definition = kpi_def(kpi)
-    reps = Membership.objects.filter(tenant=tenant, role=Role.REP).select_related("user", "team")
+    reps = (
+        Membership.objects.filter(tenant=tenant, role=Role.REP)
+        .select_related("user", "team")
+        # what the board shows (names, team); a tenant can have hundreds of reps
+        .only(
+            "id",
+            "tenant",
+            "role",
+            "team",
+            "user__first_name",
+            "user__last_name",
+            "user__email",
+            "team__name",
+        )
+    )
     if team is not None:
         reps = reps.filter(team__path__startswith=team.path)
     members = {m.pk: m for m in reps}

@@ -64,7 +64,8 @@ def kpi_recompute(tenant: Tenant, *, period_ids: Sequence[int]) -> int:
 
 def _locked(tenant: Tenant, period_ids: Iterable[int]) -> tuple[list[int], list[int]]:
     """Take the advisory lock of each period; returns (locked, busy)."""
-    locked, busy = [], []
+    locked: list[int] = []
+    busy: list[int] = []
     for pk in period_ids:
         (locked if try_advisory_xact_lock(tenant.pk, _lock_name(pk)) else busy).append(pk)
     return locked, busy
