@@ -1,0 +1,259 @@
+"""Deal pages: the list (with CSV export), create, detail and its activities."""
+
+from __future__ import annotations
+
+import csv
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+)
+from django.shortcuts import get_object_or_404, redirect
+from django.utils.functional import cached_property
+from django.views.generic import ListView, TemplateView, View
+
+from pipeline import selectors, services
+from pipeline.forms import (
+    ActivityForm,
+    DealForm,
+    SplitFormSet,
+)
+from pipeline.models import (
+    ChangeSource,
+    Deal,
+    Lead,
+    Stage,
+)
+from pipeline.views.common import SELLERS, DealFilters, _form_errors
+from spm.tenancy.views import TenantViewMixin
+
+SORTS = {
+    "name": "name",
+    "amount": "base_amount",
+    "close": "expected_close_date",
+    "stage": "stage__position",
+    "owner": "owner__user__first_name",
+    "updated": "updated_at",
+    "probability": "probability",
+}
+
+
+class DealListView(TenantViewMixin, ListView):
+    template_name = "pipeline/deal_list.html"
+    model = Deal
+    context_object_name = "deals"
+    paginate_by = 50
+
+    def sort(self) -> tuple[str, str]:
+        key = self.request.GET.get("sort", "close")
+        descending = key.startswith("-")
+        key = key.lstrip("-")
+        if key not in SORTS:
+            key, descending = "close", False
+        return key, ("-" if descending else "") + SORTS[key]
+
+    @cached_property
+    def filters(self) -> DealFilters:
+        return DealFilters(self.tenant, self.membership, self.request.GET)
+
+    def scope_queryset(self, qs: QuerySet) -> QuerySet:
+        qs = selectors.deals_visible(self.tenant, viewer=self.membership)
+        qs = self.filters.apply(qs, default_period=False)
+        return qs.select_related("owner__user", "account", "stage").order_by(self.sort()[1], "id")
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context.update(self.filters.context(default_period=False))
+
+        params = self.request.GET.copy()
+        params.pop("page", None)
+        params.pop("sort", None)
+        context["filter_query"] = params.urlencode()
+        export = self.request.GET.copy()
+        export.pop("page", None)
+        context["export_query"] = export.urlencode()
+        context["sort"] = self.request.GET.get("sort", "close")
+        context["can_create"] = self.membership.role in SELLERS
+        context["stages"] = (
+            Stage.objects.filter(tenant=self.tenant)
+            .select_related("pipeline")
+            .order_by("pipeline__position", "position")
+        )
+        return context
+
+
+CSV_COLUMNS = [
+    ("external_id", "External id"),
+    ("name", "Name"),
+    ("account__name", "Account"),
+    ("owner__user__email", "Owner"),
+    ("amount", "Amount"),
+    ("currency", "Currency"),
+    ("base_amount", "Amount (tenant currency)"),
+    ("pipeline__name", "Pipeline"),
+    ("stage__name", "Stage"),
+    ("probability", "Probability (%)"),
+    ("forecast_category", "Forecast category"),
+    ("expected_close_date", "Close date"),
+    ("status", "Status"),
+    ("close_date", "Actual close date"),
+    ("lost_reason", "Lost reason"),
+    ("deal_type", "Type"),
+    ("product_line", "Product line"),
+    ("source", "Source"),
+    ("created_on", "Created on"),
+]
+
+
+class DealExportView(DealListView):
+    """The deal list's rows, every page, as CSV (re-importable: the headers are
+    recognised by the import). Built inside the request's tenant transaction:
+    RLS hides every row once the response leaves the view."""
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        rows = self.get_queryset().values_list(*[c for c, _ in CSV_COLUMNS])
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="deals-{self.tenant.slug}.csv"'
+        writer = csv.writer(response)
+        writer.writerow([label for _, label in CSV_COLUMNS])
+        for row in rows.iterator(chunk_size=2000):
+            writer.writerow(["" if v is None else v for v in row])
+        return response
+
+
+class DealCreateView(TenantViewMixin, TemplateView):
+    template_name = "pipeline/deal_form.html"
+    allowed_roles = SELLERS
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context.setdefault("form", DealForm(tenant=self.tenant, viewer=self.membership))
+        return context
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        form = DealForm(request.POST, tenant=self.tenant, viewer=self.membership)
+        if form.is_valid():
+            try:
+                deal = services.deal_create(
+                    self.tenant,
+                    actor=self.membership,
+                    via=ChangeSource.PAGE,
+                    **form.service_kwargs(),
+                )
+            except ValidationError as exc:
+                _form_errors(form, exc)
+            else:
+                messages.success(request, f"{deal.name} was created.")
+                return redirect("pipeline:deal-detail", tenant_slug=self.tenant.slug, pk=deal.pk)
+        return self.render_to_response(self.get_context_data(form=form))
+
+
+class DealDetailView(TenantViewMixin, TemplateView):
+    """The deal, its stage timeline, splits and activities; sellers who can see
+    it edit it here (finance reads)."""
+
+    template_name = "pipeline/deal_detail.html"
+    model = Deal
+
+    def scope_queryset(self, qs: QuerySet) -> QuerySet:
+        return selectors.deals_visible(self.tenant, viewer=self.membership).select_related(
+            "owner__user", "account", "stage", "pipeline"
+        )
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        deal = kwargs.get("deal") or get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+        can_edit = self.membership.role in SELLERS
+        splits = list(deal.splits.filter(tenant=self.tenant).select_related("member__user"))
+        context.update(
+            {
+                "deal": deal,
+                "timeline": selectors.deal_timeline(self.tenant, deal=deal),
+                "splits": splits,
+                "activities": deal.activities.filter(tenant=self.tenant).select_related(
+                    "member__user"
+                )[:50],
+                "leads": Lead.objects.filter(tenant=self.tenant, converted_deal=deal),
+                "can_edit": can_edit,
+            }
+        )
+        if can_edit:
+            context.setdefault(
+                "form", DealForm(instance=deal, tenant=self.tenant, viewer=self.membership)
+            )
+            initial = (
+                [{"member": s.member_id, "percent": s.percent} for s in splits]
+                if deal.custom_splits
+                else []
+            )
+            formset = SplitFormSet(initial=initial, tenant=self.tenant, prefix="splits")
+            formset.extra = max(0, 4 - len(initial))
+            context.setdefault("split_formset", formset)
+            context.setdefault(
+                "activity_form",
+                ActivityForm(initial={"occurred_on": services.tenant_today(self.tenant)}),
+            )
+        return context
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        deal = get_object_or_404(self.get_queryset(), pk=kwargs["pk"])
+        if self.membership.role not in SELLERS:
+            return HttpResponse("Finance has read-only access to deals.", status=403)
+        form = DealForm(
+            request.POST,
+            instance=Deal.objects.get(pk=deal.pk),
+            tenant=self.tenant,
+            viewer=self.membership,
+        )
+        formset = SplitFormSet(request.POST, tenant=self.tenant, prefix="splits")
+        if form.is_valid() and formset.is_valid():
+            try:
+                services.deal_update(
+                    self.tenant,
+                    deal=deal,
+                    actor=self.membership,
+                    via=ChangeSource.PAGE,
+                    splits=formset.pairs(),
+                    **form.service_kwargs(),
+                )
+            except ValidationError as exc:
+                _form_errors(form, exc)
+            else:
+                messages.success(request, "The deal was saved.")
+                return redirect("pipeline:deal-detail", tenant_slug=self.tenant.slug, pk=deal.pk)
+        return self.render_to_response(
+            self.get_context_data(deal=deal, form=form, split_formset=formset)
+        )
+
+
+class DealActivityView(TenantViewMixin, View):
+    """POST: log an activity on the deal (by the current member)."""
+
+    model = Deal
+    allowed_roles = SELLERS
+
+    def scope_queryset(self, qs: QuerySet) -> QuerySet:
+        return selectors.deals_visible(self.tenant, viewer=self.membership)
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        deal = get_object_or_404(self.get_queryset(), pk=kwargs["pk"])
+        form = ActivityForm(request.POST)
+        if form.is_valid():
+            try:
+                services.activity_create(
+                    self.tenant, actor=self.membership, deal=deal, **form.cleaned_data
+                )
+            except ValidationError as exc:
+                messages.error(request, " ".join(exc.messages))
+            else:
+                messages.success(request, "The activity was logged.")
+        else:
+            messages.error(
+                request,
+                "; ".join(f"{k}: {' '.join(str(m) for m in v)}" for k, v in form.errors.items()),
+            )
+        return redirect("pipeline:deal-detail", tenant_slug=self.tenant.slug, pk=deal.pk)
