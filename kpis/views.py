@@ -14,6 +14,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -334,6 +335,13 @@ class LeaderboardView(PeriodMixin, TemplateView):
     leaderboards (names, rank and the ranked KPI only); quota figures stay private."""
 
     template_name = "kpis/leaderboards.html"
+    page_size = 25
+
+    def _query_keep(self) -> str:
+        """The current query string without ``page`` (for the pager links)."""
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        return query.urlencode()
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
@@ -350,6 +358,10 @@ class LeaderboardView(PeriodMixin, TemplateView):
             if self.period
             else []
         )
+        # Page the table (the ranking is computed whole, so ranks stay global);
+        # a viewer ranked off the shown page gets their own row after it.
+        page = Paginator(rows, self.page_size).get_page(self.request.GET.get("page"))
+        me = next((r for r in rows if r.is_me), None)
         definition = kpi_def(kpi)
         context.update(
             kpi=kpi,
@@ -357,7 +369,10 @@ class LeaderboardView(PeriodMixin, TemplateView):
             kpi_choices=[(k, BY_KEY[k].label) for k in selectors.LEADERBOARD_KPIS],
             teams=teams,
             team=team,
-            rows=rows,
+            rows=list(page.object_list),
+            page_obj=page,
+            my_row=me if me is not None and me not in page.object_list else None,
+            query_keep=self._query_keep(),
             figures={
                 "board": charts.leaderboard_bars(
                     rows,
