@@ -20,7 +20,7 @@ from django.db import models
 from django.db.models import Q
 
 from spm.models import FiscalPeriod, Membership, TaskRun
-from spm.money import MONEY_KWARGS, RATE_KWARGS
+from spm.money import MONEY_KWARGS, RATE_KWARGS, to_cents
 from spm.tenancy.models import TenantModel
 
 PERCENT_KWARGS: Final[dict[str, Any]] = {"max_digits": 5, "decimal_places": 2}
@@ -246,7 +246,8 @@ class Deal(TenantModel):
 
     @property
     def weighted_amount(self) -> Decimal:
-        return (self.base_amount * self.probability / HUNDRED).quantize(Decimal("0.01"))
+        # Money rounds half-up to cents (the default Decimal context would round half-even).
+        return to_cents(self.base_amount * self.probability / HUNDRED)
 
 
 class DealSplit(TenantModel):
