@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -117,10 +117,10 @@ class PeopleListView(TenantViewMixin, ListView):
             qs = qs.filter(role=role)
         query = self.request.GET.get("q", "").strip()
         if query:
-            qs = (
-                qs.filter(user__email__icontains=query)
-                | qs.filter(user__last_name__icontains=query)
-                | (qs.filter(user__first_name__icontains=query))
+            qs = qs.filter(
+                Q(user__email__icontains=query)
+                | Q(user__last_name__icontains=query)
+                | Q(user__first_name__icontains=query)
             )
         return qs.select_related("user", "team").order_by("user__last_name", "user__first_name")
 

@@ -190,3 +190,11 @@ def test_exactly_one_nav_entry_is_active(world_a, page, label):
 def test_the_longest_matching_nav_entry_wins_on_a_detail_page(world_a):
     response = client_for(world_a.admin.user).get(url("member-edit", world_a, pk=world_a.rep1.pk))
     assert [item["label"] for item in response.context["nav_items"] if item["active"]] == ["People"]
+
+
+def test_people_search_matches_name_or_email(world_a):
+    client = client_for(world_a.admin.user)
+    response = client.get(url("people-list", world_a), {"q": "rita"})
+    assert [m.user.email for m in response.context["members"]] == ["rep2@alpha.test"]
+    response = client.get(url("people-list", world_a), {"q": "manager2@"})
+    assert [m.user.email for m in response.context["members"]] == ["manager2@alpha.test"]
