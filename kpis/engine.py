@@ -5,21 +5,27 @@ statements, stored in ``kpis_kpivalue``.
 Contract: ``compute(tenant, period_ids=[...])`` runs inside the tenant's
 context (RLS) and inside one transaction; it returns the number of values
 computed. No Python loop over deals or people and no query per rep: each
-statement is set-based over the whole tenant and all the given periods.
+statement is set-based over the whole tenant and all the given months or
+periods.
 
-How a run goes (timings per step in ``last_seconds``):
-- small run tables (periods, month -> period map, members, member -> subject
-  map, subjects) are built once and analysed, so the planner sizes its joins;
-- figures are aggregated per calendar month first and the months are summed
-  into every period of the run (sums and counts add up; averages keep sum and
-  count; rounding happens once, on the period's total), so a year costs one
-  pass over its deals, not one per period kind; distinct-deal counts (stage
-  conversion) map months to periods by equality before counting;
-- every statement writes into the temporary ``kpis_run``; one hash full join
-  against the stored values of the run's periods finds new rows, changed
-  values and rows the run no longer produces (a subject that lost its last
-  deal); only those are inserted, updated or deleted (``last_written``), so a
-  recompute is idempotent and exact, and an unchanged period costs no write.
+Two layers (timings per step in ``last_seconds``):
+- facts: the additive figures of every subject per calendar month, unrounded
+  (``kpis_monthfact``: bookings, won/lost counts, cycle-day sums, open and
+  weighted pipeline, activities, leads; ``kpis_stagefact``: pipeline by stage
+  and stage entries), computed for the months a run is given (``fact_months``;
+  all months of the periods by default) and written where they changed;
+- values: every period of the run is derived from its months' stored facts
+  (sums and counts add up; averages keep sum and count; rounding happens once,
+  on the period's total), with quotas and retention read per period. So a
+  change to one deal recomputes the facts of its one or two months, and its
+  quarter and year are re-derived from twelve stored months instead of a
+  year of deals.
+
+Each derived value goes into the temporary ``kpis_run``; one hash full join
+against the stored values of the run's periods finds new rows, changed values
+and rows the run no longer produces (a subject that lost its last deal); only
+those are inserted, updated or deleted (``last_written``), so a recompute is
+idempotent and exact, and an unchanged period costs no write.
 
 Rules (FORMULAS.md sections 1-3):
 - credits are the stored split amounts (``pipeline_dealsplit.credited_amount``);
@@ -32,13 +38,16 @@ Rules (FORMULAS.md sections 1-3):
   reps' quotas (managers' own quotas are overlays and are not added); the
   tenant's is the sum of its root teams' and team-less reps' quotas;
 - open deals count by expected close date, won and lost deals by close date;
-  the weighted and open pipeline is today's state of the open deals.
+  the weighted and open pipeline is today's state of the open deals;
+- stage conversion counts distinct deals per period: a deal that entered a
+  stage twice in a quarter counts once in the quarter, by its first entry.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import connection
@@ -124,13 +133,17 @@ FULL JOIN (
 WHERE v.id IS NULL OR r.kpi IS NULL OR v.value IS DISTINCT FROM r.value::numeric(28, 10)
 """
 
-WRITE_SQL = """
+# Changed values are updated in place; new ones are inserted plainly (the
+# period's advisory lock keeps other runs out, so no conflict handling).
+UPDATE_SQL = """
+UPDATE kpis_kpivalue v SET value = d.value, computed_at = now()
+FROM kpis_diff d WHERE v.id = d.stored_id AND d.kpi IS NOT NULL
+"""
+
+INSERT_SQL = """
 INSERT INTO kpis_kpivalue (tenant_id, period_id, subject_kind, subject_id, kpi, value, computed_at)
 SELECT %s, r.period_id, r.subject_kind, r.subject_id, r.kpi, r.value, now()
-FROM kpis_diff r WHERE r.kpi IS NOT NULL
-ON CONFLICT (tenant_id, period_id, subject_kind, subject_id, kpi)
-DO UPDATE SET value = EXCLUDED.value, computed_at = EXCLUDED.computed_at
-WHERE kpis_kpivalue.value IS DISTINCT FROM EXCLUDED.value
+FROM kpis_diff r WHERE r.stored_id IS NULL
 """
 
 STALE_SQL = """
@@ -140,10 +153,40 @@ WHERE v.tenant_id = %s AND v.id = d.stored_id AND d.kpi IS NULL
 
 CLEAR_SQL = "DELETE FROM kpis_kpivalue WHERE tenant_id = %s AND period_id = ANY(%s)"
 
-DEALS_SQL = (
-    "WITH"  # noqa: S608 -- constant SQL text, values go as parameters
-    + _BASE
-    + """,
+# Facts ------------------------------------------------------------------------------
+# Statements over one contiguous range of months (%(flo)s = first day of the
+# first month, %(fhi)s = last day of the last), every subject, into the
+# temporary kpis_frun / kpis_sfrun; grouped and written by _FACTS_WRITE.
+
+_FACT_TABLES = """
+DROP TABLE IF EXISTS pg_temp.kpis_frun, pg_temp.kpis_sfrun, pg_temp.kpis_mq;
+CREATE TEMP TABLE kpis_frun (
+    month date NOT NULL, kind text NOT NULL, sid bigint NOT NULL,
+    bookings numeric, won bigint, lost bigint, cycle_sum bigint, open_amount numeric,
+    open_n bigint, weighted numeric, n bigint, calls bigint, emails bigint, meetings bigint,
+    demos bigint, aware bigint, interest bigint, decision bigint, action bigint
+) ON COMMIT DROP;
+CREATE TEMP TABLE kpis_sfrun (
+    month date NOT NULL, kind text NOT NULL, sid bigint NOT NULL, stage_id bigint NOT NULL,
+    open_amount numeric, weighted numeric, entered_m bigint, conv_m bigint,
+    entered_q bigint, conv_q bigint, entered_y bigint, conv_y bigint
+) ON COMMIT DROP;
+-- month start -> its fiscal quarter and year (first stage entry per period)
+CREATE TEMP TABLE kpis_mq ON COMMIT DROP AS
+    SELECT m.start AS ms, q.id AS qid, y.id AS yid
+    FROM spm_fiscalperiod m
+    LEFT JOIN spm_fiscalperiod q ON q.tenant_id = m.tenant_id AND q.kind = 'quarter'
+         AND q.start <= m.start AND q."end" >= m."end"
+    LEFT JOIN spm_fiscalperiod y ON y.tenant_id = m.tenant_id AND y.kind = 'year'
+         AND y.start <= m.start AND y."end" >= m."end"
+    WHERE m.tenant_id = %(t)s AND m.kind = 'month';
+ANALYZE kpis_mq
+"""
+
+DEAL_FACTS_SQL = """
+INSERT INTO kpis_frun (month, kind, sid, bookings, won, lost, cycle_sum, open_amount, open_n,
+                       weighted)
+WITH msub AS NOT MATERIALIZED (SELECT * FROM kpis_msub),
 d AS (
     SELECT d.id, d.status, d.probability, d.fdate - d.created_on AS cycle,
            date_trunc('month', d.fdate)::date AS ms
@@ -152,8 +195,9 @@ d AS (
                CASE WHEN d.status = 'open' THEN d.expected_close_date ELSE d.close_date END AS fdate
         FROM pipeline_deal d
         WHERE d.tenant_id = %(t)s
-          AND ((d.status <> 'open' AND d.close_date BETWEEN %(lo)s::date AND %(hi)s::date)
-            OR (d.status = 'open' AND d.expected_close_date BETWEEN %(lo)s::date AND %(hi)s::date))
+          AND ((d.status <> 'open' AND d.close_date BETWEEN %(flo)s::date AND %(fhi)s::date)
+            OR (d.status = 'open'
+                AND d.expected_close_date BETWEEN %(flo)s::date AND %(fhi)s::date))
     ) d
 ),
 ds AS (
@@ -164,27 +208,237 @@ ds AS (
     JOIN pipeline_dealsplit sp ON sp.deal_id = d.id AND sp.tenant_id = %(t)s
     JOIN msub s ON s.member_id = sp.member_id
     GROUP BY s.kind, s.sid, d.id, d.status, d.ms, d.cycle, d.probability
+)
+SELECT ds.ms, ds.kind, ds.sid,
+       SUM(ds.credit) FILTER (WHERE ds.status = 'won'),
+       COUNT(*) FILTER (WHERE ds.status = 'won'),
+       COUNT(*) FILTER (WHERE ds.status = 'lost'),
+       SUM(ds.cycle) FILTER (WHERE ds.status = 'won'),
+       SUM(ds.credit) FILTER (WHERE ds.status = 'open'),
+       COUNT(*) FILTER (WHERE ds.status = 'open'),
+       SUM(ds.credit * ds.probability / 100) FILTER (WHERE ds.status = 'open')
+FROM ds GROUP BY ds.ms, ds.kind, ds.sid
+"""
+
+ACTIVITY_FACTS_SQL = """
+INSERT INTO kpis_frun (month, kind, sid, n, calls, emails, meetings, demos)
+SELECT date_trunc('month', a.occurred_on)::date, s.kind, s.sid, COUNT(*),
+       COUNT(*) FILTER (WHERE a.kind = 'call'),
+       COUNT(*) FILTER (WHERE a.kind = 'email'),
+       COUNT(*) FILTER (WHERE a.kind = 'meeting'),
+       COUNT(*) FILTER (WHERE a.kind = 'demo')
+FROM pipeline_activity a
+JOIN kpis_msub s ON s.member_id = a.member_id
+WHERE a.tenant_id = %(t)s AND a.occurred_on BETWEEN %(flo)s::date AND %(fhi)s::date
+GROUP BY 1, s.kind, s.sid
+"""
+
+LEAD_FACTS_SQL = """
+INSERT INTO kpis_frun (month, kind, sid, aware, interest, decision, action)
+WITH l AS (
+    SELECT l.owner_id, l.awareness_on, l.interest_on, l.decision_on, l.action_on
+    FROM pipeline_lead l
+    WHERE l.tenant_id = %(t)s AND l.awareness_on BETWEEN %(flo)s::date AND %(fhi)s::date
 ),
-dm AS (
-    -- per month first; sums and counts add up into quarters and years
-    SELECT ds.ms, ds.kind, ds.sid,
-           SUM(ds.credit) FILTER (WHERE ds.status = 'won') AS bookings,
-           COUNT(*) FILTER (WHERE ds.status = 'won') AS won,
-           COUNT(*) FILTER (WHERE ds.status = 'lost') AS lost,
-           SUM(ds.cycle) FILTER (WHERE ds.status = 'won') AS cycle_sum,
-           SUM(ds.credit) FILTER (WHERE ds.status = 'open') AS open_amount,
-           COUNT(*) FILTER (WHERE ds.status = 'open') AS open_n,
-           SUM(ds.credit * ds.probability / 100) FILTER (WHERE ds.status = 'open') AS weighted
-    FROM ds GROUP BY ds.ms, ds.kind, ds.sid
+ls AS (
+    -- the tenant counts every lead, owned or not
+    SELECT s.kind, s.sid, l.* FROM l
+    JOIN kpis_msub s ON s.member_id = l.owner_id AND s.kind <> 'tenant'
+    UNION ALL
+    SELECT 'tenant', 0, l.* FROM l
+)
+SELECT date_trunc('month', ls.awareness_on)::date, ls.kind, ls.sid, COUNT(*),
+       COUNT(*) FILTER (WHERE ls.interest_on IS NOT NULL),
+       COUNT(*) FILTER (WHERE ls.decision_on IS NOT NULL),
+       COUNT(*) FILTER (WHERE ls.action_on IS NOT NULL)
+FROM ls GROUP BY 1, ls.kind, ls.sid
+"""
+
+PIPELINE_STAGE_FACTS_SQL = """
+INSERT INTO kpis_sfrun (month, kind, sid, stage_id, open_amount, weighted)
+WITH ds AS (
+    SELECT s.kind, s.sid, d.id, d.stage_id, d.expected_close_date AS fdate, d.probability,
+           SUM(sp.credited_amount) AS credit
+    FROM pipeline_deal d
+    JOIN pipeline_dealsplit sp ON sp.deal_id = d.id AND sp.tenant_id = %(t)s
+    JOIN kpis_msub s ON s.member_id = sp.member_id
+    WHERE d.tenant_id = %(t)s AND d.status = 'open'
+      AND d.expected_close_date BETWEEN %(flo)s::date AND %(fhi)s::date
+    GROUP BY s.kind, s.sid, d.id, d.stage_id, d.expected_close_date, d.probability
+)
+SELECT date_trunc('month', ds.fdate)::date, ds.kind, ds.sid, ds.stage_id,
+       SUM(ds.credit), SUM(ds.credit * ds.probability / 100)
+FROM ds GROUP BY 1, ds.kind, ds.sid, ds.stage_id
+"""
+
+# Deals entering a stage in the months, and whether they later reached the next
+# stage (or any stage after it, lost stages aside): a window over the whole
+# history of each deal that changed stage in the months. A deal's entry is the
+# first of its fiscal quarter (year) when its previous entry into the stage
+# fell in another quarter (year).
+STAGE_ENTRY_FACTS_SQL = """
+INSERT INTO kpis_sfrun (month, kind, sid, stage_id, entered_m, conv_m, entered_q, conv_q,
+                        entered_y, conv_y)
+WITH st AS (
+    SELECT s.id, s.pipeline_id, s.position, s.is_lost,
+           (SELECT MIN(n.position) FROM pipeline_stage n
+            WHERE n.tenant_id = %(t)s AND n.pipeline_id = s.pipeline_id
+              AND n.position > s.position AND NOT n.is_lost) AS next_position
+    FROM pipeline_stage s WHERE s.tenant_id = %(t)s
 ),
-dagg AS (
-    SELECT mp.pid, dm.kind, dm.sid, SUM(dm.bookings) AS bookings, SUM(dm.won) AS won,
-           SUM(dm.lost) AS lost,
-           SUM(dm.cycle_sum)::numeric / NULLIF(SUM(dm.won), 0) AS cycle,
-           SUM(dm.open_amount) AS open_amount, SUM(dm.open_n) AS open_n,
-           SUM(dm.weighted) AS weighted
-    FROM dm JOIN mp ON mp.ms = dm.ms
-    GROUP BY mp.pid, dm.kind, dm.sid
+touched AS (
+    SELECT DISTINCT sc.deal_id
+    FROM pipeline_stagechange sc
+    JOIN st ON st.id = sc.to_stage_id
+    WHERE sc.tenant_id = %(t)s AND st.next_position IS NOT NULL
+      AND sc.changed_at >= (%(flo)s::date::timestamp AT TIME ZONE %(tz)s)
+      AND sc.changed_at < ((%(fhi)s::date + 1)::timestamp AT TIME ZONE %(tz)s)
+),
+hist AS (
+    -- per change of those deals: the highest position of a non-lost stage of the
+    -- same pipeline the deal entered at or after it (the change itself aside)
+    SELECT l.deal_id, l.to_stage_id AS stage_id, ls.next_position,
+           date_trunc('month', (l.changed_at AT TIME ZONE %(tz)s)::date)::date AS ms,
+           MAX(ls.position) FILTER (WHERE NOT ls.is_lost) OVER (
+               PARTITION BY l.deal_id, ls.pipeline_id ORDER BY l.changed_at
+               RANGE BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING EXCLUDE CURRENT ROW
+           ) AS top
+    FROM pipeline_stagechange l JOIN st ls ON ls.id = l.to_stage_id
+    WHERE l.tenant_id = %(t)s AND l.deal_id IN (SELECT deal_id FROM touched)
+),
+e AS (
+    SELECT deal_id, stage_id, ms, bool_or(COALESCE(top >= next_position, false)) AS reached
+    FROM hist WHERE next_position IS NOT NULL
+    GROUP BY deal_id, stage_id, ms
+),
+ef AS (
+    SELECT e.deal_id, e.stage_id, e.ms, e.reached,
+           (LAG(e.ms) OVER w IS NULL OR LAG(mq.qid) OVER w IS DISTINCT FROM mq.qid) AS first_q,
+           (LAG(e.ms) OVER w IS NULL OR LAG(mq.yid) OVER w IS DISTINCT FROM mq.yid) AS first_y
+    FROM e LEFT JOIN kpis_mq mq ON mq.ms = e.ms
+    WINDOW w AS (PARTITION BY e.deal_id, e.stage_id ORDER BY e.ms)
+),
+sel AS (SELECT * FROM ef WHERE ef.ms BETWEEN %(flo)s::date AND %(fhi)s::date),
+sd AS (
+    -- the subjects credited on each of those deals, once each
+    SELECT DISTINCT s.kind, s.sid, sp.deal_id
+    FROM pipeline_dealsplit sp JOIN kpis_msub s ON s.member_id = sp.member_id
+    WHERE sp.tenant_id = %(t)s AND sp.deal_id IN (SELECT deal_id FROM sel)
+)
+SELECT sel.ms, sd.kind, sd.sid, sel.stage_id,
+       COUNT(*), COUNT(*) FILTER (WHERE sel.reached),
+       COUNT(*) FILTER (WHERE sel.first_q), COUNT(*) FILTER (WHERE sel.first_q AND sel.reached),
+       COUNT(*) FILTER (WHERE sel.first_y), COUNT(*) FILTER (WHERE sel.first_y AND sel.reached)
+FROM sel JOIN sd ON sd.deal_id = sel.deal_id
+GROUP BY sel.ms, sd.kind, sd.sid, sel.stage_id
+"""
+
+FACT_STATEMENTS = [
+    ("deal facts", DEAL_FACTS_SQL),
+    ("activity facts", ACTIVITY_FACTS_SQL),
+    ("lead facts", LEAD_FACTS_SQL),
+    ("pipeline stage facts", PIPELINE_STAGE_FACTS_SQL),
+    ("stage entry facts", STAGE_ENTRY_FACTS_SQL),
+]
+
+_MONTH_COLUMNS = (
+    "bookings, deals_won, deals_lost, cycle_days_sum, open_amount, open_deals, weighted, "
+    "activities, calls, emails, meetings, demos, leads_awareness, leads_interest, "
+    "leads_decision, leads_action"
+)
+_STAGE_COLUMNS = (
+    "open_amount, weighted, entered_month, converted_month, entered_quarter, "
+    "converted_quarter, entered_year, converted_year"
+)
+
+
+def _excluded(columns: str) -> tuple[str, str, str]:
+    names = [c.strip() for c in columns.split(",")]
+    sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in names)
+    old = ", ".join(f"f.{c}" for c in names)
+    new = ", ".join(f"EXCLUDED.{c}" for c in names)
+    return sets, old, new
+
+
+_M_SET, _M_OLD, _M_NEW = _excluded(_MONTH_COLUMNS)
+_S_SET, _S_OLD, _S_NEW = _excluded(_STAGE_COLUMNS)
+
+# Every computed month gets a tenant row (zeros included): it marks the month
+# as computed. Rows the run no longer produces are deleted; the others are
+# upserted where a figure moved.
+FACTS_WRITE_SQL = f"""
+INSERT INTO kpis_frun (month, kind, sid) SELECT unnest(%(months)s::date[]), 'tenant', 0;
+DROP TABLE IF EXISTS pg_temp.kpis_fagg, pg_temp.kpis_sfagg;
+CREATE TEMP TABLE kpis_fagg ON COMMIT DROP AS
+SELECT month, kind, sid, SUM(bookings) AS bookings, COALESCE(SUM(won), 0) AS won,
+       COALESCE(SUM(lost), 0) AS lost, COALESCE(SUM(cycle_sum), 0) AS cycle_sum,
+       SUM(open_amount) AS open_amount, COALESCE(SUM(open_n), 0) AS open_n,
+       SUM(weighted) AS weighted, COALESCE(SUM(n), 0) AS n, COALESCE(SUM(calls), 0) AS calls,
+       COALESCE(SUM(emails), 0) AS emails, COALESCE(SUM(meetings), 0) AS meetings,
+       COALESCE(SUM(demos), 0) AS demos, COALESCE(SUM(aware), 0) AS aware,
+       COALESCE(SUM(interest), 0) AS interest, COALESCE(SUM(decision), 0) AS decision,
+       COALESCE(SUM(action), 0) AS action
+FROM kpis_frun GROUP BY month, kind, sid;
+CREATE TEMP TABLE kpis_sfagg ON COMMIT DROP AS
+SELECT month, kind, sid, stage_id, SUM(open_amount) AS open_amount, SUM(weighted) AS weighted,
+       COALESCE(SUM(entered_m), 0) AS entered_m, COALESCE(SUM(conv_m), 0) AS conv_m,
+       COALESCE(SUM(entered_q), 0) AS entered_q, COALESCE(SUM(conv_q), 0) AS conv_q,
+       COALESCE(SUM(entered_y), 0) AS entered_y, COALESCE(SUM(conv_y), 0) AS conv_y
+FROM kpis_sfrun GROUP BY month, kind, sid, stage_id;
+DELETE FROM kpis_monthfact f
+WHERE f.tenant_id = %(t)s AND f.month = ANY(%(months)s::date[]) AND NOT EXISTS (
+    SELECT 1 FROM kpis_fagg r
+    WHERE r.month = f.month AND r.kind = f.subject_kind AND r.sid = f.subject_id);
+DELETE FROM kpis_stagefact f
+WHERE f.tenant_id = %(t)s AND f.month = ANY(%(months)s::date[]) AND NOT EXISTS (
+    SELECT 1 FROM kpis_sfagg r
+    WHERE r.month = f.month AND r.kind = f.subject_kind AND r.sid = f.subject_id
+      AND r.stage_id = f.stage_id);
+INSERT INTO kpis_monthfact AS f (tenant_id, month, subject_kind, subject_id, {_MONTH_COLUMNS})
+SELECT %(t)s, month, kind, sid, bookings, won, lost, cycle_sum, open_amount, open_n, weighted,
+       n, calls, emails, meetings, demos, aware, interest, decision, action
+FROM kpis_fagg
+ON CONFLICT (tenant_id, month, subject_kind, subject_id) DO UPDATE SET {_M_SET}
+WHERE ({_M_OLD}) IS DISTINCT FROM ({_M_NEW});
+INSERT INTO kpis_stagefact AS f (tenant_id, month, subject_kind, subject_id, stage_id,
+                                 {_STAGE_COLUMNS})
+SELECT %(t)s, month, kind, sid, stage_id, open_amount, weighted, entered_m, conv_m, entered_q,
+       conv_q, entered_y, conv_y
+FROM kpis_sfagg
+ON CONFLICT (tenant_id, month, subject_kind, subject_id, stage_id) DO UPDATE SET {_S_SET}
+WHERE ({_S_OLD}) IS DISTINCT FROM ({_S_NEW});
+DROP TABLE kpis_frun, kpis_sfrun, kpis_fagg, kpis_sfagg, kpis_mq
+"""  # noqa: S608 -- constant column lists
+
+# Months of the run's periods whose facts were never computed (no tenant row).
+MISSING_MONTHS_SQL = """
+SELECT DISTINCT mp.ms FROM kpis_mp mp
+WHERE NOT EXISTS (
+    SELECT 1 FROM kpis_monthfact f
+    WHERE f.tenant_id = %s AND f.month = mp.ms AND f.subject_kind = 'tenant' AND f.subject_id = 0
+)
+"""
+
+
+# Values -----------------------------------------------------------------------------
+# Every period of the run from the stored facts of its months.
+
+VALUES_SQL = (
+    "WITH"  # noqa: S608 -- constant SQL text, values go as parameters
+    + _BASE
+    + """,
+f AS (
+    SELECT mp.pid, f.subject_kind AS kind, f.subject_id AS sid,
+           SUM(f.bookings) AS bookings, SUM(f.deals_won) AS won, SUM(f.deals_lost) AS lost,
+           SUM(f.cycle_days_sum)::numeric / NULLIF(SUM(f.deals_won), 0) AS cycle,
+           SUM(f.open_amount) AS open_amount, SUM(f.open_deals) AS open_n,
+           SUM(f.weighted) AS weighted, SUM(f.activities) AS n, SUM(f.calls) AS calls,
+           SUM(f.emails) AS emails, SUM(f.meetings) AS meetings, SUM(f.demos) AS demos,
+           SUM(f.leads_awareness) AS aware, SUM(f.leads_interest) AS interest,
+           SUM(f.leads_decision) AS decision, SUM(f.leads_action) AS action
+    FROM kpis_monthfact f JOIN mp ON mp.ms = f.month
+    WHERE f.tenant_id = %(t)s AND f.month BETWEEN %(lo)s::date AND %(hi)s::date
+    GROUP BY mp.pid, f.subject_kind, f.subject_id
 ),
 qraw AS (
     -- quotas touching the run, members' prorated to active days (FORMULAS.md 1)
@@ -246,9 +500,14 @@ w AS (
            COALESCE(a.bookings, 0) AS bookings, q.amount AS quota,
            COALESCE(a.won, 0) AS won, COALESCE(a.lost, 0) AS lost, a.cycle,
            COALESCE(a.open_amount, 0) AS open_amount, COALESCE(a.open_n, 0) AS open_n,
-           ROUND(COALESCE(a.weighted, 0), 2) AS weighted
+           ROUND(COALESCE(a.weighted, 0), 2) AS weighted,
+           COALESCE(a.n, 0) AS n, COALESCE(a.calls, 0) AS calls,
+           COALESCE(a.emails, 0) AS emails, COALESCE(a.meetings, 0) AS meetings,
+           COALESCE(a.demos, 0) AS demos, COALESCE(a.aware, 0) AS aware,
+           COALESCE(a.interest, 0) AS interest, COALESCE(a.decision, 0) AS decision,
+           COALESCE(a.action, 0) AS action
     FROM subj s
-    LEFT JOIN dagg a ON a.pid = s.pid AND a.kind = s.kind AND a.sid = s.sid
+    LEFT JOIN f a ON a.pid = s.pid AND a.kind = s.kind AND a.sid = s.sid
     LEFT JOIN quotas q ON q.pid = s.pid AND q.kind = s.kind AND q.sid = s.sid
 ),
 v AS (
@@ -269,80 +528,10 @@ SELECT v.pid, v.kind, v.sid, x.kpi, x.value FROM v CROSS JOIN LATERAL (VALUES
     ('win_rate', v.win_rate), ('average_deal_size', v.average_deal_size),
     ('sales_cycle_length', v.cycle_days), ('open_pipeline', v.open_amount),
     ('open_deals', v.open_n::numeric), ('weighted_pipeline', v.weighted),
-    ('pipeline_coverage', v.coverage), ('sales_velocity', v.velocity)
-) AS x(kpi, value)
-"""
-)
-
-ACTIVITIES_SQL = (
-    "WITH"  # noqa: S608 -- constant SQL text, values go as parameters
-    + _BASE
-    + """,
-am AS (
-    SELECT date_trunc('month', a.occurred_on)::date AS ms, s.kind, s.sid, COUNT(*) AS n,
-           COUNT(*) FILTER (WHERE a.kind = 'call') AS calls,
-           COUNT(*) FILTER (WHERE a.kind = 'email') AS emails,
-           COUNT(*) FILTER (WHERE a.kind = 'meeting') AS meetings,
-           COUNT(*) FILTER (WHERE a.kind = 'demo') AS demos
-    FROM pipeline_activity a
-    JOIN msub s ON s.member_id = a.member_id
-    WHERE a.tenant_id = %(t)s AND a.occurred_on BETWEEN %(lo)s::date AND %(hi)s::date
-    GROUP BY 1, s.kind, s.sid
-),
-agg AS (
-    SELECT mp.pid, am.kind, am.sid, SUM(am.n) AS n, SUM(am.calls) AS calls,
-           SUM(am.emails) AS emails, SUM(am.meetings) AS meetings, SUM(am.demos) AS demos
-    FROM am JOIN mp ON mp.ms = am.ms
-    GROUP BY mp.pid, am.kind, am.sid
-),
-v AS (
-    SELECT s.pid, s.kind, s.sid, COALESCE(a.n, 0) AS n, COALESCE(a.calls, 0) AS calls,
-           COALESCE(a.emails, 0) AS emails, COALESCE(a.meetings, 0) AS meetings,
-           COALESCE(a.demos, 0) AS demos
-    FROM subj s LEFT JOIN agg a ON a.pid = s.pid AND a.kind = s.kind AND a.sid = s.sid
-)
-SELECT v.pid, v.kind, v.sid, x.kpi, x.value FROM v CROSS JOIN LATERAL (VALUES
+    ('pipeline_coverage', v.coverage), ('sales_velocity', v.velocity),
     ('activities', v.n::numeric), ('activities_call', v.calls::numeric),
     ('activities_email', v.emails::numeric), ('activities_meeting', v.meetings::numeric),
-    ('activities_demo', v.demos::numeric)
-) AS x(kpi, value)
-"""
-)
-
-LEADS_SQL = (
-    "WITH"  # noqa: S608 -- constant SQL text, values go as parameters
-    + _BASE
-    + """,
-l AS (
-    SELECT l.owner_id, l.awareness_on, l.interest_on, l.decision_on, l.action_on
-    FROM pipeline_lead l
-    WHERE l.tenant_id = %(t)s AND l.awareness_on BETWEEN %(lo)s::date AND %(hi)s::date
-),
-ls AS (
-    SELECT s.kind, s.sid, l.* FROM l JOIN msub s ON s.member_id = l.owner_id AND s.kind <> 'tenant'
-    UNION ALL
-    SELECT 'tenant', 0, l.* FROM l
-),
-lm AS (
-    SELECT date_trunc('month', ls.awareness_on)::date AS ms, ls.kind, ls.sid, COUNT(*) AS aware,
-           COUNT(*) FILTER (WHERE ls.interest_on IS NOT NULL) AS interest,
-           COUNT(*) FILTER (WHERE ls.decision_on IS NOT NULL) AS decision,
-           COUNT(*) FILTER (WHERE ls.action_on IS NOT NULL) AS action
-    FROM ls GROUP BY 1, ls.kind, ls.sid
-),
-agg AS (
-    SELECT mp.pid, lm.kind, lm.sid, SUM(lm.aware) AS aware, SUM(lm.interest) AS interest,
-           SUM(lm.decision) AS decision, SUM(lm.action) AS action
-    FROM lm JOIN mp ON mp.ms = lm.ms
-    GROUP BY mp.pid, lm.kind, lm.sid
-),
-v AS (
-    SELECT s.pid, s.kind, s.sid, COALESCE(a.aware, 0) AS aware,
-           COALESCE(a.interest, 0) AS interest, COALESCE(a.decision, 0) AS decision,
-           COALESCE(a.action, 0) AS action
-    FROM subj s LEFT JOIN agg a ON a.pid = s.pid AND a.kind = s.kind AND a.sid = s.sid
-)
-SELECT v.pid, v.kind, v.sid, x.kpi, x.value FROM v CROSS JOIN LATERAL (VALUES
+    ('activities_demo', v.demos::numeric),
     ('leads_awareness', v.aware::numeric), ('leads_interest', v.interest::numeric),
     ('leads_decision', v.decision::numeric), ('leads_action', v.action::numeric),
     ('lead_conversion',
@@ -380,103 +569,34 @@ FROM subj s LEFT JOIN agg a ON a.pid = s.pid AND a.kind = s.kind AND a.sid = s.s
 """
 )
 
-# Deals entering a stage per month, and whether they later reached the next
-# stage (or any stage after it, lost stages aside): a window over each deal's
-# history, kept in a temporary table for the stage statement.
-ENTERED_SQL = (
-    "WITH"  # noqa: S608 -- constant SQL text, values go as parameters
-    + _BASE
-    + """,
-st AS (
-    SELECT s.id, s.pipeline_id, s.position, s.is_lost,
-           (SELECT MIN(n.position) FROM pipeline_stage n
-            WHERE n.tenant_id = %(t)s AND n.pipeline_id = s.pipeline_id
-              AND n.position > s.position AND NOT n.is_lost) AS next_position
-    FROM pipeline_stage s WHERE s.tenant_id = %(t)s
-),
-entries AS (
-    -- changes in the run's dates into a stage that has a next stage
-    SELECT sc.id, sc.deal_id, sc.to_stage_id AS stage_id, st.next_position,
-           date_trunc('month', (sc.changed_at AT TIME ZONE %(tz)s)::date)::date AS ms
-    FROM pipeline_stagechange sc
-    JOIN st ON st.id = sc.to_stage_id
-    WHERE sc.tenant_id = %(t)s AND st.next_position IS NOT NULL
-      AND sc.changed_at >= (%(lo)s::date::timestamp AT TIME ZONE %(tz)s)
-      AND sc.changed_at < ((%(hi)s::date + 1)::timestamp AT TIME ZONE %(tz)s)
-),
-later AS (
-    -- per change of those deals: the highest position of a non-lost stage of the
-    -- same pipeline the deal entered at or after it (the change itself aside)
-    SELECT l.id, MAX(ls.position) FILTER (WHERE NOT ls.is_lost) OVER (
-               PARTITION BY l.deal_id, ls.pipeline_id ORDER BY l.changed_at
-               RANGE BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING EXCLUDE CURRENT ROW
-           ) AS top
-    FROM pipeline_stagechange l JOIN st ls ON ls.id = l.to_stage_id
-    WHERE l.tenant_id = %(t)s AND l.deal_id IN (SELECT deal_id FROM entries)
-)
-SELECT e.deal_id, e.stage_id, e.ms, bool_or(COALESCE(l.top >= e.next_position, false)) AS reached
-FROM entries e JOIN later l ON l.id = e.id
-GROUP BY e.deal_id, e.stage_id, e.ms
-"""
-)
-
+# Per stage: the pipeline expected in the period (subjects with open deals
+# there) and the period's distinct entries with their conversion (subjects
+# with entries): a month counts its entries, a quarter (year) the months'
+# first entries of the quarter (year).
 STAGES_SQL = (
     "WITH"  # noqa: S608 -- constant SQL text, values go as parameters
     + _BASE
     + """,
-dp AS (
-    -- distinct deals per (period, stage), before the subjects multiply them
-    SELECT mp.pid, e.stage_id, e.deal_id, bool_or(e.reached) AS reached
-    FROM kpis_entered e JOIN mp ON mp.ms = e.ms
-    GROUP BY mp.pid, e.stage_id, e.deal_id
-),
-sd AS (
-    -- the subjects credited on each of those deals, once each
-    SELECT DISTINCT s.kind, s.sid, sp.deal_id
-    FROM pipeline_dealsplit sp JOIN msub s ON s.member_id = sp.member_id
-    WHERE sp.tenant_id = %(t)s AND sp.deal_id IN (SELECT deal_id FROM kpis_entered)
-),
-agg AS (
-    SELECT dp.pid, sd.kind, sd.sid, dp.stage_id, COUNT(*) AS n,
-           COUNT(*) FILTER (WHERE dp.reached) AS conv
-    FROM dp JOIN sd ON sd.deal_id = dp.deal_id
-    GROUP BY dp.pid, sd.kind, sd.sid, dp.stage_id
+sf AS (
+    SELECT mp.pid, f.subject_kind AS kind, f.subject_id AS sid, f.stage_id,
+           SUM(f.open_amount) AS raw, ROUND(SUM(f.weighted), 2) AS weighted,
+           SUM(CASE p.kind WHEN 'month' THEN f.entered_month
+                           WHEN 'quarter' THEN f.entered_quarter
+                           ELSE f.entered_year END) AS n,
+           SUM(CASE p.kind WHEN 'month' THEN f.converted_month
+                           WHEN 'quarter' THEN f.converted_quarter
+                           ELSE f.converted_year END) AS conv
+    FROM kpis_stagefact f JOIN mp ON mp.ms = f.month JOIN p ON p.id = mp.pid
+    WHERE f.tenant_id = %(t)s AND f.month BETWEEN %(lo)s::date AND %(hi)s::date
+    GROUP BY mp.pid, f.subject_kind, f.subject_id, f.stage_id
 )
-SELECT a.pid, a.kind, a.sid, x.kpi, x.value FROM agg a CROSS JOIN LATERAL (VALUES
-    ('stage_entered:' || a.stage_id, a.n::numeric),
-    ('stage_conversion:' || a.stage_id, ROUND(a.conv::numeric / a.n, 10))
-) AS x(kpi, value)
-"""
-)
-
-PIPELINE_STAGES_SQL = (
-    "WITH"  # noqa: S608 -- constant SQL text, values go as parameters
-    + _BASE
-    + """,
-ds AS (
-    SELECT s.kind, s.sid, d.id, d.stage_id, d.expected_close_date AS fdate, d.probability,
-           SUM(sp.credited_amount) AS credit
-    FROM pipeline_deal d
-    JOIN pipeline_dealsplit sp ON sp.deal_id = d.id AND sp.tenant_id = %(t)s
-    JOIN msub s ON s.member_id = sp.member_id
-    WHERE d.tenant_id = %(t)s AND d.status = 'open'
-      AND d.expected_close_date BETWEEN %(lo)s::date AND %(hi)s::date
-    GROUP BY s.kind, s.sid, d.id, d.stage_id, d.expected_close_date, d.probability
-),
-sm AS (
-    SELECT date_trunc('month', ds.fdate)::date AS ms, ds.kind, ds.sid, ds.stage_id,
-           SUM(ds.credit) AS raw, SUM(ds.credit * ds.probability / 100) AS weighted
-    FROM ds GROUP BY 1, ds.kind, ds.sid, ds.stage_id
-),
-agg AS (
-    SELECT mp.pid, sm.kind, sm.sid, sm.stage_id, SUM(sm.raw) AS raw,
-           ROUND(SUM(sm.weighted), 2) AS weighted
-    FROM sm JOIN mp ON mp.ms = sm.ms
-    GROUP BY mp.pid, sm.kind, sm.sid, sm.stage_id
-)
-SELECT a.pid, a.kind, a.sid, x.kpi, x.value FROM agg a CROSS JOIN LATERAL (VALUES
-    ('stage_pipeline:' || a.stage_id, a.raw), ('stage_weighted:' || a.stage_id, a.weighted)
-) AS x(kpi, value)
+SELECT sf.pid, sf.kind, sf.sid, x.kpi, x.value FROM sf CROSS JOIN LATERAL (VALUES
+    ('stage_pipeline:' || sf.stage_id, sf.raw, sf.raw IS NOT NULL),
+    ('stage_weighted:' || sf.stage_id, sf.weighted, sf.raw IS NOT NULL),
+    ('stage_entered:' || sf.stage_id, sf.n::numeric, sf.n > 0),
+    ('stage_conversion:' || sf.stage_id, ROUND(sf.conv::numeric / NULLIF(sf.n, 0), 10), sf.n > 0)
+) AS x(kpi, value, present)
+WHERE x.present
 """
 )
 
@@ -495,15 +615,9 @@ FROM (
 ) r
 """
 
-# The planner's estimates of these CTE chains are far too low, so left alone it
-# groups by sorting; the statements run with sorts disabled and aggregate with
-# hashes (several times faster at scale). ENTERED_SQL keeps its sort (a window).
-BUILT_IN_STATEMENTS = [
-    ("deals", DEALS_SQL),
-    ("activities", ACTIVITIES_SQL),
-    ("leads", LEADS_SQL),
+VALUE_STATEMENTS = [
+    ("values", VALUES_SQL),
     ("retention", RETENTION_SQL),
-    ("pipeline_stages", PIPELINE_STAGES_SQL),
     ("stages", STAGES_SQL),
 ]
 
@@ -518,14 +632,18 @@ def compute(
     *,
     period_ids: Sequence[int],
     custom: Sequence[CustomKpi] | None = None,
+    fact_months: Iterable[dt.date] | None = None,
 ) -> int:
     """Recompute every KPI of ``period_ids`` for every subject of ``tenant``.
 
-    Call inside ``tenant_context(tenant)`` (one transaction). ``custom`` are
-    the tenant's custom KPIs (read by the caller); an invalid stored formula
-    is skipped, never evaluated. Returns the number of values computed; only
-    the changed ones are written (``last_written`` holds how many were
-    upserted and deleted).
+    ``fact_months`` are the calendar months (any day of each) whose facts
+    changed and are computed again; by default every month of the periods.
+    Months of the periods never computed before are always computed. Call
+    inside ``tenant_context(tenant)`` (one transaction). ``custom`` are the
+    tenant's custom KPIs (read by the caller); an invalid stored formula is
+    skipped, never evaluated. Returns the number of values computed; only the
+    changed ones are written (``last_written`` holds how many were upserted
+    and deleted).
     """
     ids = sorted({int(pk) for pk in period_ids})
     if not ids:
@@ -547,17 +665,21 @@ def compute(
         # The plans are large but run once: JIT compilation cost more than it saved.
         cursor.execute("SET LOCAL jit = off")
         clock = _Clock()
-        cursor.execute(_RUN_TABLE)
         cursor.execute(_SETUP, params)
-        cursor.execute(
-            "DROP TABLE IF EXISTS pg_temp.kpis_entered; "
-            "CREATE TEMP TABLE kpis_entered ON COMMIT DROP AS " + ENTERED_SQL,
-            params,
-        )
-        cursor.execute("ANALYZE kpis_entered")
+        if fact_months is None:
+            cursor.execute("SELECT DISTINCT ms FROM kpis_mp")
+            months = {row[0] for row in cursor.fetchall()}
+        else:
+            months = {d.replace(day=1) for d in fact_months}
+            cursor.execute(MISSING_MONTHS_SQL, [tenant.pk])
+            months |= {row[0] for row in cursor.fetchall()}
         clock.lap("setup")
+        _compute_facts(cursor, params, sorted(months), clock)
+        cursor.execute(_RUN_TABLE)
+        # The planner's estimates of these CTE chains are far too low, so left
+        # alone it groups by sorting; hashes are several times faster at scale.
         cursor.execute("SET LOCAL enable_sort = off")
-        for name, select in BUILT_IN_STATEMENTS:
+        for name, select in VALUE_STATEMENTS:
             cursor.execute(_COLLECT.format(select=select), params)
             clock.lap(name)
         cursor.execute("SET LOCAL enable_sort = on")
@@ -572,20 +694,55 @@ def compute(
         cursor.execute(DIFF_SQL, [tenant.pk, ids])
         cursor.execute("SET LOCAL enable_nestloop = on")
         clock.lap("diff")
-        cursor.execute(WRITE_SQL, [tenant.pk])
+        cursor.execute(UPDATE_SQL)
         upserted = cursor.rowcount
+        cursor.execute(INSERT_SQL, [tenant.pk])
+        upserted += cursor.rowcount
         clock.lap("write")
         cursor.execute(STALE_SQL, [tenant.pk])
         deleted = cursor.rowcount
         clock.lap("stale")
         cursor.execute(
-            "DROP TABLE kpis_run, kpis_diff, kpis_entered, kpis_p, kpis_mp, kpis_m, kpis_teams, "
+            "DROP TABLE kpis_run, kpis_diff, kpis_p, kpis_mp, kpis_m, kpis_teams, "
             "kpis_msub, kpis_subj"
         )
     last_written.update(upserted=upserted, deleted=deleted)
     last_seconds.clear()
     last_seconds.update(clock.laps)
+    last_seconds["fact months"] = len(months)
     return rows
+
+
+def _month_ranges(months: Sequence[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    """Sorted month starts -> (first day, last day) of each run of consecutive months."""
+    ranges: list[tuple[dt.date, dt.date]] = []
+    for start in months:
+        end = (start + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+        if ranges and ranges[-1][1] + dt.timedelta(days=1) == start:
+            ranges[-1] = (ranges[-1][0], end)
+        else:
+            ranges.append((start, end))
+    return ranges
+
+
+def _compute_facts(cursor: Any, params: dict[str, Any], months: list[dt.date], clock: Any) -> None:
+    """Compute and write the facts of ``months`` (month starts), one pass per
+    run of consecutive months, so the date filters stay index ranges."""
+    if not months:
+        return
+    cursor.execute(_FACT_TABLES, params)
+    cursor.execute("SET LOCAL enable_sort = off")
+    for flo, fhi in _month_ranges(months):
+        for name, sql in FACT_STATEMENTS:
+            if name == "stage entry facts":
+                # a window over each deal's history: sorting is the plan
+                cursor.execute("SET LOCAL enable_sort = on")
+            cursor.execute(sql, {**params, "flo": flo, "fhi": fhi})
+            cursor.execute("SET LOCAL enable_sort = off")
+            clock.lap(name)
+    cursor.execute("SET LOCAL enable_sort = on")
+    cursor.execute(FACTS_WRITE_SQL, {**params, "months": months})
+    clock.lap("facts write")
 
 
 class _Clock:
@@ -595,7 +752,7 @@ class _Clock:
 
     def lap(self, name: str) -> None:
         now = time.perf_counter()
-        self.laps[name] = round(now - self._at, 3)
+        self.laps[name] = round(self.laps.get(name, 0.0) + now - self._at, 3)
         self._at = now
 
 

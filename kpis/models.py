@@ -32,7 +32,14 @@ class KpiValue(TenantModel):
     ``subject_id`` is a membership id, a team id, or 0 for the tenant.
     """
 
-    period = models.ForeignKey(FiscalPeriod, on_delete=models.CASCADE, related_name="+")
+    # No single-column indexes on the tenant and the period: the unique
+    # constraint leads with both, and each index costs every snapshot write.
+    tenant = models.ForeignKey(
+        "spm.Tenant", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    period = models.ForeignKey(
+        FiscalPeriod, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     subject_kind = models.CharField(max_length=8, choices=SubjectKind.choices)
     subject_id = models.BigIntegerField()
     kpi = models.CharField(max_length=80)
@@ -59,6 +66,96 @@ class KpiValue(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.kpi} {self.subject_kind}:{self.subject_id} = {self.value}"
+
+
+FACT_KWARGS = {"max_digits": 28, "decimal_places": 10, "null": True, "blank": True}
+
+
+class MonthFact(TenantModel):
+    """The additive figures of one subject in one calendar month, unrounded:
+    the engine's intermediate layer. Quarters and years are sums of their
+    months (averages keep sum and count; rounding happens on the period's
+    total), so a change to one deal recomputes the facts of its months only
+    and re-derives its periods from the stored months.
+
+    Every computed month has a tenant row (subject 0), zeros included: it
+    marks the month as computed.
+    """
+
+    tenant = models.ForeignKey(
+        "spm.Tenant", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    month = models.DateField()
+    subject_kind = models.CharField(max_length=8, choices=SubjectKind.choices)
+    subject_id = models.BigIntegerField()
+    bookings = models.DecimalField(**FACT_KWARGS)
+    deals_won = models.IntegerField(default=0)
+    deals_lost = models.IntegerField(default=0)
+    cycle_days_sum = models.BigIntegerField(default=0)
+    open_amount = models.DecimalField(**FACT_KWARGS)
+    open_deals = models.IntegerField(default=0)
+    weighted = models.DecimalField(**FACT_KWARGS)
+    activities = models.IntegerField(default=0)
+    calls = models.IntegerField(default=0)
+    emails = models.IntegerField(default=0)
+    meetings = models.IntegerField(default=0)
+    demos = models.IntegerField(default=0)
+    leads_awareness = models.IntegerField(default=0)
+    leads_interest = models.IntegerField(default=0)
+    leads_decision = models.IntegerField(default=0)
+    leads_action = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "month", "subject_kind", "subject_id"],
+                name="monthfact_unique_subject",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.subject_kind}:{self.subject_id}"
+
+
+class StageFact(TenantModel):
+    """Per stage, one subject, one calendar month: open pipeline expected to
+    close in the month (raw and weighted, unrounded) and the deals that entered
+    the stage in the month with how many later reached the next stage.
+
+    Entries count distinct deals per period: ``entered_quarter`` counts only a
+    deal's first entry into the stage within its fiscal quarter (and
+    ``entered_year`` within its fiscal year), so a quarter's count is the sum
+    of its months' ``entered_quarter``. ``converted_*`` count those of them
+    that later reached the next stage (the first entry in a period decides:
+    whatever a later entry reached, the first reached too).
+    """
+
+    tenant = models.ForeignKey(
+        "spm.Tenant", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    month = models.DateField()
+    subject_kind = models.CharField(max_length=8, choices=SubjectKind.choices)
+    subject_id = models.BigIntegerField()
+    stage_id = models.BigIntegerField()
+    open_amount = models.DecimalField(**FACT_KWARGS)
+    weighted = models.DecimalField(**FACT_KWARGS)
+    entered_month = models.IntegerField(default=0)
+    converted_month = models.IntegerField(default=0)
+    entered_quarter = models.IntegerField(default=0)
+    converted_quarter = models.IntegerField(default=0)
+    entered_year = models.IntegerField(default=0)
+    converted_year = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "month", "subject_kind", "subject_id", "stage_id"],
+                name="stagefact_unique_subject",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.subject_kind}:{self.subject_id} stage {self.stage_id}"
 
 
 class DirtyPeriod(TenantModel):

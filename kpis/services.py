@@ -28,7 +28,7 @@ from kpis.formula import validate as formula_validate
 from kpis.models import CustomKpi, KpiSetting, KpiValue
 from spm.celery import app
 from spm.db.locks import try_advisory_xact_lock
-from spm.models import FiscalPeriod, Membership, TaskRun, Tenant
+from spm.models import FiscalPeriod, Membership, PeriodKind, TaskRun, Tenant
 from spm.services import audit_record, task_run_create, task_run_finish, task_run_start
 from spm.tenancy.context import tenant_context
 
@@ -52,12 +52,16 @@ def _lock_name(period_id: int) -> str:
 # Recompute ---------------------------------------------------------------------------
 
 
-def kpi_recompute(tenant: Tenant, *, period_ids: Sequence[int]) -> int:
+def kpi_recompute(
+    tenant: Tenant, *, period_ids: Sequence[int], fact_months: Iterable[dt.date] | None = None
+) -> int:
     """Recompute every KPI of ``period_ids`` and the progress of the goals
-    measured by them. Call inside ``tenant_context(tenant)``; the caller holds
-    the per-period advisory locks. Returns the snapshot rows written."""
+    measured by them; ``fact_months`` limits the months whose facts are
+    computed again (default: every month of the periods; see
+    ``engine.compute``). Call inside ``tenant_context(tenant)``; the caller
+    holds the per-period advisory locks. Returns the snapshot rows written."""
     custom = list(CustomKpi.objects.filter(tenant=tenant))
-    rows = engine.compute(tenant, period_ids=period_ids, custom=custom)
+    rows = engine.compute(tenant, period_ids=period_ids, custom=custom, fact_months=fact_months)
     goals_progress_update(tenant, period_ids=period_ids)
     return rows
 
@@ -219,7 +223,17 @@ def kpi_recompute_dirty(tenant: Tenant) -> TaskRun | None:
                 [tenant.pk, locked],
             )
         live, _skipped = periods_live(tenant)
-        rows = kpi_recompute(tenant, period_ids=[pk for pk in locked if pk in live])
+        # A changed date marks its month, quarter and year: the facts of the
+        # dirty months are computed again, the other periods re-derived from
+        # their stored months (a quota change marks no month: nothing to count).
+        fact_months = FiscalPeriod.objects.filter(
+            tenant=tenant, pk__in=locked, kind=PeriodKind.MONTH
+        ).values_list("start", flat=True)
+        rows = kpi_recompute(
+            tenant,
+            period_ids=[pk for pk in locked if pk in live],
+            fact_months=list(fact_months),
+        )
         engine.clear(tenant, period_ids=[pk for pk in locked if pk not in live])
         labels = list(
             FiscalPeriod.objects.filter(tenant=tenant, pk__in=locked)

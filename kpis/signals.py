@@ -39,21 +39,35 @@ BULK_ACTIONS: dict[str, str] = {
     "deals.bulk_upsert": """
         SELECT d FROM pipeline_deal x,
         LATERAL unnest(ARRAY[x.close_date, x.expected_close_date]) d
-        WHERE x.tenant_id = %s AND x.updated_at BETWEEN %s AND %s AND d IS NOT NULL""",
+        WHERE x.tenant_id = %(t)s AND x.updated_at BETWEEN %(lo)s AND %(hi)s AND d IS NOT NULL
+        UNION
+        SELECT (sc.changed_at AT TIME ZONE tn.time_zone)::date
+        FROM pipeline_deal x
+        JOIN pipeline_stagechange sc ON sc.tenant_id = x.tenant_id AND sc.deal_id = x.id
+        JOIN spm_tenant tn ON tn.id = x.tenant_id
+        WHERE x.tenant_id = %(t)s AND x.updated_at BETWEEN %(lo)s AND %(hi)s""",
     "activities.bulk_upsert": """
         SELECT occurred_on FROM pipeline_activity
-        WHERE tenant_id = %s AND updated_at BETWEEN %s AND %s""",
+        WHERE tenant_id = %(t)s AND updated_at BETWEEN %(lo)s AND %(hi)s""",
     "leads.bulk_upsert": """
         SELECT awareness_on FROM pipeline_lead
-        WHERE tenant_id = %s AND updated_at BETWEEN %s AND %s""",
+        WHERE tenant_id = %(t)s AND updated_at BETWEEN %(lo)s AND %(hi)s""",
     "accounts.bulk_upsert": """
         SELECT d FROM pipeline_account x,
         LATERAL unnest(ARRAY[x.customer_since, x.churned_on]) d
-        WHERE x.tenant_id = %s AND x.updated_at BETWEEN %s AND %s AND d IS NOT NULL""",
+        WHERE x.tenant_id = %(t)s AND x.updated_at BETWEEN %(lo)s AND %(hi)s AND d IS NOT NULL""",
     "quota.": """
         SELECT c.start FROM goals_quotachange qc JOIN spm_fiscalperiod c ON c.id = qc.period_id
-        WHERE qc.tenant_id = %s AND qc.changed_at BETWEEN %s AND %s""",
+        WHERE qc.tenant_id = %(t)s AND qc.changed_at BETWEEN %(lo)s AND %(hi)s""",
 }
+
+# The days a deal entered its stages: a stage move changes whether its earlier
+# entries "reached the next stage" (stage conversion of those months).
+DEAL_STAGE_DAYS_SQL = """
+SELECT DISTINCT (sc.changed_at AT TIME ZONE tn.time_zone)::date
+FROM pipeline_stagechange sc JOIN spm_tenant tn ON tn.id = sc.tenant_id
+WHERE sc.tenant_id = %s AND sc.deal_id = %s
+"""
 BULK_WINDOW = dt.timedelta(minutes=10)
 
 
@@ -83,7 +97,7 @@ class _Pending:
 def _bulk_dates(tenant_id: int, action: str, at: dt.datetime) -> set[dt.date]:
     sql = BULK_ACTIONS["quota." if action.startswith("quota.") else action]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [tenant_id, at - BULK_WINDOW, at])
+        cursor.execute(sql, {"t": tenant_id, "lo": at - BULK_WINDOW, "hi": at})
         return {row[0] for row in cursor.fetchall()}
 
 
@@ -115,6 +129,8 @@ def note_dates(tenant_id: int, dates: set[dt.date]) -> None:
 def _snapshot(sender: type, instance: Any, **kwargs: Any) -> None:
     # __dict__, not getattr: a deferred field must not cost a query per row.
     instance._kpis_old = tuple(instance.__dict__.get(f) for f in WATCHED_DATES[sender])
+    if sender is Deal:
+        instance._kpis_stage = instance.__dict__.get("stage_id")
 
 
 def _changed(sender: type, instance: Any, raw: bool = False, **kwargs: Any) -> None:
@@ -123,6 +139,14 @@ def _changed(sender: type, instance: Any, raw: bool = False, **kwargs: Any) -> N
     fields = WATCHED_DATES[sender]
     dates = {instance.__dict__.get(f) for f in fields}
     dates.update(getattr(instance, "_kpis_old", ()))
+    if (
+        sender is Deal
+        and "created" in kwargs
+        and instance.__dict__.get("stage_id") != getattr(instance, "_kpis_stage", None)
+    ):
+        with connection.cursor() as cursor:
+            cursor.execute(DEAL_STAGE_DAYS_SQL, [instance.tenant_id, instance.pk])
+            dates.update(row[0] for row in cursor.fetchall())
     # Open pipeline, stage entries and retention are as of today.
     dates.add(timezone.localdate())
     dates.discard(None)

@@ -25,6 +25,7 @@ from spm.tenancy.context import tenant_context
 from tests.conftest import api_client_for, client_for
 from tests.goals.factories import GoalFactory
 from tests.kpis.factories import lost_deal, open_deal, period, recompute, won_deal
+from tests.pipeline.factories import stage_named
 
 D = dt.date
 pytestmark = pytest.mark.django_db
@@ -302,3 +303,25 @@ def test_goal_progress_from_a_kpi_metric_is_written_by_the_engine(world_a, in_te
     assert progress[team.pk] == Decimal("50000.0000")
     assert progress[manual.pk] == manual.progress_value
     assert services.goals_progress_update(t, period_ids=[q1.pk]) == 3
+
+
+def test_moving_a_deal_marks_the_months_of_its_earlier_stage_entries(
+    world_a, in_tenant_a, django_capture_on_commit_callbacks
+):
+    """A deal that entered Qualification in January reaches Needs analysis on
+    Mar 31: January's stage conversion changes, so January (and its periods)
+    is marked too, not only today's month."""
+    w = world_a
+    january = time_machine.travel(dt.datetime(2027, 1, 12, 12, tzinfo=dt.UTC), tick=False)
+    with january, _committed(django_capture_on_commit_callbacks):
+        deal = open_deal(
+            w.tenant, w.rep1, "40000.00", D(2027, 1, 12), D(2027, 3, 20), stage="Qualification"
+        )
+    _clear(w.tenant)
+
+    with _committed(django_capture_on_commit_callbacks):
+        pipeline_services.deal_move(
+            w.tenant, deal=deal, stage=stage_named(w.tenant, "Needs analysis"), actor=None
+        )
+
+    assert _dirty(w.tenant) == {"Jan 2027", "Mar 2027", "FY2027 Q1", "FY2027"}
