@@ -274,6 +274,18 @@ class TeamDashboardView(PeriodMixin, DetailView):
         return context
 
 
+def _side_by_side(teams: list[Team]) -> list[Team]:
+    """The teams the company chart compares: the top level of the tree, or,
+    under a single company-wide root team, its sub-teams (the root's own bar
+    would repeat the company's figures)."""
+    roots = [x for x in teams if x.parent_id is None]
+    if len(roots) == 1:
+        children = [x for x in teams if x.parent_id == roots[0].pk]
+        if children:
+            return children
+    return roots
+
+
 class OverviewView(PeriodMixin, TemplateView):
     """Every team side by side, and the company's figures (admins and finance)."""
 
@@ -300,6 +312,7 @@ class OverviewView(PeriodMixin, TemplateView):
         trend = selectors.series(
             t, kind=SubjectKind.TENANT, subject_id=0, kpis=["bookings", "quota"], periods=months
         )
+        side = _side_by_side(teams)
         context.update(
             kpis=kpis,
             company=_kpi_cells(company, kpis, settings),
@@ -307,16 +320,16 @@ class OverviewView(PeriodMixin, TemplateView):
             rows=[(x, _kpi_cells(values.get(x.pk, {}), kpis, settings)) for x in teams],
             team_bars=[
                 (x, values.get(x.pk, {}).get("bookings"), values.get(x.pk, {}).get("quota"))
-                for x in teams
+                for x in side
             ],
             computed_at=selectors.computed_at(
                 t, period=period, kind=SubjectKind.TENANT, subject_id=0
             ),
             figures={
                 "teams": charts.teams_side_by_side(
-                    [x.name for x in teams],
-                    [values.get(x.pk, {}).get("bookings") for x in teams],
-                    [values.get(x.pk, {}).get("quota") for x in teams],
+                    [x.name for x in side],
+                    [values.get(x.pk, {}).get("bookings") for x in side],
+                    [values.get(x.pk, {}).get("quota") for x in side],
                     title=f"Bookings and quota by team · {period.label}",
                     currency=t.currency,
                 ),

@@ -129,3 +129,18 @@ def test_other_tenant_gets_404(computed, world_b):
         client_for(w.admin.user).get(f"/{w.tenant.slug}/kpis/reps/{world_b.rep1.pk}/").status_code
         == 404
     )
+
+
+def test_overview_chart_compares_the_sub_teams_of_a_single_root(computed):
+    """world A: one root team with West and East under it. The chart and its
+    numbers table show West (rep1: 50,000.00) and East (other rep: 70,000.00)
+    side by side, not the root, whose bar would repeat the company's 120,000.00."""
+    w = computed
+    q1 = period(w.tenant, "quarter")
+    response = client_for(w.finance.user).get(_url(w, "overview/", period=q1.pk))
+    figure = response.context["figures"]["teams"]
+    assert list(figure["data"][0]["x"]) == ["West", "East"]
+    assert [(t.name, b) for t, b, _q in response.context["team_bars"]] == [
+        ("West", Decimal("50000.00")),
+        ("East", Decimal("70000.00")),
+    ]
