@@ -137,18 +137,28 @@ WHERE v.id IS NULL OR r.kpi IS NULL OR v.value IS DISTINCT FROM r.value::numeric
 # period's advisory lock keeps other runs out, so no conflict handling).
 UPDATE_SQL = """
 UPDATE kpis_kpivalue v SET value = d.value, computed_at = now()
-FROM kpis_diff d WHERE v.id = d.stored_id AND d.kpi IS NOT NULL
+FROM kpis_diff d WHERE v.id = d.stored_id AND d.stored_id IS NOT NULL AND d.kpi IS NOT NULL
 """
 
 INSERT_SQL = """
 INSERT INTO kpis_kpivalue (tenant_id, period_id, subject_kind, subject_id, kpi, value, computed_at)
 SELECT %s, r.period_id, r.subject_kind, r.subject_id, r.kpi, r.value, now()
 FROM kpis_diff r WHERE r.stored_id IS NULL
+ORDER BY r.period_id, r.subject_kind, r.subject_id, r.kpi
 """
 
 STALE_SQL = """
 DELETE FROM kpis_kpivalue v USING kpis_diff d
-WHERE v.tenant_id = %s AND v.id = d.stored_id AND d.kpi IS NULL
+WHERE v.tenant_id = %s AND v.id = d.stored_id AND d.stored_id IS NOT NULL AND d.kpi IS NULL
+"""
+
+# How many rows of the diff are changed, new and stale: a statement with
+# nothing to do is skipped (its plan would still read the stored values).
+DIFF_COUNTS_SQL = """
+SELECT count(*) FILTER (WHERE stored_id IS NOT NULL AND kpi IS NOT NULL),
+       count(*) FILTER (WHERE stored_id IS NULL),
+       count(*) FILTER (WHERE kpi IS NULL)
+FROM kpis_diff
 """
 
 CLEAR_SQL = "DELETE FROM kpis_kpivalue WHERE tenant_id = %s AND period_id = ANY(%s)"
@@ -276,9 +286,9 @@ FROM ds GROUP BY 1, ds.kind, ds.sid, ds.stage_id
 # history of each deal that changed stage in the months. A deal's entry is the
 # first of its fiscal quarter (year) when its previous entry into the stage
 # fell in another quarter (year).
-STAGE_ENTRY_FACTS_SQL = """
-INSERT INTO kpis_sfrun (month, kind, sid, stage_id, entered_m, conv_m, entered_q, conv_q,
-                        entered_y, conv_y)
+STAGE_ENTRIES_SQL = """
+DROP TABLE IF EXISTS pg_temp.kpis_entries;
+CREATE TEMP TABLE kpis_entries ON COMMIT DROP AS
 WITH st AS (
     SELECT s.id, s.pipeline_id, s.position, s.is_lost,
            (SELECT MIN(n.position) FROM pipeline_stage n
@@ -317,13 +327,22 @@ ef AS (
            (LAG(e.ms) OVER w IS NULL OR LAG(mq.yid) OVER w IS DISTINCT FROM mq.yid) AS first_y
     FROM e LEFT JOIN kpis_mq mq ON mq.ms = e.ms
     WINDOW w AS (PARTITION BY e.deal_id, e.stage_id ORDER BY e.ms)
-),
-sel AS (SELECT * FROM ef WHERE ef.ms BETWEEN %(flo)s::date AND %(fhi)s::date),
+)
+SELECT * FROM ef WHERE ef.ms BETWEEN %(flo)s::date AND %(fhi)s::date;
+-- (analysed: estimates of the window's output are far off, and a nested loop
+-- over a misjudged "one row" costs minutes)
+ANALYZE kpis_entries
+"""
+
+STAGE_ENTRY_FACTS_SQL = """
+INSERT INTO kpis_sfrun (month, kind, sid, stage_id, entered_m, conv_m, entered_q, conv_q,
+                        entered_y, conv_y)
+WITH sel AS NOT MATERIALIZED (SELECT * FROM kpis_entries),
 sd AS (
     -- the subjects credited on each of those deals, once each
     SELECT DISTINCT s.kind, s.sid, sp.deal_id
     FROM pipeline_dealsplit sp JOIN kpis_msub s ON s.member_id = sp.member_id
-    WHERE sp.tenant_id = %(t)s AND sp.deal_id IN (SELECT deal_id FROM sel)
+    WHERE sp.tenant_id = %(t)s AND sp.deal_id IN (SELECT deal_id FROM kpis_entries)
 )
 SELECT sel.ms, sd.kind, sd.sid, sel.stage_id,
        COUNT(*), COUNT(*) FILTER (WHERE sel.reached),
@@ -338,6 +357,7 @@ FACT_STATEMENTS = [
     ("activity facts", ACTIVITY_FACTS_SQL),
     ("lead facts", LEAD_FACTS_SQL),
     ("pipeline stage facts", PIPELINE_STAGE_FACTS_SQL),
+    ("stage entries", STAGE_ENTRIES_SQL),
     ("stage entry facts", STAGE_ENTRY_FACTS_SQL),
 ]
 
@@ -407,7 +427,7 @@ SELECT %(t)s, month, kind, sid, stage_id, open_amount, weighted, entered_m, conv
 FROM kpis_sfagg
 ON CONFLICT (tenant_id, month, subject_kind, subject_id, stage_id) DO UPDATE SET {_S_SET}
 WHERE ({_S_OLD}) IS DISTINCT FROM ({_S_NEW});
-DROP TABLE kpis_frun, kpis_sfrun, kpis_fagg, kpis_sfagg, kpis_mq
+DROP TABLE kpis_frun, kpis_sfrun, kpis_fagg, kpis_sfagg, kpis_mq, kpis_entries
 """  # noqa: S608 -- constant column lists
 
 # Months of the run's periods whose facts were never computed (no tenant row).
@@ -693,14 +713,21 @@ def compute(
         cursor.execute("SET LOCAL enable_nestloop = off")
         cursor.execute(DIFF_SQL, [tenant.pk, ids])
         cursor.execute("SET LOCAL enable_nestloop = on")
+        cursor.execute("ANALYZE kpis_diff")
+        cursor.execute(DIFF_COUNTS_SQL)
+        changed, new, stale = cursor.fetchone()
         clock.lap("diff")
-        cursor.execute(UPDATE_SQL)
-        upserted = cursor.rowcount
-        cursor.execute(INSERT_SQL, [tenant.pk])
-        upserted += cursor.rowcount
+        upserted, deleted = 0, 0
+        if changed:
+            cursor.execute(UPDATE_SQL)
+            upserted += cursor.rowcount
+        if new:
+            cursor.execute(INSERT_SQL, [tenant.pk])
+            upserted += cursor.rowcount
         clock.lap("write")
-        cursor.execute(STALE_SQL, [tenant.pk])
-        deleted = cursor.rowcount
+        if stale:
+            cursor.execute(STALE_SQL, [tenant.pk])
+            deleted = cursor.rowcount
         clock.lap("stale")
         cursor.execute(
             "DROP TABLE kpis_run, kpis_diff, kpis_p, kpis_mp, kpis_m, kpis_teams, "
@@ -734,7 +761,7 @@ def _compute_facts(cursor: Any, params: dict[str, Any], months: list[dt.date], c
     cursor.execute("SET LOCAL enable_sort = off")
     for flo, fhi in _month_ranges(months):
         for name, sql in FACT_STATEMENTS:
-            if name == "stage entry facts":
+            if name == "stage entries":
                 # a window over each deal's history: sorting is the plan
                 cursor.execute("SET LOCAL enable_sort = on")
             cursor.execute(sql, {**params, "flo": flo, "fhi": fhi})

@@ -32,13 +32,24 @@ class KpiValue(TenantModel):
     ``subject_id`` is a membership id, a team id, or 0 for the tenant.
     """
 
-    # No single-column indexes on the tenant and the period: the unique
-    # constraint leads with both, and each index costs every snapshot write.
+    # A snapshot is derived data written millions of rows at a time: no
+    # single-column indexes on the tenant and the period (the unique
+    # constraint leads with both) and no database foreign keys (a deferred
+    # check per inserted row cost a third of a full recompute). Deletes still
+    # cascade through the ORM, and RLS still walls the tenant.
     tenant = models.ForeignKey(
-        "spm.Tenant", on_delete=models.CASCADE, related_name="+", db_index=False
+        "spm.Tenant",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     period = models.ForeignKey(
-        FiscalPeriod, on_delete=models.CASCADE, related_name="+", db_index=False
+        FiscalPeriod,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     subject_kind = models.CharField(max_length=8, choices=SubjectKind.choices)
     subject_id = models.BigIntegerField()
