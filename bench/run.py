@@ -114,8 +114,8 @@ def main() -> None:
         return
     with connection.cursor() as c:
         # Measure from an empty snapshot, however the database was left.
-        c.execute("TRUNCATE kpis_kpivalue, kpis_dirtyperiod")
-        c.execute("VACUUM ANALYZE kpis_kpivalue")
+        c.execute("TRUNCATE kpis_kpivalue, kpis_dirtyperiod, kpis_monthfact, kpis_stagefact")
+        c.execute("VACUUM ANALYZE kpis_kpivalue, kpis_monthfact, kpis_stagefact")
     with connection.cursor() as c:
         counts = {}
         for table in (

@@ -198,17 +198,19 @@ INSERT INTO kpis_frun (month, kind, sid, bookings, won, lost, cycle_sum, open_am
                        weighted)
 WITH msub AS NOT MATERIALIZED (SELECT * FROM kpis_msub),
 d AS (
-    SELECT d.id, d.status, d.probability, d.fdate - d.created_on AS cycle,
-           date_trunc('month', d.fdate)::date AS ms
-    FROM (
-        SELECT d.*,
-               CASE WHEN d.status = 'open' THEN d.expected_close_date ELSE d.close_date END AS fdate
-        FROM pipeline_deal d
-        WHERE d.tenant_id = %(t)s
-          AND ((d.status <> 'open' AND d.close_date BETWEEN %(flo)s::date AND %(fhi)s::date)
-            OR (d.status = 'open'
-                AND d.expected_close_date BETWEEN %(flo)s::date AND %(fhi)s::date))
-    ) d
+    -- closed deals by close date, open ones by expected close date (each an
+    -- index range)
+    SELECT d.id, d.status, d.probability, d.close_date - d.created_on AS cycle,
+           date_trunc('month', d.close_date)::date AS ms
+    FROM pipeline_deal d
+    WHERE d.tenant_id = %(t)s AND d.status IN ('won', 'lost')
+      AND d.close_date BETWEEN %(flo)s::date AND %(fhi)s::date
+    UNION ALL
+    SELECT d.id, d.status, d.probability, d.expected_close_date - d.created_on,
+           date_trunc('month', d.expected_close_date)::date
+    FROM pipeline_deal d
+    WHERE d.tenant_id = %(t)s AND d.status = 'open'
+      AND d.expected_close_date BETWEEN %(flo)s::date AND %(fhi)s::date
 ),
 ds AS (
     -- one row per (subject, deal): a team counts each deal once

@@ -91,14 +91,18 @@ horizon AS (
 first AS (
     -- the first day anything the KPIs read happened
     SELECT LEAST(
-        (SELECT MIN(close_date) FROM pipeline_deal WHERE tenant_id = %(t)s AND status <> 'open'),
+        -- (per status and per stage: each MIN is one probe of an index)
+        (SELECT MIN(close_date) FROM pipeline_deal WHERE tenant_id = %(t)s AND status = 'won'),
+        (SELECT MIN(close_date) FROM pipeline_deal WHERE tenant_id = %(t)s AND status = 'lost'),
         (SELECT MIN(expected_close_date) FROM pipeline_deal
          WHERE tenant_id = %(t)s AND status = 'open'),
         (SELECT MIN(occurred_on) FROM pipeline_activity WHERE tenant_id = %(t)s),
         (SELECT MIN(awareness_on) FROM pipeline_lead WHERE tenant_id = %(t)s),
         (SELECT MIN(customer_since) FROM pipeline_account WHERE tenant_id = %(t)s),
-        (SELECT (MIN(changed_at) AT TIME ZONE %(tz)s)::date - 1 FROM pipeline_stagechange
-         WHERE tenant_id = %(t)s),
+        (SELECT (MIN(x.first) AT TIME ZONE %(tz)s)::date - 1 FROM (
+            SELECT (SELECT MIN(sc.changed_at) FROM pipeline_stagechange sc
+                    WHERE sc.tenant_id = %(t)s AND sc.to_stage_id = st.id) AS first
+            FROM pipeline_stage st WHERE st.tenant_id = %(t)s) x),
         (SELECT MIN(c.start) FROM goals_quota q JOIN spm_fiscalperiod c ON c.id = q.period_id
          WHERE q.tenant_id = %(t)s)
     ) AS lo
