@@ -31,11 +31,20 @@ def _shot(page, name):
 def test_manager_allocates_edits_and_sees_totals_and_rep_is_refused(live_server, page, world_a):
     t = world_a.tenant
     with tenant_context(t):
-        rep3 = membership_add(t, email="rep9@alpha.test", first_name="Cy", last_name="Zulu",
-                              role=Role.REP, team=world_a.team, start_date=dt.date(2026, 1, 1),
-                              password=PASSWORD)
-        q2, q3 = (FiscalPeriod.objects.get(tenant=t, kind="quarter", fiscal_year=2027, number=n)
-                  for n in (2, 3))
+        rep3 = membership_add(
+            t,
+            email="rep9@alpha.test",
+            first_name="Cy",
+            last_name="Zulu",
+            role=Role.REP,
+            team=world_a.team,
+            start_date=dt.date(2026, 1, 1),
+            password=PASSWORD,
+        )
+        q2, q3 = (
+            FiscalPeriod.objects.get(tenant=t, kind="quarter", fiscal_year=2027, number=n)
+            for n in (2, 3)
+        )
     rep1, rep2 = world_a.rep1, world_a.rep2
 
     login(page, live_server, world_a.manager.user.email, PASSWORD)
