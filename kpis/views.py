@@ -14,7 +14,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -364,17 +363,22 @@ class LeaderboardView(PeriodMixin, TemplateView):
             kpi = "bookings"
         teams = list(Team.objects.filter(tenant=self.tenant).order_by("path"))
         team = next((x for x in teams if str(x.pk) == self.request.GET.get("team", "")), None)
-        rows = (
-            selectors.leaderboard(
-                self.tenant, period=self.period, kpi=kpi, viewer=self.membership, team=team
+        # Ranked in SQL, only the shown page, the chart's top and the viewer's
+        # row loaded (ranks stay global); a viewer ranked off the shown page
+        # gets their own row after it.
+        board = (
+            selectors.leaderboard_page(
+                self.tenant,
+                period=self.period,
+                kpi=kpi,
+                viewer=self.membership,
+                team=team,
+                page=self.request.GET.get("page") or 1,
+                per_page=self.page_size,
             )
             if self.period
-            else []
+            else None
         )
-        # Page the table (the ranking is computed whole, so ranks stay global);
-        # a viewer ranked off the shown page gets their own row after it.
-        page = Paginator(rows, self.page_size).get_page(self.request.GET.get("page"))
-        me = next((r for r in rows if r.is_me), None)
         definition = kpi_def(kpi)
         context.update(
             kpi=kpi,
@@ -382,13 +386,13 @@ class LeaderboardView(PeriodMixin, TemplateView):
             kpi_choices=[(k, BY_KEY[k].label) for k in selectors.LEADERBOARD_KPIS],
             teams=teams,
             team=team,
-            rows=list(page.object_list),
-            page_obj=page,
-            my_row=me if me is not None and me not in page.object_list else None,
+            rows=board.rows if board else [],
+            page_obj=board.page if board else None,
+            my_row=board.mine if board else None,
             query_keep=self._query_keep(),
             figures={
                 "board": charts.leaderboard_bars(
-                    rows,
+                    board.top if board else [],
                     title=f"{definition.label} · {self.period.label if self.period else ''}",
                     axis=definition.label
                     + (

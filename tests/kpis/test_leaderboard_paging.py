@@ -12,6 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from kpis import selectors
 from kpis.models import KpiValue, SubjectKind
 from spm import services as spm_services
 from spm.models import Role
@@ -152,3 +153,52 @@ def test_query_count_does_not_grow_with_the_reps(world_a):
     assert response.status_code == 200
     assert response.context["page_obj"].paginator.count == 30
     assert len(thirty) == len(ten)
+
+
+def test_the_sql_ranking_matches_the_full_board_with_ties_nulls_and_direction(board):
+    """Pages of ``leaderboard_page`` (ranked in SQL) give the rows of
+    ``leaderboard`` (ranked in Python) in the same order: tied values share a
+    rank and are ordered by name, reps without a value come last, lower-is-
+    better KPIs rank ascending, a team narrows the board."""
+    w, q1 = board
+    with tenant_context(w.tenant):
+        # a tie with rep1 (50) and a rep with a stored row but no value
+        KpiValue.objects.filter(tenant=w.tenant, subject_id=w.rep2.pk).update(value=Decimal("50"))
+        KpiValue.objects.filter(tenant=w.tenant, subject_id=w.other_rep.pk).update(value=None)
+        for m, days in ((w.rep1, "30.00"), (w.rep2, "12.50"), (w.other_rep, "30.00")):
+            KpiValue.objects.create(
+                tenant=w.tenant,
+                period=q1,
+                subject_kind=SubjectKind.MEMBER,
+                subject_id=m.pk,
+                kpi="sales_cycle_length",
+                value=Decimal(days),
+                computed_at=timezone.now(),
+            )
+        for kpi, team in (
+            ("bookings", None),
+            ("bookings", w.other_team),
+            ("sales_cycle_length", None),
+        ):
+            full = selectors.leaderboard(w.tenant, period=q1, kpi=kpi, viewer=w.rep1, team=team)
+            paged = []
+            for number in (1, 2):
+                page = selectors.leaderboard_page(
+                    w.tenant, period=q1, kpi=kpi, viewer=w.rep1, team=team, page=number, per_page=25
+                )
+                paged += page.rows if page.page.number == number else []
+            assert [(r.rank, r.member.pk, r.value, r.text, r.is_me) for r in paged] == [
+                (r.rank, r.member.pk, r.value, r.text, r.is_me) for r in full
+            ]
+        bookings = selectors.leaderboard(w.tenant, period=q1, kpi="bookings", viewer=w.rep1)
+        assert [(r.rank, r.member.pk) for r in bookings[-3:]] == [
+            (28, w.rep1.pk),  # Ray One and Rita Two tie at 50: by name
+            (28, w.rep2.pk),
+            (30, w.other_rep.pk),  # no value: last
+        ]
+        cycle = selectors.leaderboard(w.tenant, period=q1, kpi="sales_cycle_length", viewer=w.rep1)
+        assert [(r.rank, r.member.pk) for r in cycle] == [
+            (1, w.rep2.pk),
+            (2, w.other_rep.pk),  # Otto Three before Ray One at 30.00
+            (2, w.rep1.pk),
+        ]
