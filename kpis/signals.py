@@ -1,9 +1,10 @@
 """Recompute on change, without the lower apps knowing about KPIs.
 
 Deals, activities, leads and accounts (pipeline) and quotas (goals) are
-watched with Django signals; writes that bypass ``save()`` (bulk upserts,
-imports, quota grids and allocations) are caught through the audit row their
-service writes in the same transaction. Each transaction collects the dates it
+watched with Django signals; the pipeline's bulk writes (bulk upserts, CSV
+imports) send ``pipeline.signals.rows_written`` with the rows they wrote; the
+quota writes that bypass ``save()`` (grids, allocations) are caught through
+the audit row their service writes in the same transaction. Each transaction collects the dates it
 touched per tenant and, once committed, queues the periods containing them
 (``kpis_dirtyperiod``) and enqueues one debounced recompute per tenant. A
 rolled-back transaction queues nothing.
@@ -22,6 +23,7 @@ from django.utils import timezone
 from goals.models import Quota
 from kpis import services
 from pipeline.models import Account, Activity, Deal, Lead
+from pipeline.signals import rows_written
 from spm.models import AuditEvent, Tenant
 from spm.tenancy.context import tenant_context
 
@@ -34,39 +36,20 @@ WATCHED_DATES: dict[type, tuple[str, ...]] = {
 }
 
 # Audit actions of writes that do not call save() on each row: the rows they
-# touched are found by their update time (a window before the audit row).
+# touched are found by their change time (a window before the audit row).
+# Pipeline bulk writes send ``pipeline.signals.rows_written`` instead.
 BULK_ACTIONS: dict[str, str] = {
-    "deals.bulk_upsert": """
-        SELECT d FROM pipeline_deal x,
-        LATERAL unnest(ARRAY[x.close_date, x.expected_close_date]) d
-        WHERE x.tenant_id = %(t)s AND x.updated_at BETWEEN %(lo)s AND %(hi)s AND d IS NOT NULL
-        UNION
-        SELECT (sc.changed_at AT TIME ZONE tn.time_zone)::date
-        FROM pipeline_deal x
-        JOIN pipeline_stagechange sc ON sc.tenant_id = x.tenant_id AND sc.deal_id = x.id
-        JOIN spm_tenant tn ON tn.id = x.tenant_id
-        WHERE x.tenant_id = %(t)s AND x.updated_at BETWEEN %(lo)s AND %(hi)s""",
-    "activities.bulk_upsert": """
-        SELECT occurred_on FROM pipeline_activity
-        WHERE tenant_id = %(t)s AND updated_at BETWEEN %(lo)s AND %(hi)s""",
-    "leads.bulk_upsert": """
-        SELECT awareness_on FROM pipeline_lead
-        WHERE tenant_id = %(t)s AND updated_at BETWEEN %(lo)s AND %(hi)s""",
-    "accounts.bulk_upsert": """
-        SELECT d FROM pipeline_account x,
-        LATERAL unnest(ARRAY[x.customer_since, x.churned_on]) d
-        WHERE x.tenant_id = %(t)s AND x.updated_at BETWEEN %(lo)s AND %(hi)s AND d IS NOT NULL""",
     "quota.": """
         SELECT c.start FROM goals_quotachange qc JOIN spm_fiscalperiod c ON c.id = qc.period_id
         WHERE qc.tenant_id = %(t)s AND qc.changed_at BETWEEN %(lo)s AND %(hi)s""",
 }
 
-# The days a deal entered its stages: a stage move changes whether its earlier
+# The days deals entered their stages: a stage move changes whether their earlier
 # entries "reached the next stage" (stage conversion of those months).
 DEAL_STAGE_DAYS_SQL = """
 SELECT DISTINCT (sc.changed_at AT TIME ZONE tn.time_zone)::date
 FROM pipeline_stagechange sc JOIN spm_tenant tn ON tn.id = sc.tenant_id
-WHERE sc.tenant_id = %s AND sc.deal_id = %s
+WHERE sc.tenant_id = %s AND sc.deal_id = ANY(%s)
 """
 BULK_WINDOW = dt.timedelta(minutes=10)
 
@@ -95,7 +78,7 @@ class _Pending:
 
 
 def _bulk_dates(tenant_id: int, action: str, at: dt.datetime) -> set[dt.date]:
-    sql = BULK_ACTIONS["quota." if action.startswith("quota.") else action]
+    sql = BULK_ACTIONS["quota."]
     with connection.cursor() as cursor:
         cursor.execute(sql, {"t": tenant_id, "lo": at - BULK_WINDOW, "hi": at})
         return {row[0] for row in cursor.fetchall()}
@@ -145,13 +128,34 @@ def _changed(sender: type, instance: Any, raw: bool = False, **kwargs: Any) -> N
         and instance.__dict__.get("stage_id") != getattr(instance, "_kpis_stage", None)
     ):
         with connection.cursor() as cursor:
-            cursor.execute(DEAL_STAGE_DAYS_SQL, [instance.tenant_id, instance.pk])
+            cursor.execute(DEAL_STAGE_DAYS_SQL, [instance.tenant_id, [instance.pk]])
             dates.update(row[0] for row in cursor.fetchall())
     # Open pipeline, stage entries and retention are as of today.
     dates.add(timezone.localdate())
     dates.discard(None)
     note_dates(instance.tenant_id, dates)  # type: ignore[arg-type]
     _snapshot(sender, instance)
+
+
+def _rows_written(
+    sender: type, tenant: Tenant, instances: list[Any], stage_moved: list[int], **kwargs: Any
+) -> None:
+    """A pipeline bulk write (CSV import, bulk upsert): the old and new dates of
+    every row it wrote, today, and the stage-entry days of moved deals."""
+    if sender not in WATCHED_DATES:
+        return
+    fields = WATCHED_DATES[sender]
+    dates: set[dt.date] = {timezone.localdate()}
+    for instance in instances:
+        dates.update(instance.__dict__.get(f) for f in fields)
+        dates.update(getattr(instance, "_kpis_old", ()))
+        _snapshot(sender, instance)
+    if stage_moved:
+        with connection.cursor() as cursor:
+            cursor.execute(DEAL_STAGE_DAYS_SQL, [tenant.pk, list(stage_moved)])
+            dates.update(row[0] for row in cursor.fetchall())
+    dates.discard(None)
+    note_dates(tenant.pk, dates)  # type: ignore[arg-type]
 
 
 def _quota_changed(sender: type, instance: Quota, raw: bool = False, **kwargs: Any) -> None:
@@ -167,17 +171,14 @@ def _audit(sender: type, instance: AuditEvent, created: bool, raw: bool = False,
     if raw or not created:
         return
     action = instance.action
-    if action in BULK_ACTIONS or action.startswith("quota."):
+    if action.startswith("quota."):
         state = _pending()
         entry = (instance.tenant_id, action, instance.created_at)
-        # A bulk deal write records its stage history today, as _changed says.
-        today = {timezone.localdate()} if action == "deals.bulk_upsert" else set()
         if state is None:
-            state = _Pending(bulk=[entry], dates={instance.tenant_id: today})
+            state = _Pending(bulk=[entry])
             state.flush()
         else:
             state.bulk.append(entry)
-            state.dates.setdefault(instance.tenant_id, set()).update(today)
 
 
 def connect() -> None:
@@ -189,3 +190,4 @@ def connect() -> None:
     post_save.connect(_quota_changed, sender=Quota, dispatch_uid="kpis.save.quota")
     post_delete.connect(_quota_changed, sender=Quota, dispatch_uid="kpis.delete.quota")
     post_save.connect(_audit, sender=AuditEvent, dispatch_uid="kpis.audit")
+    rows_written.connect(_rows_written, dispatch_uid="kpis.pipeline_rows_written")

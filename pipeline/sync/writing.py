@@ -24,6 +24,7 @@ from pipeline.services import (
     compute_base_amount,
     split_rows,
 )
+from pipeline.signals import rows_written
 from pipeline.sync.lookups import MODELS, _key
 from pipeline.sync.results import UpsertResult
 from pipeline.sync.validation import Validated
@@ -137,10 +138,15 @@ def write(
     tenant's context. Rows unchanged since the last sync are not touched."""
     result = UpsertResult(skipped=validated.total - len(validated.rows), errors=validated.errors)
     with transaction.atomic():
+        moved: list[int] = []
         if validated.kind == ImportKind.DEALS:
-            _write_deals(tenant, validated, result, actor=actor, via=via)
+            written, moved = _write_deals(tenant, validated, result, actor=actor, via=via)
         else:
-            _write_simple(tenant, validated, result)
+            written = _write_simple(tenant, validated, result)
+        if written:
+            rows_written.send(
+                sender=MODELS[validated.kind], tenant=tenant, instances=written, stage_moved=moved
+            )
         audit_record(
             tenant,
             actor=actor.user if actor else None,
@@ -150,7 +156,7 @@ def write(
     return result
 
 
-def _write_simple(tenant: Tenant, validated: Validated, result: UpsertResult) -> None:
+def _write_simple(tenant: Tenant, validated: Validated, result: UpsertResult) -> list[Any]:
     model = MODELS[validated.kind]
     existing = validated.lookups.existing
     to_create, to_update = [], []
@@ -167,6 +173,7 @@ def _write_simple(tenant: Tenant, validated: Validated, result: UpsertResult) ->
     model.objects.bulk_create(to_create, batch_size=2000)
     _upsert(model, to_update, SIMPLE_UPDATE_FIELDS[validated.kind])
     result.created, result.updated = len(to_create), len(to_update)
+    return to_create + to_update
 
 
 def _write_deals(
@@ -176,7 +183,8 @@ def _write_deals(
     *,
     actor: Membership | None,
     via: str,
-) -> None:
+) -> tuple[list[Deal], list[int]]:
+    """Returns the deals created or changed and the ids of those whose stage changed."""
     lookups = validated.lookups
     today = lookups.today
     now = timezone.now()
@@ -312,3 +320,4 @@ def _write_deals(
     DealSplit.objects.bulk_create(
         [split for deal, pairs in split_plans for split in split_rows(deal, pairs)], batch_size=2000
     )
+    return to_create + to_update, [deal.pk for deal, old in moves if old is not None]

@@ -122,8 +122,8 @@ def test_a_rolled_back_deal_marks_nothing(world_a, in_tenant_a, django_capture_o
 def test_bulk_upsert_through_the_api_marks_the_deals_periods(
     world_a, world_b, django_capture_on_commit_callbacks
 ):
-    """The bulk path writes rows without a save() per deal; the audit row of
-    the batch finds them: one open deal expected May 15 (May, Q2) and one won
+    """The bulk path writes rows without a save() per deal and sends
+    pipeline's rows_written: one open deal expected May 15 (May, Q2) and one won
     Feb 10 (February, Q1), and the year; and today's month (Mar 31), where the
     batch's stage history lands."""
     w = world_a
@@ -163,6 +163,44 @@ def test_bulk_upsert_through_the_api_marks_the_deals_periods(
         "FY2027",
     }
     assert _dirty(world_b.tenant) == set()
+
+
+def test_a_bulk_upsert_that_moves_a_deal_marks_its_old_period_too(
+    world_a, django_capture_on_commit_callbacks
+):
+    """A synced deal expected May 15 is re-synced expected Aug 20 and moved to
+    Needs analysis: May (the period it left), August, their quarters, the
+    year, today's month, and the months of its earlier stage entries (today's:
+    March) are marked."""
+    w = world_a
+    item = {
+        "external_id": "SF-9",
+        "name": "Nine",
+        "owner": "rep1@alpha.test",
+        "amount": "100.00",
+        "stage": "Qualification",
+        "expected_close_date": "2027-05-15",
+    }
+    client = api_client_for(w.admin.user)
+    url = f"/api/v1/{w.tenant.slug}/deals/bulk/"
+    with _committed(django_capture_on_commit_callbacks):
+        assert client.post(url, {"items": [item]}, format="json").status_code == 200
+    _clear(w.tenant)
+
+    moved = {**item, "expected_close_date": "2027-08-20", "stage": "Needs analysis"}
+    with _committed(django_capture_on_commit_callbacks):
+        response = client.post(url, {"items": [moved]}, format="json")
+
+    assert response.json()["updated"] == 1
+    assert _dirty(w.tenant) == {
+        "Mar 2027",
+        "May 2027",
+        "Aug 2027",
+        "FY2027 Q1",
+        "FY2027 Q2",
+        "FY2027 Q3",
+        "FY2027",
+    }
 
 
 def test_a_refused_bulk_upsert_marks_nothing(world_a, django_capture_on_commit_callbacks):
