@@ -279,18 +279,30 @@ ON CONFLICT (tenant_id, period_id) DO NOTHING
 """
 
 
+MARK_ALL_SQL = """
+INSERT INTO kpis_dirtyperiod (tenant_id, period_id, marked_at)
+SELECT p.tenant_id, p.id, now() FROM spm_fiscalperiod p WHERE p.tenant_id = %s
+ON CONFLICT (tenant_id, period_id) DO NOTHING
+"""
+
+
 def periods_mark_dirty(
     tenant: Tenant,
     *,
     dates: Iterable[dt.date] = (),
     period_ids: Iterable[int] = (),
+    everything: bool = False,
 ) -> None:
     """Queue the periods (months, quarters and years) containing ``dates``, and
     ``period_ids`` with the periods containing them, for the next incremental
-    recompute. Call inside the tenant's context."""
+    recompute; ``everything`` queues every period (the team tree changed, so
+    every roll-up may have). Call inside the tenant's context."""
     day_list = sorted({d for d in dates if d is not None})
     ids = sorted(set(period_ids))
     with connection.cursor() as cursor:
+        if everything:
+            cursor.execute(MARK_ALL_SQL, [tenant.pk])
+            return
         if day_list:
             cursor.execute(MARK_DATES_SQL, [tenant.pk, day_list])
         if ids:

@@ -61,9 +61,12 @@ class _Pending:
     dates: dict[int, set[dt.date]] = field(default_factory=dict)
     period_ids: dict[int, set[int]] = field(default_factory=dict)
     bulk: list[tuple[int, str, dt.datetime]] = field(default_factory=list)
+    everything: set[int] = field(default_factory=set)
 
     def flush(self) -> None:
-        tenant_ids = set(self.dates) | set(self.period_ids) | {t for t, _, _ in self.bulk}
+        tenant_ids = (
+            set(self.dates) | set(self.period_ids) | {t for t, _, _ in self.bulk} | self.everything
+        )
         for tenant_id in sorted(tenant_ids):
             tenant = Tenant.objects.get(pk=tenant_id)
             with tenant_context(tenant):
@@ -72,7 +75,10 @@ class _Pending:
                     if t == tenant_id:
                         dates |= _bulk_dates(tenant_id, action, at)
                 services.periods_mark_dirty(
-                    tenant, dates=dates, period_ids=self.period_ids.get(tenant_id, set())
+                    tenant,
+                    dates=dates,
+                    period_ids=self.period_ids.get(tenant_id, set()),
+                    everything=tenant_id in self.everything,
                 )
             services.recompute_enqueue(tenant_id)
 
@@ -167,10 +173,38 @@ def _quota_changed(sender: type, instance: Quota, raw: bool = False, **kwargs: A
         state.flush()
 
 
+def _people_changed(instance: AuditEvent) -> None:
+    """A team moved, or someone changed team or role: every roll-up may have
+    changed (all periods). Someone's start or end date moved: the periods of
+    the old and new dates (who counts in them, prorated quotas)."""
+    data = instance.data or {}
+    everything = (instance.action == "team.update" and "parent" in data) or (
+        instance.action == "membership.update" and ("team" in data or "role" in data)
+    )
+    days: set[dt.date] = set()
+    for name in ("start_date", "end_date"):
+        for text in data.get(name, []) if instance.action == "membership.update" else []:
+            try:
+                days.add(dt.date.fromisoformat(text))
+            except ValueError:  # "None": no end date
+                continue
+    if not everything and not days:
+        return
+    state = _pending() or _Pending()
+    if everything:
+        state.everything.add(instance.tenant_id)
+    state.dates.setdefault(instance.tenant_id, set()).update(days)
+    if not transaction.get_connection().in_atomic_block:
+        state.flush()
+
+
 def _audit(sender: type, instance: AuditEvent, created: bool, raw: bool = False, **kw: Any) -> None:
     if raw or not created:
         return
     action = instance.action
+    if action in ("team.update", "membership.update"):
+        _people_changed(instance)
+        return
     if action.startswith("quota."):
         state = _pending()
         entry = (instance.tenant_id, action, instance.created_at)

@@ -20,7 +20,8 @@ from kpis import services
 from kpis.models import DirtyPeriod
 from pipeline import services as pipeline_services
 from pipeline.models import Deal
-from spm.models import TaskRun
+from spm import services as spm_services
+from spm.models import FiscalPeriod, TaskRun
 from spm.tenancy.context import tenant_context
 from tests.conftest import api_client_for, client_for
 from tests.goals.factories import GoalFactory
@@ -363,3 +364,38 @@ def test_moving_a_deal_marks_the_months_of_its_earlier_stage_entries(
         )
 
     assert _dirty(w.tenant) == {"Jan 2027", "Mar 2027", "FY2027 Q1", "FY2027"}
+
+
+def test_a_team_move_or_a_team_change_marks_every_period(
+    world_a, in_tenant_a, django_capture_on_commit_callbacks
+):
+    """Roll-ups follow the team tree: moving East under West, or moving a rep
+    to another team, queues every period of the tenant (all roll-ups may have
+    changed); renaming a team queues nothing."""
+    w = world_a
+    every = set(FiscalPeriod.objects.filter(tenant=w.tenant).values_list("label", flat=True))
+
+    with _committed(django_capture_on_commit_callbacks):
+        spm_services.team_update(w.tenant, team=w.other_team, actor=None, name="East Coast")
+    assert _dirty(w.tenant) == set()
+
+    with _committed(django_capture_on_commit_callbacks):
+        spm_services.team_update(w.tenant, team=w.other_team, actor=None, parent=w.team)
+    assert _dirty(w.tenant) == every
+    _clear(w.tenant)
+
+    with _committed(django_capture_on_commit_callbacks):
+        spm_services.membership_update(w.tenant, membership=w.rep2, actor=None, team=w.root_team)
+    assert _dirty(w.tenant) == every
+
+
+def test_a_changed_end_date_marks_the_old_and_new_periods(
+    world_a, in_tenant_a, django_capture_on_commit_callbacks
+):
+    """rep2 leaves on May 20 (no end date before): May, Q2 and the year."""
+    w = world_a
+    with _committed(django_capture_on_commit_callbacks):
+        spm_services.membership_update(
+            w.tenant, membership=w.rep2, actor=None, end_date=D(2027, 5, 20)
+        )
+    assert _dirty(w.tenant) == {"May 2027", "FY2027 Q2", "FY2027"}
