@@ -202,35 +202,67 @@ def main() -> None:
     )
 
     # 4. Server time of pages and report endpoints.
+    from spm import services as spm_services
+    from spm.models import Team
+
     with tenant_context(tenant):
         rep = Membership.objects.filter(tenant=tenant, role="rep").select_related("user").first()
         quarter = FiscalPeriod.objects.get(
             tenant=tenant, kind="quarter", fiscal_year=2026, number=2
         )
+        root = Team.objects.get(tenant=tenant, parent=None)
+        region = Team.objects.filter(tenant=tenant, parent=root).order_by("path").first()
+        leaf = rep.team
+        admin = Membership.objects.filter(tenant=tenant, role="admin").first()
+        if admin is None:
+            admin = spm_services.membership_add(
+                tenant,
+                email="admin@bench.test",
+                first_name="Bench",
+                last_name="Admin",
+                role="admin",
+            )
     from django.test.utils import override_settings
 
-    with override_settings(ALLOWED_HOSTS=["*"]):
-        client = Client()
-        client.force_login(rep.user)
-        for label, path in (
-            ("rep dashboard page", f"/{tenant.slug}/kpis/reps/{rep.pk}/?period={quarter.pk}"),
-            ("leaderboard page", f"/{tenant.slug}/kpis/leaderboards/?period={quarter.pk}"),
+    q = f"period={quarter.pk}"
+    pages = {
+        "rep": (
+            ("rep dashboard page", f"/{tenant.slug}/kpis/reps/{rep.pk}/?{q}"),
+            ("leaderboard page", f"/{tenant.slug}/kpis/leaderboards/?{q}"),
+            ("API kpi-values (rep, one period)", f"/api/v1/{tenant.slug}/kpi-values/?{q}"),
+            ("API scorecard", f"/api/v1/{tenant.slug}/kpi-reports/scorecard/?{q}"),
             (
-                "API kpi-values (rep, one period)",
-                f"/api/v1/{tenant.slug}/kpi-values/?period={quarter.pk}",
+                "API series (rep, months of a year)",
+                f"/api/v1/{tenant.slug}/kpi-reports/series/?kpi=bookings,quota"
+                "&period_kind=month&fiscal_year=2026",
             ),
-            ("API scorecard", f"/api/v1/{tenant.slug}/kpi-reports/scorecard/?period={quarter.pk}"),
-        ):
-            times = []
-            for _ in range(args.requests):
-                t0 = time.perf_counter()
-                response = client.get(path)
-                times.append((time.perf_counter() - t0) * 1000)
-                if response.status_code != 200:
-                    raise SystemExit(f"{path} answered {response.status_code}")
-            times.sort()
-            p95 = times[int(len(times) * 0.95) - 1]
-            say(f"| {label}: p50 / p95 ms | {statistics.median(times):.1f} / {p95:.1f} |")
+            (
+                "API leaderboard (500 reps)",
+                f"/api/v1/{tenant.slug}/kpi-reports/leaderboard/?kpi=bookings&{q}",
+            ),
+        ),
+        "admin": (
+            ("team dashboard, team of 10", f"/{tenant.slug}/kpis/teams/{leaf.pk}/?{q}"),
+            ("team dashboard, region of 100", f"/{tenant.slug}/kpis/teams/{region.pk}/?{q}"),
+            ("team dashboard, company of 500", f"/{tenant.slug}/kpis/teams/{root.pk}/?{q}"),
+            ("company overview page", f"/{tenant.slug}/kpis/overview/?{q}"),
+        ),
+    }
+    with override_settings(ALLOWED_HOSTS=["*"]):
+        for who, user in (("rep", rep.user), ("admin", admin.user)):
+            client = Client()
+            client.force_login(user)
+            for label, path in pages[who]:
+                times = []
+                for _ in range(args.requests):
+                    t0 = time.perf_counter()
+                    response = client.get(path)
+                    times.append((time.perf_counter() - t0) * 1000)
+                    if response.status_code != 200:
+                        raise SystemExit(f"{path} answered {response.status_code}")
+                times.sort()
+                p95 = times[int(len(times) * 0.95) - 1]
+                say(f"| {label}: p50 / p95 ms | {statistics.median(times):.1f} / {p95:.1f} |")
 
 
 if __name__ == "__main__":

@@ -169,7 +169,7 @@ CLEAR_SQL = "DELETE FROM kpis_kpivalue WHERE tenant_id = %s AND period_id = ANY(
 # temporary kpis_frun / kpis_sfrun; grouped and written by _FACTS_WRITE.
 
 _FACT_TABLES = """
-DROP TABLE IF EXISTS pg_temp.kpis_frun, pg_temp.kpis_sfrun, pg_temp.kpis_mq;
+DROP TABLE IF EXISTS pg_temp.kpis_frun, pg_temp.kpis_sfrun;
 CREATE TEMP TABLE kpis_frun (
     month date NOT NULL, kind text NOT NULL, sid bigint NOT NULL,
     bookings numeric, won bigint, lost bigint, cycle_sum bigint, open_amount numeric,
@@ -180,17 +180,7 @@ CREATE TEMP TABLE kpis_sfrun (
     month date NOT NULL, kind text NOT NULL, sid bigint NOT NULL, stage_id bigint NOT NULL,
     open_amount numeric, weighted numeric, entered_m bigint, conv_m bigint,
     entered_q bigint, conv_q bigint, entered_y bigint, conv_y bigint
-) ON COMMIT DROP;
--- month start -> its fiscal quarter and year (first stage entry per period)
-CREATE TEMP TABLE kpis_mq ON COMMIT DROP AS
-    SELECT m.start AS ms, q.id AS qid, y.id AS yid
-    FROM spm_fiscalperiod m
-    LEFT JOIN spm_fiscalperiod q ON q.tenant_id = m.tenant_id AND q.kind = 'quarter'
-         AND q.start <= m.start AND q."end" >= m."end"
-    LEFT JOIN spm_fiscalperiod y ON y.tenant_id = m.tenant_id AND y.kind = 'year'
-         AND y.start <= m.start AND y."end" >= m."end"
-    WHERE m.tenant_id = %(t)s AND m.kind = 'month';
-ANALYZE kpis_mq
+) ON COMMIT DROP
 """
 
 DEAL_FACTS_SQL = """
@@ -324,13 +314,18 @@ e AS (
     GROUP BY deal_id, stage_id, ms
 ),
 ef AS (
+    -- months counted from the fiscal year's first month: quarters are blocks
+    -- of 3, years of 12 (the way the tenant's periods are generated)
     SELECT e.deal_id, e.stage_id, e.ms, e.reached,
-           (LAG(e.ms) OVER w IS NULL OR LAG(mq.qid) OVER w IS DISTINCT FROM mq.qid) AS first_q,
-           (LAG(e.ms) OVER w IS NULL OR LAG(mq.yid) OVER w IS DISTINCT FROM mq.yid) AS first_y
-    FROM e LEFT JOIN kpis_mq mq ON mq.ms = e.ms
-    WINDOW w AS (PARTITION BY e.deal_id, e.stage_id ORDER BY e.ms)
+           EXTRACT(YEAR FROM e.ms)::int * 12 + EXTRACT(MONTH FROM e.ms)::int - %(fsm)s AS k,
+           LAG(EXTRACT(YEAR FROM e.ms)::int * 12 + EXTRACT(MONTH FROM e.ms)::int - %(fsm)s)
+               OVER (PARTITION BY e.deal_id, e.stage_id ORDER BY e.ms) AS prev_k
+    FROM e
 )
-SELECT * FROM ef WHERE ef.ms BETWEEN %(flo)s::date AND %(fhi)s::date;
+SELECT ef.deal_id, ef.stage_id, ef.ms, ef.reached,
+       (ef.prev_k IS NULL OR ef.prev_k / 3 <> ef.k / 3) AS first_q,
+       (ef.prev_k IS NULL OR ef.prev_k / 12 <> ef.k / 12) AS first_y
+FROM ef WHERE ef.ms BETWEEN %(flo)s::date AND %(fhi)s::date;
 -- (analysed: estimates of the window's output are far off, and a nested loop
 -- over a misjudged "one row" costs minutes)
 ANALYZE kpis_entries
@@ -429,7 +424,7 @@ SELECT %(t)s, month, kind, sid, stage_id, open_amount, weighted, entered_m, conv
 FROM kpis_sfagg
 ON CONFLICT (tenant_id, month, subject_kind, subject_id, stage_id) DO UPDATE SET {_S_SET}
 WHERE ({_S_OLD}) IS DISTINCT FROM ({_S_NEW});
-DROP TABLE kpis_frun, kpis_sfrun, kpis_fagg, kpis_sfagg, kpis_mq, kpis_entries
+DROP TABLE kpis_frun, kpis_sfrun, kpis_fagg, kpis_sfagg, kpis_entries
 """  # noqa: S608 -- constant column lists
 
 # Months of the run's periods whose facts were never computed (no tenant row).
@@ -681,7 +676,14 @@ def compute(
             return 0
         # The run's first and last days go in as constants, so every date filter
         # is applied (and indexed) before any join.
-        params = {"t": tenant.pk, "pids": ids, "tz": tenant.time_zone, "lo": lo, "hi": hi}
+        params = {
+            "t": tenant.pk,
+            "pids": ids,
+            "tz": tenant.time_zone,
+            "lo": lo,
+            "hi": hi,
+            "fsm": tenant.fiscal_year_start_month,
+        }
         # Sorts and hashes of a tenant-year stay in memory (this transaction only).
         cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
         # The plans are large but run once: JIT compilation cost more than it saved.

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -170,13 +171,22 @@ class RepDashboardView(PeriodMixin, DetailView):
         return context
 
 
+def _query_without(request: Any, name: str) -> str:
+    """The current query string without ``name`` (for pager links)."""
+    query = request.GET.copy()
+    query.pop(name, None)
+    return str(query.urlencode())
+
+
 class TeamDashboardView(PeriodMixin, DetailView):
-    """A team's dashboard for its manager: attainment by rep, the team's trend
-    against quota, stage conversion, and the subtree's KPI table with RAG."""
+    """A team's dashboard for its manager: attainment of its sub-teams and own
+    reps, the team's trend against quota, stage conversion, and the subtree's
+    KPI table with RAG (every team; people 50 a page, ``?people=``)."""
 
     model = Team
     template_name = "kpis/team.html"
     context_object_name = "team"
+    people_per_page = 50
 
     def scope_queryset(self, qs: QuerySet) -> QuerySet:
         return selectors.teams_visible(self.tenant, viewer=self.membership)
@@ -188,13 +198,27 @@ class TeamDashboardView(PeriodMixin, DetailView):
         if period is None:
             return context
         subteams = list(Team.objects.filter(tenant=t, path__startswith=team.path).order_by("path"))
-        people = list(
+        # Every team of the subtree, and its people a page at a time (a company
+        # root can hold hundreds): in team order, then by name.
+        people_page = Paginator(
             Membership.objects.filter(tenant=t, team__in=subteams)
             .select_related("user", "team")
-            .order_by("team__path", "user__last_name", "user__first_name")
+            .order_by("team__path", "user__last_name", "user__first_name", "pk"),
+            self.people_per_page,
+        ).get_page(self.request.GET.get("people"))
+        people = list(people_page.object_list)
+        # The chart compares the team's direct children: its sub-teams (rolled
+        # up) and its own reps (a region shows its teams, a team its reps).
+        own_reps = list(
+            Membership.objects.filter(tenant=t, team=team, role=Role.REP)
+            .select_related("user")
+            .order_by("user__last_name", "user__first_name", "pk")
         )
         member_values = selectors.values_of(
-            t, period=period, kind=SubjectKind.MEMBER, subject_ids=[m.pk for m in people]
+            t,
+            period=period,
+            kind=SubjectKind.MEMBER,
+            subject_ids=[m.pk for m in people] + [m.pk for m in own_reps],
         )
         team_values = selectors.values_of(
             t, period=period, kind=SubjectKind.TEAM, subject_ids=[s.pk for s in subteams]
@@ -208,7 +232,6 @@ class TeamDashboardView(PeriodMixin, DetailView):
         labels = selectors.custom_labels(t)
         settings = selectors.settings_for(t, role=Role.REP, team_id=team.pk)
         kpis = selectors.table_kpis(settings, labels)
-        reps = [m for m in people if m.role == Role.REP]
         rows = [
             {
                 "kind": "team",
@@ -228,7 +251,25 @@ class TeamDashboardView(PeriodMixin, DetailView):
             }
             for m in people
         ]
-        attainment = [member_values.get(m.pk, {}).get("attainment") for m in reps]
+        children: list[tuple[str, str, Decimal | None]] = [
+            (
+                s.name,
+                reverse("kpis:team", args=[t.slug, s.pk]),
+                team_values.get(s.pk, {}).get("attainment"),
+            )
+            for s in subteams
+            if s.parent_id == team.pk
+        ] + [
+            (
+                m.display_name,
+                reverse("kpis:rep", args=[t.slug, m.pk]),
+                member_values.get(m.pk, {}).get("attainment"),
+            )
+            for m in own_reps
+        ]
+        compared = (
+            "rep" if len(children) == len(own_reps) else "team" if not own_reps else "team and rep"
+        )
         context.update(
             values=mine,
             headline=[
@@ -244,7 +285,10 @@ class TeamDashboardView(PeriodMixin, DetailView):
             ],
             kpis=kpis,
             rows=rows,
-            reps=list(zip(reps, attainment, [percent(a) for a in attainment], strict=True)),
+            people_page=people_page,
+            query_keep=_query_without(self.request, "people"),
+            compared=compared,
+            children=[(name, url, percent(a)) for name, url, a in children],
             trend=trend,
             stages=stages,
             funnel=[
@@ -258,9 +302,9 @@ class TeamDashboardView(PeriodMixin, DetailView):
             ),
             figures={
                 "attainment": charts.attainment_by_subject(
-                    [m.display_name for m in reps],
-                    attainment,
-                    title=f"Attainment by rep · {period.label}",
+                    [name for name, _url, _a in children],
+                    [a for _name, _url, a in children],
+                    title=f"Attainment by {compared} · {period.label}",
                 ),
                 "trend": charts.cumulative_vs_quota(
                     trend,

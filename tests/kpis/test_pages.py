@@ -88,7 +88,7 @@ def test_manager_sees_subtree_but_not_outside(computed, django_assert_max_num_qu
     assert other_manager.get(_url(w, "teams/", w.team.pk)).status_code == 404
     assert other_manager.get(_url(w, "reps/", w.other_rep.pk)).status_code == 200
     client = client_for(w.manager.user)
-    with django_assert_max_num_queries(27):
+    with django_assert_max_num_queries(29):
         response = client.get(_url(w, "teams/", w.team.pk, period=q1.pk))
     body = response.content.decode()
     assert response.status_code == 200
@@ -144,3 +144,43 @@ def test_overview_chart_compares_the_sub_teams_of_a_single_root(computed):
         ("West", Decimal("50000.00")),
         ("East", Decimal("70000.00")),
     ]
+
+
+def test_team_page_compares_its_children_and_pages_its_people(computed, monkeypatch):
+    """The root team (Sales) has West and East under it and no reps of its own:
+    the chart compares West (rep1: 50,000 of a 90,000 quota, 55.56%) and East
+    (no quota). The KPI table lists every team of the subtree on every page and
+    the people a page at a time."""
+    from kpis.views import TeamDashboardView
+
+    monkeypatch.setattr(TeamDashboardView, "people_per_page", 2)
+    w = computed
+    q1 = period(w.tenant, "quarter")
+    client = client_for(w.manager.user)
+    first = client.get(_url(w, "teams/", w.root_team.pk, period=q1.pk))
+    second = client.get(_url(w, "teams/", w.root_team.pk, period=q1.pk, people=2))
+
+    assert first.context["compared"] == "team"
+    assert [(name, pct) for name, _url, pct in first.context["children"]] == [
+        ("West", Decimal("55.56")),
+        ("East", None),
+    ]
+    assert list(first.context["figures"]["attainment"]["data"][0]["y"]) == ["West", "East"]
+    for response in (first, second):
+        teams = [r["name"] for r in response.context["rows"] if r["kind"] == "team"]
+        assert teams == ["Sales", "West", "East"]
+    people = [
+        [r["obj"].pk for r in response.context["rows"] if r["kind"] == "member"]
+        for response in (first, second)
+    ]
+    assert len(people[0]) == 2
+    assert people[1]
+    assert not set(people[0]) & set(people[1])
+    total = first.context["people_page"].paginator.count
+    assert 'data-testid="people-pager"' in first.content.decode()
+    assert f"People 1–2 of {total}" in first.content.decode()
+    assert f"period={q1.pk}&amp;people=2" in first.content.decode()
+
+    west = client.get(_url(w, "teams/", w.team.pk, period=q1.pk))
+    assert west.context["compared"] == "rep"
+    assert [name for name, _url, _pct in west.context["children"]] == ["Ray One", "Rita Two"]
