@@ -115,9 +115,22 @@ def note_dates(tenant_id: int, dates: set[dt.date]) -> None:
     state.dates.setdefault(tenant_id, set()).update(dates)
 
 
+def _dates_of(sender: type, instance: Any) -> tuple[Any, ...]:
+    """The dates the row's figures count by. A closed deal counts by its close
+    date, an open one by its expected close date (the other date moves no
+    figure); a deal whose status is not loaded, by both."""
+    # __dict__, not getattr: a deferred field must not cost a query per row.
+    values = instance.__dict__
+    if sender is Deal and values.get("status") in ("won", "lost"):
+        return (values.get("close_date"),)
+    if sender is Deal and values.get("status") == "open":
+        return (values.get("expected_close_date"),)
+    return tuple(values.get(f) for f in WATCHED_DATES[sender])
+
+
 def _snapshot(sender: type, instance: Any, **kwargs: Any) -> None:
     # __dict__, not getattr: a deferred field must not cost a query per row.
-    instance._kpis_old = tuple(instance.__dict__.get(f) for f in WATCHED_DATES[sender])
+    instance._kpis_old = _dates_of(sender, instance)
     if sender is Deal:
         instance._kpis_stage = instance.__dict__.get("stage_id")
 
@@ -125,19 +138,24 @@ def _snapshot(sender: type, instance: Any, **kwargs: Any) -> None:
 def _changed(sender: type, instance: Any, raw: bool = False, **kwargs: Any) -> None:
     if raw:
         return
-    fields = WATCHED_DATES[sender]
-    dates = {instance.__dict__.get(f) for f in fields}
+    dates = set(_dates_of(sender, instance))
     dates.update(getattr(instance, "_kpis_old", ()))
-    if (
+    if sender is Deal and kwargs.get("created"):
+        # a new deal enters its first stage today (stage entries count by day)
+        dates.add(timezone.localdate())
+    elif (
         sender is Deal
         and "created" in kwargs
         and instance.__dict__.get("stage_id") != getattr(instance, "_kpis_stage", None)
     ):
+        # moved today: today's entry, and its earlier entries' "reached next"
+        dates.add(timezone.localdate())
         with connection.cursor() as cursor:
             cursor.execute(DEAL_STAGE_DAYS_SQL, [instance.tenant_id, [instance.pk]])
             dates.update(row[0] for row in cursor.fetchall())
-    # Open pipeline, stage entries and retention are as of today.
-    dates.add(timezone.localdate())
+    # Every other figure counts by the row's own dates (close, expected close,
+    # occurred, awareness, customer since, churned): an amount change of a
+    # February deal touches February only.
     dates.discard(None)
     note_dates(instance.tenant_id, dates)  # type: ignore[arg-type]
     _snapshot(sender, instance)
@@ -147,13 +165,13 @@ def _rows_written(
     sender: type, tenant: Tenant, instances: list[Any], stage_moved: list[int], **kwargs: Any
 ) -> None:
     """A pipeline bulk write (CSV import, bulk upsert): the old and new dates of
-    every row it wrote, today, and the stage-entry days of moved deals."""
+    every row it wrote, and the stage-entry days of new and moved deals
+    (today's entry included: the batch wrote it)."""
     if sender not in WATCHED_DATES:
         return
-    fields = WATCHED_DATES[sender]
-    dates: set[dt.date] = {timezone.localdate()}
+    dates: set[dt.date] = set()
     for instance in instances:
-        dates.update(instance.__dict__.get(f) for f in fields)
+        dates.update(_dates_of(sender, instance))
         dates.update(getattr(instance, "_kpis_old", ()))
         _snapshot(sender, instance)
     if stage_moved:

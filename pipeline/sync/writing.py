@@ -184,7 +184,8 @@ def _write_deals(
     actor: Membership | None,
     via: str,
 ) -> tuple[list[Deal], list[int]]:
-    """Returns the deals created or changed and the ids of those whose stage changed."""
+    """Returns the deals created or changed and the ids of those that entered a
+    stage (new ones and moved ones)."""
     lookups = validated.lookups
     today = lookups.today
     now = timezone.now()
@@ -320,4 +321,4 @@ def _write_deals(
     DealSplit.objects.bulk_create(
         [split for deal, pairs in split_plans for split in split_rows(deal, pairs)], batch_size=2000
     )
-    return to_create + to_update, [deal.pk for deal, old in moves if old is not None]
+    return to_create + to_update, [deal.pk for deal, _old in moves]

@@ -88,7 +88,9 @@ def test_saving_a_deal_marks_its_periods_and_todays_after_commit(
 def test_moving_a_deal_marks_the_old_and_the_new_periods(
     world_a, in_tenant_a, django_capture_on_commit_callbacks
 ):
-    """Expected May 20 (Q2) moved to Jul 15 (Q3): both quarters, both months."""
+    """Expected May 20 (Q2) moved to Jul 15 (Q3): both quarters, both months.
+    Not today's month (March): the deal did not change stage, nothing of March
+    moved."""
     w = world_a
     with _committed(django_capture_on_commit_callbacks):
         deal = open_deal(w.tenant, w.rep1, "40000.00", D(2027, 3, 1), D(2027, 5, 20))
@@ -99,15 +101,7 @@ def test_moving_a_deal_marks_the_old_and_the_new_periods(
             w.tenant, deal=deal, actor=w.admin, expected_close_date=D(2027, 7, 15)
         )
 
-    assert _dirty(w.tenant) == {
-        "May 2027",
-        "Jul 2027",
-        "Mar 2027",
-        "FY2027 Q2",
-        "FY2027 Q3",
-        "FY2027 Q1",
-        "FY2027",
-    }
+    assert _dirty(w.tenant) == {"May 2027", "Jul 2027", "FY2027 Q2", "FY2027 Q3", "FY2027"}
 
 
 def test_a_rolled_back_deal_marks_nothing(world_a, in_tenant_a, django_capture_on_commit_callbacks):
@@ -399,3 +393,26 @@ def test_a_changed_end_date_marks_the_old_and_new_periods(
             w.tenant, membership=w.rep2, actor=None, end_date=D(2027, 5, 20)
         )
     assert _dirty(w.tenant) == {"May 2027", "FY2027 Q2", "FY2027"}
+
+
+def test_a_closed_deal_marks_its_close_month_only(
+    world_a, in_tenant_a, django_capture_on_commit_callbacks
+):
+    """A deal won Feb 4: its expected close date (moved to Jan 20) counts for
+    nothing once it is closed, and a new amount moves February's figures only
+    (not January's, not today's March)."""
+    w = world_a
+    with _committed(django_capture_on_commit_callbacks):
+        deal = won_deal(w.tenant, w.rep1, "20000.00", D(2027, 1, 5), D(2027, 2, 4))
+    _clear(w.tenant)
+
+    with _committed(django_capture_on_commit_callbacks):
+        pipeline_services.deal_update(
+            w.tenant, deal=deal, actor=None, expected_close_date=D(2027, 1, 20)
+        )
+    assert _dirty(w.tenant) == {"Feb 2027", "FY2027 Q1", "FY2027"}
+    _clear(w.tenant)
+
+    with _committed(django_capture_on_commit_callbacks):
+        pipeline_services.deal_update(w.tenant, deal=deal, actor=None, amount=Decimal("21000.00"))
+    assert _dirty(w.tenant) == {"Feb 2027", "FY2027 Q1", "FY2027"}
