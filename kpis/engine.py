@@ -207,7 +207,12 @@ ds AS (
     SELECT s.kind, s.sid, d.id, d.status, d.ms, d.cycle, d.probability,
            SUM(sp.credited_amount) AS credit
     FROM d
-    JOIN pipeline_dealsplit sp ON sp.deal_id = d.id AND sp.tenant_id = %(t)s
+    -- each deal's splits by index (OFFSET 0 keeps the planner from hashing
+    -- every split of the tenant for a month's deals)
+    CROSS JOIN LATERAL (
+        SELECT x.member_id, x.credited_amount FROM pipeline_dealsplit x
+        WHERE x.deal_id = d.id AND x.tenant_id = %(t)s OFFSET 0
+    ) sp
     JOIN msub s ON s.member_id = sp.member_id
     GROUP BY s.kind, s.sid, d.id, d.status, d.ms, d.cycle, d.probability
 )
@@ -262,7 +267,10 @@ WITH ds AS (
     SELECT s.kind, s.sid, d.id, d.stage_id, d.expected_close_date AS fdate, d.probability,
            SUM(sp.credited_amount) AS credit
     FROM pipeline_deal d
-    JOIN pipeline_dealsplit sp ON sp.deal_id = d.id AND sp.tenant_id = %(t)s
+    CROSS JOIN LATERAL (
+        SELECT x.member_id, x.credited_amount FROM pipeline_dealsplit x
+        WHERE x.deal_id = d.id AND x.tenant_id = %(t)s OFFSET 0
+    ) sp
     JOIN kpis_msub s ON s.member_id = sp.member_id
     WHERE d.tenant_id = %(t)s AND d.status = 'open'
       AND d.expected_close_date BETWEEN %(flo)s::date AND %(fhi)s::date
