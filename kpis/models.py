@@ -10,6 +10,8 @@ KPI is undefined (attainment with no quota, win rate with nothing closed).
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -79,7 +81,7 @@ class KpiValue(TenantModel):
         return f"{self.kpi} {self.subject_kind}:{self.subject_id} = {self.value}"
 
 
-FACT_KWARGS = {"max_digits": 28, "decimal_places": 10, "null": True, "blank": True}
+FACT_KWARGS: dict[str, Any] = {"max_digits": 28, "decimal_places": 10, "null": True, "blank": True}
 
 
 class MonthFact(TenantModel):

@@ -430,7 +430,7 @@ def leaderboard_page(
     definition = kpi_def(kpi)
     direction = "ASC" if definition.direction == LOWER else "DESC"
     sql = BOARD_SQL.format(direction=direction)
-    params = {
+    params: dict[str, Any] = {
         "t": tenant.pk,
         "p": period.pk,
         "kpi": kpi,
