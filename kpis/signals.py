@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models.signals import post_delete, post_init, post_save
+from django.db.models.signals import post_delete, post_init, post_save, pre_delete
 from django.utils import timezone
 
 from goals.models import Quota
@@ -153,12 +153,23 @@ def _changed(sender: type, instance: Any, raw: bool = False, **kwargs: Any) -> N
         with connection.cursor() as cursor:
             cursor.execute(DEAL_STAGE_DAYS_SQL, [instance.tenant_id, [instance.pk]])
             dates.update(row[0] for row in cursor.fetchall())
+    elif sender is Deal and "created" not in kwargs:
+        # deleted: the stage-entry days read before its history went with it
+        dates.update(getattr(instance, "_kpis_stage_days", ()))
     # Every other figure counts by the row's own dates (close, expected close,
     # occurred, awareness, customer since, churned): an amount change of a
     # February deal touches February only.
     dates.discard(None)
     note_dates(instance.tenant_id, dates)  # type: ignore[arg-type]
     _snapshot(sender, instance)
+
+
+def _deal_deleting(sender: type, instance: Any, **kwargs: Any) -> None:
+    """Before a deal is deleted (its stage history with it): the days it
+    entered stages, whose stage conversion it leaves."""
+    with connection.cursor() as cursor:
+        cursor.execute(DEAL_STAGE_DAYS_SQL, [instance.tenant_id, [instance.pk]])
+        instance._kpis_stage_days = {row[0] for row in cursor.fetchall()}
 
 
 def _rows_written(
@@ -241,5 +252,6 @@ def connect() -> None:
         post_delete.connect(_changed, sender=model, dispatch_uid=f"kpis.delete.{model.__name__}")
     post_save.connect(_quota_changed, sender=Quota, dispatch_uid="kpis.save.quota")
     post_delete.connect(_quota_changed, sender=Quota, dispatch_uid="kpis.delete.quota")
+    pre_delete.connect(_deal_deleting, sender=Deal, dispatch_uid="kpis.deleting.deal")
     post_save.connect(_audit, sender=AuditEvent, dispatch_uid="kpis.audit")
     rows_written.connect(_rows_written, dispatch_uid="kpis.pipeline_rows_written")

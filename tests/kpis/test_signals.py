@@ -416,3 +416,28 @@ def test_a_closed_deal_marks_its_close_month_only(
     with _committed(django_capture_on_commit_callbacks):
         pipeline_services.deal_update(w.tenant, deal=deal, actor=None, amount=Decimal("21000.00"))
     assert _dirty(w.tenant) == {"Feb 2027", "FY2027 Q1", "FY2027"}
+
+
+def test_deleting_a_deal_marks_the_months_it_entered_stages(
+    world_a, in_tenant_a, django_capture_on_commit_callbacks
+):
+    """Qualification on Jan 12, Needs analysis on Feb 10, expected Mar 20:
+    deleting it changes January's and February's stage entries and March's
+    open pipeline."""
+    w = world_a
+    january = time_machine.travel(dt.datetime(2027, 1, 12, 12, tzinfo=dt.UTC), tick=False)
+    with january, _committed(django_capture_on_commit_callbacks):
+        deal = open_deal(
+            w.tenant, w.rep1, "40000.00", D(2027, 1, 12), D(2027, 3, 20), stage="Qualification"
+        )
+    february = time_machine.travel(dt.datetime(2027, 2, 10, 12, tzinfo=dt.UTC), tick=False)
+    with february, _committed(django_capture_on_commit_callbacks):
+        pipeline_services.deal_move(
+            w.tenant, deal=deal, stage=stage_named(w.tenant, "Needs analysis"), actor=None
+        )
+    _clear(w.tenant)
+
+    with _committed(django_capture_on_commit_callbacks):
+        pipeline_services.deal_delete(w.tenant, deal=deal, actor=None)
+
+    assert _dirty(w.tenant) == {"Jan 2027", "Feb 2027", "Mar 2027", "FY2027 Q1", "FY2027"}
