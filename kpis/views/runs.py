@@ -1,0 +1,50 @@
+"""Recompute runs with their progress; admins start a full recompute."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.views.generic import TemplateView
+
+from kpis import selectors, services
+from kpis.tasks import kpis_recompute_tenant
+from spm.permissions import ADMIN, READ_ALL
+from spm.services import task_run_create
+from spm.tenancy.views import TenantViewMixin
+
+
+class RunsView(TenantViewMixin, TemplateView):
+    """KPI recompute runs with their progress; admins start a full recompute."""
+
+    allowed_roles = ADMIN | READ_ALL
+    template_name = "kpis/runs.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        runs = selectors.kpi_runs(self.tenant)
+        for run in runs:
+            done = run.finished_at and run.started_at
+            run.seconds = (  # type: ignore[attr-defined]
+                (run.finished_at - run.started_at).total_seconds() if done else None  # type: ignore[operator]
+            )
+        context["runs"] = runs
+        return context
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if self.membership.role not in ADMIN:
+            return HttpResponse("Only admins start a recompute.", status=403)
+        with transaction.atomic():
+            run = task_run_create(
+                self.tenant,
+                kind=services.RUN_FULL,
+                label="Recompute all KPIs",
+                created_by=self.membership,
+            )
+            tenant_id = self.tenant.pk
+            transaction.on_commit(lambda: kpis_recompute_tenant.delay(tenant_id, run.pk))
+        messages.success(request, "The recompute has started; its progress shows below.")
+        return HttpResponseRedirect(reverse("kpis:runs", args=[self.tenant.slug]))
