@@ -1,0 +1,136 @@
+"""Names, amounts and the other raw material of the demo pipeline, the
+reps' profiles, and small helpers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass
+from decimal import Decimal
+
+from pipeline.models import (
+    ActivityKind,
+)
+from spm.models import Membership
+
+HISTORY_DAYS = 548  # about 18 months
+SEGMENTS = ["SMB", "Mid-market", "Enterprise"]
+INDUSTRIES = [
+    "Software",
+    "Manufacturing",
+    "Retail",
+    "Healthcare",
+    "Financial services",
+    "Logistics",
+    "Education",
+    "Energy",
+]
+COMPANY_A = [
+    "Blue",
+    "North",
+    "Silver",
+    "Bright",
+    "Summit",
+    "Cedar",
+    "Harbor",
+    "Iron",
+    "Maple",
+    "Nova",
+    "Orbit",
+    "Pine",
+    "Quartz",
+    "River",
+    "Stone",
+    "Terra",
+    "Urban",
+    "Vertex",
+    "Willow",
+    "Zenith",
+]
+COMPANY_B = [
+    "Analytics",
+    "Foods",
+    "Logistics",
+    "Health",
+    "Systems",
+    "Labs",
+    "Energy",
+    "Retail",
+    "Works",
+    "Bank",
+    "Motors",
+    "Media",
+    "Robotics",
+    "Pharma",
+    "Textiles",
+    "Networks",
+]
+SUFFIXES = ["Inc", "Ltd", "GmbH", "Group", "Co", "AG", "LLC", "SA"]
+PRODUCT_LINES = ["Platform", "Analytics add-on", "Services", "Support plus"]
+SOURCES = ["Inbound", "Outbound", "Partner", "Event", "Referral"]
+CAMPAIGNS = ["Webinar series", "Trade show", "Paid search", "Newsletter", "Partner co-marketing"]
+LOST_REASONS = ["Price", "Chose a competitor", "No budget", "No decision", "Timing"]
+OUTCOMES = {
+    ActivityKind.CALL: ["Connected", "Left voicemail", "No answer", "Follow-up booked"],
+    ActivityKind.EMAIL: ["Sent", "Replied", "No reply"],
+    ActivityKind.MEETING: ["Held", "Rescheduled", "Next steps agreed"],
+    ActivityKind.DEMO: ["Positive", "Mixed", "Needs follow-up"],
+}
+FIRST = [
+    "Alex",
+    "Sam",
+    "Jordan",
+    "Taylor",
+    "Morgan",
+    "Casey",
+    "Robin",
+    "Jamie",
+    "Avery",
+    "Riley",
+    "Drew",
+    "Kai",
+    "Noor",
+    "Ilse",
+    "Mateo",
+    "Yara",
+]
+LAST = [
+    "Keller",
+    "Nguyen",
+    "Santos",
+    "Olsen",
+    "Brandt",
+    "Moreno",
+    "Walsh",
+    "Kim",
+    "Haddad",
+    "Ruiz",
+    "Fontaine",
+    "Berger",
+    "Lund",
+    "Ivanova",
+]
+
+
+@dataclass
+class RepProfile:
+    member: Membership
+    win_rate: float
+    size: float  # typical deal amount
+    speed: float  # multiplier on days per stage
+    deals_per_month: float
+
+
+def at_time(day: dt.date, rng: random.Random) -> dt.datetime:
+    return dt.datetime.combine(
+        day, dt.time(9 + rng.randint(0, 8), rng.randint(0, 59)), tzinfo=dt.UTC
+    )
+
+
+def money(value: float) -> Decimal:
+    return Decimal(int(round(value, -2))).quantize(Decimal("0.01"))
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    index = day.year * 12 + day.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
