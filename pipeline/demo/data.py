@@ -134,3 +134,12 @@ def money(value: float) -> Decimal:
 def add_months(day: dt.date, months: int) -> dt.date:
     index = day.year * 12 + day.month - 1 + months
     return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def active_span(
+    rep: Membership, *, start: dt.date, today: dt.date
+) -> tuple[dt.date, dt.date] | None:
+    """The days of the demo history the rep was on the team, or None."""
+    first = max(start, rep.start_date)
+    last = min(today, rep.end_date) if rep.end_date else today
+    return (first, last) if last > first else None

@@ -12,6 +12,7 @@ from pipeline.demo.data import (
     PRODUCT_LINES,
     SOURCES,
     RepProfile,
+    active_span,
     add_months,
     money,
 )
@@ -47,10 +48,10 @@ def past_deals(
     first_win: dict[int, dt.date] = {}
     for profile in profiles:
         rep = profile.member
-        rep_start = max(start, rep.start_date)
-        rep_end = min(today, rep.end_date) if rep.end_date else today
-        if rep_end <= rep_start:
+        span = active_span(rep, start=start, today=today)
+        if span is None:
             continue
+        rep_start, rep_end = span
         months = (rep_end - rep_start).days / 30.4
         for _ in range(int(months * profile.deals_per_month)):
             created = rep_start + dt.timedelta(days=rng.randint(0, (rep_end - rep_start).days))

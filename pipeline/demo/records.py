@@ -19,6 +19,7 @@ from pipeline.demo.data import (
     SOURCES,
     SUFFIXES,
     RepProfile,
+    active_span,
     at_time,
 )
 from pipeline.models import (
@@ -157,10 +158,10 @@ def leads_create(
     leads: list[Lead] = []
     for profile in profiles:
         rep = profile.member
-        rep_start = max(start, rep.start_date)
-        rep_end = min(today, rep.end_date) if rep.end_date else today
-        if rep_end <= rep_start:
+        span = active_span(rep, start=start, today=today)
+        if span is None:
             continue
+        rep_start, rep_end = span
         quality = 0.8 + profile.win_rate
         for _ in range(int((rep_end - rep_start).days / 30.4 * rng.uniform(7, 12))):
             aware = rep_start + dt.timedelta(days=rng.randint(0, (rep_end - rep_start).days))
