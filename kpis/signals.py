@@ -4,8 +4,8 @@ Deals, activities, leads and accounts (pipeline) and quotas (goals) are
 watched with Django signals; the pipeline's bulk writes (bulk upserts, CSV
 imports) send ``pipeline.signals.rows_written`` with the rows they wrote; the
 quota writes that bypass ``save()`` (grids, allocations) are caught through
-the audit row their service writes in the same transaction. Each transaction collects the dates it
-touched per tenant and, once committed, queues the periods containing them
+the audit row their service writes in the same transaction. Each transaction
+collects the dates it touched per tenant and, once committed, queues the periods containing them
 (``kpis_dirtyperiod``) and enqueues one debounced recompute per tenant. A
 rolled-back transaction queues nothing.
 """
@@ -13,6 +13,7 @@ rolled-back transaction queues nothing.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,14 +36,14 @@ WATCHED_DATES: dict[type, tuple[str, ...]] = {
     Account: ("customer_since", "churned_on"),
 }
 
-# Audit actions of writes that do not call save() on each row: the rows they
-# touched are found by their change time (a window before the audit row).
-# Pipeline bulk writes send ``pipeline.signals.rows_written`` instead.
-BULK_ACTIONS: dict[str, str] = {
-    "quota.": """
-        SELECT c.start FROM goals_quotachange qc JOIN spm_fiscalperiod c ON c.id = qc.period_id
-        WHERE qc.tenant_id = %(t)s AND qc.changed_at BETWEEN %(lo)s AND %(hi)s""",
-}
+# Quota writes that do not call save() on each row (grids, allocations, imports)
+# leave an audit row: the periods they touched are found by change time, in a
+# window before it. Pipeline bulk writes send ``pipeline.signals.rows_written``.
+QUOTA_CHANGES_SQL = """
+SELECT c.start FROM goals_quotachange qc JOIN spm_fiscalperiod c ON c.id = qc.period_id
+WHERE qc.tenant_id = %s AND qc.changed_at BETWEEN %s AND %s
+"""
+BULK_WINDOW = dt.timedelta(minutes=10)
 
 # The days deals entered their stages: a stage move changes whether their earlier
 # entries "reached the next stage" (stage conversion of those months).
@@ -51,29 +52,29 @@ SELECT DISTINCT (sc.changed_at AT TIME ZONE tn.time_zone)::date
 FROM pipeline_stagechange sc JOIN spm_tenant tn ON tn.id = sc.tenant_id
 WHERE sc.tenant_id = %s AND sc.deal_id = ANY(%s)
 """
-BULK_WINDOW = dt.timedelta(minutes=10)
 
 
 @dataclass
 class _Pending:
-    """What the current transaction touched: tenant id -> dates, and bulk windows."""
+    """What the current transaction touched, per tenant id: dates, periods,
+    quota bulk writes (their audit time), and "every period"."""
 
     dates: dict[int, set[dt.date]] = field(default_factory=dict)
     period_ids: dict[int, set[int]] = field(default_factory=dict)
-    bulk: list[tuple[int, str, dt.datetime]] = field(default_factory=list)
+    quota_writes: list[tuple[int, dt.datetime]] = field(default_factory=list)
     everything: set[int] = field(default_factory=set)
 
     def flush(self) -> None:
         tenant_ids = (
-            set(self.dates) | set(self.period_ids) | {t for t, _, _ in self.bulk} | self.everything
-        )
+            set(self.dates) | set(self.period_ids) | {t for t, _ in self.quota_writes}
+        ) | self.everything
         for tenant_id in sorted(tenant_ids):
             tenant = Tenant.objects.get(pk=tenant_id)
             with tenant_context(tenant):
                 dates = set(self.dates.get(tenant_id, set()))
-                for t, action, at in self.bulk:
+                for t, at in self.quota_writes:
                     if t == tenant_id:
-                        dates |= _bulk_dates(tenant_id, action, at)
+                        dates |= _quota_dates(tenant_id, at)
                 services.periods_mark_dirty(
                     tenant,
                     dates=dates,
@@ -83,10 +84,15 @@ class _Pending:
             services.recompute_enqueue(tenant_id)
 
 
-def _bulk_dates(tenant_id: int, action: str, at: dt.datetime) -> set[dt.date]:
-    sql = BULK_ACTIONS["quota."]
+def _quota_dates(tenant_id: int, at: dt.datetime) -> set[dt.date]:
     with connection.cursor() as cursor:
-        cursor.execute(sql, {"t": tenant_id, "lo": at - BULK_WINDOW, "hi": at})
+        cursor.execute(QUOTA_CHANGES_SQL, [tenant_id, at - BULK_WINDOW, at])
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _stage_days(tenant_id: int, deal_ids: list[int]) -> set[dt.date]:
+    with connection.cursor() as cursor:
+        cursor.execute(DEAL_STAGE_DAYS_SQL, [tenant_id, deal_ids])
         return {row[0] for row in cursor.fetchall()}
 
 
@@ -104,15 +110,21 @@ def _pending() -> _Pending | None:
     return state
 
 
-def note_dates(tenant_id: int, dates: set[dt.date]) -> None:
-    """Remember that ``dates`` of the tenant changed (queued after commit)."""
+def _record(update: Callable[[_Pending], object]) -> None:
+    """Apply ``update`` to this transaction's collector (queued after commit);
+    outside a transaction, queue at once."""
     state = _pending()
     if state is None:
         state = _Pending()
-        state.dates[tenant_id] = dates
+        update(state)
         state.flush()
-        return
-    state.dates.setdefault(tenant_id, set()).update(dates)
+    else:
+        update(state)
+
+
+def note_dates(tenant_id: int, dates: set[dt.date]) -> None:
+    """Remember that ``dates`` of the tenant changed (queued after commit)."""
+    _record(lambda state: state.dates.setdefault(tenant_id, set()).update(dates))
 
 
 def _dates_of(sender: type, instance: Any) -> tuple[Any, ...]:
@@ -129,47 +141,43 @@ def _dates_of(sender: type, instance: Any) -> tuple[Any, ...]:
 
 
 def _snapshot(sender: type, instance: Any, **kwargs: Any) -> None:
-    # __dict__, not getattr: a deferred field must not cost a query per row.
     instance._kpis_old = _dates_of(sender, instance)
     if sender is Deal:
         instance._kpis_stage = instance.__dict__.get("stage_id")
 
 
+def _deal_stage_dates(deal: Deal, **kwargs: Any) -> set[dt.date]:
+    """Stage entries count by day: a new deal enters its first stage today; a
+    moved one enters one today and changes whether its earlier entries reached
+    the next stage; a deleted one takes its entries along (days read before the
+    delete). Otherwise (an amount, a date) no stage entry moved."""
+    if "created" not in kwargs:  # post_delete
+        return set(getattr(deal, "_kpis_stage_days", ()))
+    if kwargs["created"]:
+        return {timezone.localdate()}
+    if deal.__dict__.get("stage_id") != getattr(deal, "_kpis_stage", None):
+        return {timezone.localdate()} | _stage_days(deal.tenant_id, [deal.pk])
+    return set()
+
+
 def _changed(sender: type, instance: Any, raw: bool = False, **kwargs: Any) -> None:
+    """Saved or deleted: the old and new dates the row counts by (an amount
+    change of a February deal touches February only), and for deals the days
+    of the stage entries that moved."""
     if raw:
         return
-    dates = set(_dates_of(sender, instance))
-    dates.update(getattr(instance, "_kpis_old", ()))
-    if sender is Deal and kwargs.get("created"):
-        # a new deal enters its first stage today (stage entries count by day)
-        dates.add(timezone.localdate())
-    elif (
-        sender is Deal
-        and "created" in kwargs
-        and instance.__dict__.get("stage_id") != getattr(instance, "_kpis_stage", None)
-    ):
-        # moved today: today's entry, and its earlier entries' "reached next"
-        dates.add(timezone.localdate())
-        with connection.cursor() as cursor:
-            cursor.execute(DEAL_STAGE_DAYS_SQL, [instance.tenant_id, [instance.pk]])
-            dates.update(row[0] for row in cursor.fetchall())
-    elif sender is Deal and "created" not in kwargs:
-        # deleted: the stage-entry days read before its history went with it
-        dates.update(getattr(instance, "_kpis_stage_days", ()))
-    # Every other figure counts by the row's own dates (close, expected close,
-    # occurred, awareness, customer since, churned): an amount change of a
-    # February deal touches February only.
+    dates = {*_dates_of(sender, instance), *getattr(instance, "_kpis_old", ())}
+    if sender is Deal:
+        dates |= _deal_stage_dates(instance, **kwargs)
     dates.discard(None)
-    note_dates(instance.tenant_id, dates)  # type: ignore[arg-type]
+    note_dates(instance.tenant_id, dates)
     _snapshot(sender, instance)
 
 
-def _deal_deleting(sender: type, instance: Any, **kwargs: Any) -> None:
+def _deal_deleting(sender: type, instance: Deal, **kwargs: Any) -> None:
     """Before a deal is deleted (its stage history with it): the days it
     entered stages, whose stage conversion it leaves."""
-    with connection.cursor() as cursor:
-        cursor.execute(DEAL_STAGE_DAYS_SQL, [instance.tenant_id, [instance.pk]])
-        instance._kpis_stage_days = {row[0] for row in cursor.fetchall()}
+    instance._kpis_stage_days = _stage_days(instance.tenant_id, [instance.pk])  # type: ignore[attr-defined]
 
 
 def _rows_written(
@@ -186,20 +194,17 @@ def _rows_written(
         dates.update(getattr(instance, "_kpis_old", ()))
         _snapshot(sender, instance)
     if stage_moved:
-        with connection.cursor() as cursor:
-            cursor.execute(DEAL_STAGE_DAYS_SQL, [tenant.pk, list(stage_moved)])
-            dates.update(row[0] for row in cursor.fetchall())
-    dates.discard(None)
-    note_dates(tenant.pk, dates)  # type: ignore[arg-type]
+        dates |= _stage_days(tenant.pk, list(stage_moved))
+    dates.discard(None)  # type: ignore[arg-type]
+    note_dates(tenant.pk, dates)
 
 
 def _quota_changed(sender: type, instance: Quota, raw: bool = False, **kwargs: Any) -> None:
     if raw:
         return
-    state = _pending() or _Pending()
-    state.period_ids.setdefault(instance.tenant_id, set()).add(instance.period_id)
-    if not transaction.get_connection().in_atomic_block:
-        state.flush()
+    _record(
+        lambda state: state.period_ids.setdefault(instance.tenant_id, set()).add(instance.period_id)
+    )
 
 
 def _people_changed(instance: AuditEvent) -> None:
@@ -207,41 +212,32 @@ def _people_changed(instance: AuditEvent) -> None:
     changed (all periods). Someone's start or end date moved: the periods of
     the old and new dates (who counts in them, prorated quotas)."""
     data = instance.data or {}
-    everything = (instance.action == "team.update" and "parent" in data) or (
-        instance.action == "membership.update" and ("team" in data or "role" in data)
-    )
+    member = instance.action == "membership.update"
+    everything = ("team" in data or "role" in data) if member else "parent" in data
     days: set[dt.date] = set()
-    for name in ("start_date", "end_date"):
-        for text in data.get(name, []) if instance.action == "membership.update" else []:
-            try:
-                days.add(dt.date.fromisoformat(text))
-            except ValueError:  # "None": no end date
-                continue
+    for text in [*data.get("start_date", []), *data.get("end_date", [])] if member else []:
+        try:
+            days.add(dt.date.fromisoformat(text))
+        except ValueError:  # "None": no end date
+            continue
     if not everything and not days:
         return
-    state = _pending() or _Pending()
-    if everything:
-        state.everything.add(instance.tenant_id)
-    state.dates.setdefault(instance.tenant_id, set()).update(days)
-    if not transaction.get_connection().in_atomic_block:
-        state.flush()
+
+    def update(state: _Pending) -> None:
+        if everything:
+            state.everything.add(instance.tenant_id)
+        state.dates.setdefault(instance.tenant_id, set()).update(days)
+
+    _record(update)
 
 
 def _audit(sender: type, instance: AuditEvent, created: bool, raw: bool = False, **kw: Any) -> None:
     if raw or not created:
         return
-    action = instance.action
-    if action in ("team.update", "membership.update"):
+    if instance.action in ("team.update", "membership.update"):
         _people_changed(instance)
-        return
-    if action.startswith("quota."):
-        state = _pending()
-        entry = (instance.tenant_id, action, instance.created_at)
-        if state is None:
-            state = _Pending(bulk=[entry])
-            state.flush()
-        else:
-            state.bulk.append(entry)
+    elif instance.action.startswith("quota."):
+        _record(lambda state: state.quota_writes.append((instance.tenant_id, instance.created_at)))
 
 
 def connect() -> None:
