@@ -3,10 +3,9 @@ over runs of consecutive months and written where they changed."""
 
 from __future__ import annotations
 
-# Facts ------------------------------------------------------------------------------
 # Statements over one contiguous range of months (%(flo)s = first day of the
 # first month, %(fhi)s = last day of the last), every subject, into the
-# temporary kpis_frun / kpis_sfrun; grouped and written by _FACTS_WRITE.
+# temporary kpis_frun / kpis_sfrun; grouped and written by FACTS_WRITE_SQL.
 
 FACT_TABLES_SQL = """
 DROP TABLE IF EXISTS pg_temp.kpis_frun, pg_temp.kpis_sfrun;
@@ -197,13 +196,16 @@ FROM sel JOIN sd ON sd.deal_id = sel.deal_id
 GROUP BY sel.ms, sd.kind, sd.sid, sel.stage_id
 """
 
+# (name, SQL, may sort): the planner's estimates of these CTE chains are far
+# too low, so they run with sorts off and group by hashing (several times
+# faster at scale); the stage entries' window needs its sort.
 FACT_STATEMENTS = [
-    ("deal facts", DEAL_FACTS_SQL),
-    ("activity facts", ACTIVITY_FACTS_SQL),
-    ("lead facts", LEAD_FACTS_SQL),
-    ("pipeline stage facts", PIPELINE_STAGE_FACTS_SQL),
-    ("stage entries", STAGE_ENTRIES_SQL),
-    ("stage entry facts", STAGE_ENTRY_FACTS_SQL),
+    ("deal facts", DEAL_FACTS_SQL, False),
+    ("activity facts", ACTIVITY_FACTS_SQL, False),
+    ("lead facts", LEAD_FACTS_SQL, False),
+    ("pipeline stage facts", PIPELINE_STAGE_FACTS_SQL, False),
+    ("stage entries", STAGE_ENTRIES_SQL, True),
+    ("stage entry facts", STAGE_ENTRY_FACTS_SQL, False),
 ]
 
 _MONTH_COLUMNS = (

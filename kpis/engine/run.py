@@ -149,15 +149,11 @@ def _compute_facts(cursor: Any, params: dict[str, Any], months: list[dt.date], c
     run of consecutive months, so the date filters stay index ranges."""
     if not months:
         return
-    cursor.execute(FACT_TABLES_SQL, params)
-    cursor.execute("SET LOCAL enable_sort = off")
+    cursor.execute(FACT_TABLES_SQL)
     for flo, fhi in _month_ranges(months):
-        for name, sql in FACT_STATEMENTS:
-            if name == "stage entries":
-                # a window over each deal's history: sorting is the plan
-                cursor.execute("SET LOCAL enable_sort = on")
+        for name, sql, may_sort in FACT_STATEMENTS:
+            cursor.execute(f"SET LOCAL enable_sort = {'on' if may_sort else 'off'}")
             cursor.execute(sql, {**params, "flo": flo, "fhi": fhi})
-            cursor.execute("SET LOCAL enable_sort = off")
             clock.lap(name)
     cursor.execute("SET LOCAL enable_sort = on")
     cursor.execute(FACTS_WRITE_SQL, {**params, "months": months})

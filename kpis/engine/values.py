@@ -5,9 +5,6 @@ from __future__ import annotations
 
 from kpis.engine.base import BASE_CTES
 
-# Values -----------------------------------------------------------------------------
-# Every period of the run from the stored facts of its months.
-
 VALUES_SQL = (
     "WITH"  # noqa: S608 -- constant SQL text, values go as parameters
     + BASE_CTES
