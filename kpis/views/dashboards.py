@@ -201,14 +201,14 @@ class TeamDashboardView(PeriodMixin, DetailView):
             }
             for m in people
         ]
+        sub_teams = [s for s in subteams if s.parent_id == team.pk]
         children: list[tuple[str, str, Decimal | None]] = [
             (
                 s.name,
                 reverse("kpis:team", args=[t.slug, s.pk]),
                 team_values.get(s.pk, {}).get("attainment"),
             )
-            for s in subteams
-            if s.parent_id == team.pk
+            for s in sub_teams
         ] + [
             (
                 m.display_name,
@@ -218,7 +218,8 @@ class TeamDashboardView(PeriodMixin, DetailView):
             for m in own_reps
         ]
         compared = (
-            "rep" if len(children) == len(own_reps) else "team" if not own_reps else "team and rep"
+            " and ".join(word for word, xs in (("team", sub_teams), ("rep", own_reps)) if xs)
+            or "rep"
         )
         context.update(
             values=mine,
