@@ -55,7 +55,7 @@ def test_rep_sees_own_dashboard_with_bookings_and_attainment(
     w = computed
     q1 = period(w.tenant, "quarter")
     client = client_for(w.rep1.user)
-    with django_assert_max_num_queries(24):
+    with django_assert_max_num_queries(23):
         response = client.get(_url(w, "reps/", w.rep1.pk, period=q1.pk))
     assert response.status_code == 200
     body = response.content.decode()

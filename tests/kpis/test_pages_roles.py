@@ -124,10 +124,10 @@ def test_another_tenants_people_get_404_on_every_page(computed, world_b):
 @pytest.mark.parametrize(
     ("role", "page", "queries"),
     [
-        ("rep1", "own-rep", 24),
+        ("rep1", "own-rep", 23),
         ("manager", "west-team", 29),
         ("manager", "root-team", 29),
-        ("manager", "west-rep2", 26),
+        ("manager", "west-rep2", 25),
         ("finance", "overview", 21),
         ("rep1", "leaderboards", 17),
         ("admin", "runs", 14),
