@@ -174,10 +174,13 @@ def _changed(sender: type, instance: Any, raw: bool = False, **kwargs: Any) -> N
     _snapshot(sender, instance)
 
 
-def _deal_deleting(sender: type, instance: Deal, **kwargs: Any) -> None:
-    """Before a deal is deleted (its stage history with it): the days it
-    entered stages, whose stage conversion it leaves."""
-    instance._kpis_stage_days = _stage_days(instance.tenant_id, [instance.pk])  # type: ignore[attr-defined]
+def _deal_deleting(sender: type, instance: Deal, origin: Any = None, **kwargs: Any) -> None:
+    """Before a deal is deleted on its own (its stage history goes with it):
+    the days it entered stages, whose stage conversion it leaves. Deals swept
+    away by a cascade or a queryset delete are left to the nightly run (a
+    query per deal there would be an N+1)."""
+    if origin is instance:
+        instance._kpis_stage_days = _stage_days(instance.tenant_id, [instance.pk])  # type: ignore[attr-defined]
 
 
 def _rows_written(

@@ -441,3 +441,19 @@ def test_deleting_a_deal_marks_the_months_it_entered_stages(
         pipeline_services.deal_delete(w.tenant, deal=deal, actor=None)
 
     assert _dirty(w.tenant) == {"Jan 2027", "Feb 2027", "Mar 2027", "FY2027 Q1", "FY2027"}
+
+
+def test_a_queryset_delete_of_deals_reads_no_stage_history_per_deal(world_a, in_tenant_a):
+    """Only a deal deleted on its own reads its stage-entry days first; a bulk
+    or cascaded delete does not run that query per deal (the nightly run
+    covers stage conversion there)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    w = world_a
+    for n in range(3):
+        open_deal(w.tenant, w.rep1, "1000.00", D(2027, 1, 5 + n), D(2027, 3, 20))
+    with CaptureQueriesContext(connection) as queries:
+        Deal.objects.filter(tenant=w.tenant).delete()
+    assert Deal.objects.filter(tenant=w.tenant).count() == 0
+    assert not [q for q in queries.captured_queries if "AT TIME ZONE tn.time_zone" in q["sql"]]
