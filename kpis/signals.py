@@ -184,7 +184,7 @@ def _deal_deleting(sender: type, instance: Deal, origin: Any = None, **kwargs: A
 
 
 def _rows_written(
-    sender: type, tenant: Tenant, instances: list[Any], stage_moved: list[int], **kwargs: Any
+    sender: type, tenant: Tenant, instances: list[Any], stage_entered: list[int], **kwargs: Any
 ) -> None:
     """A pipeline bulk write (CSV import, bulk upsert): the old and new dates of
     every row it wrote, and the stage-entry days of new and moved deals
@@ -196,8 +196,8 @@ def _rows_written(
         dates.update(_dates_of(sender, instance))
         dates.update(getattr(instance, "_kpis_old", ()))
         _snapshot(sender, instance)
-    if stage_moved:
-        dates |= _stage_days(tenant.pk, list(stage_moved))
+    if stage_entered:
+        dates |= _stage_days(tenant.pk, list(stage_entered))
     dates.discard(None)  # type: ignore[arg-type]
     note_dates(tenant.pk, dates)
 

@@ -15,7 +15,7 @@ from spm.tenancy.context import tenant_context
 # bulk upsert API), once per batch: ``sender`` is the model, ``tenant`` the
 # tenant, ``instances`` the rows created or changed (rows loaded before the
 # write keep what their post_init receivers noted of their old values), and
-# ``stage_moved`` the ids of deals that entered a stage (new or moved). Higher apps (kpis)
+# ``stage_entered`` the ids of deals that entered a stage (new or moved). Higher apps (kpis)
 # listen instead of reading the pipeline's tables after the fact.
 rows_written = Signal()
 

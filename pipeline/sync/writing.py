@@ -138,14 +138,17 @@ def write(
     tenant's context. Rows unchanged since the last sync are not touched."""
     result = UpsertResult(skipped=validated.total - len(validated.rows), errors=validated.errors)
     with transaction.atomic():
-        moved: list[int] = []
+        entered: list[int] = []
         if validated.kind == ImportKind.DEALS:
-            written, moved = _write_deals(tenant, validated, result, actor=actor, via=via)
+            written, entered = _write_deals(tenant, validated, result, actor=actor, via=via)
         else:
             written = _write_simple(tenant, validated, result)
         if written:
             rows_written.send(
-                sender=MODELS[validated.kind], tenant=tenant, instances=written, stage_moved=moved
+                sender=MODELS[validated.kind],
+                tenant=tenant,
+                instances=written,
+                stage_entered=entered,
             )
         audit_record(
             tenant,
