@@ -36,15 +36,15 @@ class KpiValue(TenantModel):
 
     # A snapshot is derived data written millions of rows at a time: no
     # single-column indexes on the tenant and the period (the unique
-    # constraint leads with both) and no database foreign keys (a deferred
-    # check per inserted row cost a third of a full recompute). Deletes still
-    # cascade through the ORM, and RLS still walls the tenant.
+    # constraint leads with both), and no database foreign key to the period
+    # (a deferred check per inserted row). The tenant keeps its database
+    # foreign key: tenancy is checked by the database too. Period deletes
+    # cascade through the ORM.
     tenant = models.ForeignKey(
         "spm.Tenant",
         on_delete=models.CASCADE,
         related_name="+",
         db_index=False,
-        db_constraint=False,
     )
     period = models.ForeignKey(
         FiscalPeriod,
