@@ -289,26 +289,17 @@ class KpiReportViewSet(mixins.ListModelMixin, TenantGenericViewSet):
     def scorecard(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         kind, sid = self._subject(request)
         period = self._period(request)
-        values = selectors.values_of(self.tenant, period=period, kind=kind, subject_ids=[sid]).get(
-            sid, {}
-        )
-        labels = selectors.custom_labels(self.tenant)
-        settings = selectors.settings_for(self.tenant, role=self.membership.role)
-        rows = []
-        for k in selectors.table_kpis(settings, labels):
-            value = values.get(k.key)
-            # Ratio values and their thresholds are both stored as fractions of 1.
-            setting = settings.get(k.key)
-            rows.append(
-                {
-                    "kpi": k.key,
-                    "label": k.label,
-                    "unit": k.unit,
-                    "value": _dec(normalise(value, k.unit)),
-                    "target": _dec(setting.target) if setting else None,
-                    "rag": selectors.rag(value, setting),
-                }
-            )
+        rows = [
+            {
+                "kpi": row.kpi.key,
+                "label": row.kpi.label,
+                "unit": row.kpi.unit,
+                "value": _dec(normalise(row.cell.value, row.kpi.unit)),
+                "target": _dec(row.target),
+                "rag": row.cell.rag,
+            }
+            for row in selectors.scorecard(self.tenant, period=period, kind=kind, subject_id=sid)
+        ]
         body = {"period": period.label, "subject_kind": kind, "subject_id": sid, "rows": rows}
         return Response(body if request.accepted_renderer.format != "csv" else rows)
 

@@ -5,8 +5,19 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 from spm.models import Membership, Role, Team, Tenant
+
+
+def form_errors_add(form: forms.BaseForm, exc: ValidationError, *, prefix: str = "") -> None:
+    """Put a service's ValidationError on ``form``: each message beside the
+    field it names (``prefix`` + the service's field name, when the form
+    calls its fields differently), the rest at the top of the form."""
+    named = exc.message_dict if hasattr(exc, "error_dict") else {None: exc.messages}
+    for field, errors in named.items():
+        name = f"{prefix}{field}"
+        form.add_error(name if name in form.fields else None, errors)
 
 
 class TenantScopedFormMixin:

@@ -17,7 +17,13 @@ from django.views.generic import DetailView, ListView, TemplateView, View
 
 from spm import selectors, services
 from spm.auth import request_user
-from spm.forms import MemberAddForm, MemberEditForm, TeamForm, TenantSettingsForm
+from spm.forms import (
+    MemberAddForm,
+    MemberEditForm,
+    TeamForm,
+    TenantSettingsForm,
+    form_errors_add,
+)
 from spm.models import FiscalPeriod, Membership, Role, TaskRun, Team
 from spm.periods import fiscal_year_of
 from spm.permissions import ADMIN, ALL_ROLES, MANAGERS, READ_ALL
@@ -92,8 +98,7 @@ class TenantSettingsView(TenantViewMixin, TemplateView):
                     self.tenant, actor=request_user(request), **form.cleaned_data
                 )
             except ValidationError as exc:
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
+                form_errors_add(form, exc)
             else:
                 messages.success(request, "Settings saved.")
                 return redirect("tenant-settings", tenant_slug=self.tenant.slug)
@@ -154,8 +159,7 @@ class MemberAddView(TenantViewMixin, TemplateView):
                     **form.cleaned_data,
                 )
             except ValidationError as exc:
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
+                form_errors_add(form, exc)
             else:
                 messages.success(
                     request, f"{member.display_name} was added as {member.get_role_display()}."
@@ -193,8 +197,7 @@ class MemberEditView(TenantViewMixin, DetailView):
                     **form.cleaned_data,
                 )
             except ValidationError as exc:
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
+                form_errors_add(form, exc)
             else:
                 messages.success(request, f"{self.object.display_name} was updated.")
                 return redirect("people-list", tenant_slug=self.tenant.slug)
@@ -287,8 +290,7 @@ class TeamFormView(TenantViewMixin, TemplateView):
                     )
                     messages.success(request, f"Team {data['name']} was saved.")
             except ValidationError as exc:
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
+                form_errors_add(form, exc)
             else:
                 return redirect("team-list", tenant_slug=self.tenant.slug)
         return self.render_to_response(self.get_context_data(form=form, team=team))

@@ -4,9 +4,7 @@ and small form helpers."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
@@ -23,11 +21,6 @@ VIEWS = {"month": "Months", "quarter": "Quarters", "year": "Year"}
 
 
 HUNDRED = Decimal(100)
-
-
-def _apply_errors(form: Any, exc: ValidationError) -> None:
-    for field, errors in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 def _plain(value: Decimal) -> Decimal:

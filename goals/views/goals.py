@@ -20,7 +20,8 @@ from goals.forms import (
     GoalForm,
 )
 from goals.models import Goal, GoalLevel, GoalStatus
-from goals.views.base import GoalsPageMixin, _apply_errors
+from goals.views.base import GoalsPageMixin
+from spm.forms import form_errors_add
 
 
 class GoalListView(GoalsPageMixin, ListView):
@@ -98,7 +99,7 @@ class GoalFormView(GoalsPageMixin, TemplateView):
                     )
                     messages.success(request, f"Goal '{goal.title}' saved.")
             except ValidationError as exc:
-                _apply_errors(form, exc)
+                form_errors_add(form, exc)
                 form.smart_summary = exc.message_dict.get("smart", [""])[0]
             else:
                 return HttpResponseRedirect(
@@ -193,7 +194,7 @@ class GoalCheckInView(GoalObjectMixin, View):
                     checked_on=form.cleaned_data["checked_on"],
                 )
             except ValidationError as exc:
-                _apply_errors(form, exc)
+                form_errors_add(form, exc)
             else:
                 messages.success(request, "Check-in recorded.")
                 return HttpResponseRedirect(self.goal_url(goal))

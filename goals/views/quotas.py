@@ -21,7 +21,8 @@ from goals.forms import (
 )
 from goals.models import Measure, Quota
 from goals.smart import parse_number
-from goals.views.base import GRID_ROLES, VIEWS, GoalsPageMixin, _apply_errors, _int
+from goals.views.base import GRID_ROLES, VIEWS, GoalsPageMixin, _int
+from spm.forms import form_errors_add
 from spm.models import FiscalPeriod, Membership, Team
 from spm.permissions import MANAGERS
 
@@ -224,7 +225,7 @@ class QuotaAllocateView(TeamWriteMixin, TemplateView):
                     measure=self.measure(),
                 )
             except ValidationError as exc:
-                _apply_errors(form, exc)
+                form_errors_add(form, exc)
             else:
                 parts = ", ".join(f"{p.label} {p.amount:,.2f}" for p in result.parts)
                 messages.success(
@@ -275,7 +276,7 @@ class QuotaSpreadView(TeamWriteMixin, TemplateView):
                     profile=form.cleaned_data["profile"],
                 )
             except ValidationError as exc:
-                _apply_errors(form, exc)
+                form_errors_add(form, exc)
             else:
                 how = (
                     form.cleaned_data["profile"].name if form.cleaned_data["profile"] else "evenly"

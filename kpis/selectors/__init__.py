@@ -13,6 +13,20 @@ from kpis.selectors.boards import (
     leaderboard_page,
     leaderboard_position,
 )
+from kpis.selectors.dashboards import (
+    CompanyOverview,
+    Comparison,
+    Figure,
+    MatrixRow,
+    RepDashboard,
+    ScoreRow,
+    TeamBar,
+    TeamDashboard,
+    company_overview,
+    rep_dashboard,
+    scorecard,
+    team_dashboard,
+)
 from kpis.selectors.scope import (
     DEFAULT_TABLE_KPIS,
     LEADERBOARD_KPIS,
@@ -46,6 +60,18 @@ from kpis.selectors.snapshots import (
 )
 
 __all__ = [
+    "CompanyOverview",
+    "Comparison",
+    "Figure",
+    "MatrixRow",
+    "RepDashboard",
+    "ScoreRow",
+    "TeamBar",
+    "TeamDashboard",
+    "company_overview",
+    "rep_dashboard",
+    "scorecard",
+    "team_dashboard",
     "BOARD_SQL",
     "BoardPage",
     "BoardRow",

@@ -8,7 +8,7 @@ from django.views.generic import TemplateView
 
 from kpis import charts, selectors
 from kpis.definitions import BY_KEY, RATIO, kpi_def
-from kpis.views.common import PeriodMixin
+from kpis.views.common import PeriodMixin, query_without
 from spm.models import Team
 
 
@@ -18,12 +18,6 @@ class LeaderboardView(PeriodMixin, TemplateView):
 
     template_name = "kpis/leaderboards.html"
     page_size = 25
-
-    def _query_keep(self) -> str:
-        """The current query string without ``page`` (for the pager links)."""
-        query = self.request.GET.copy()
-        query.pop("page", None)
-        return query.urlencode()
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
@@ -59,7 +53,7 @@ class LeaderboardView(PeriodMixin, TemplateView):
             rows=board.rows if board else [],
             page_obj=board.page if board else None,
             my_row=board.mine if board else None,
-            query_keep=self._query_keep(),
+            query_keep=query_without(self.request, "page"),
             figures={
                 "board": charts.leaderboard_bars(
                     board.top if board else [],

@@ -1,12 +1,10 @@
-"""What every KPI page shares: the period picker, RAG cells, pager links."""
+"""What every KPI page shares: the period picker and pager links."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from kpis import selectors
-from kpis.definitions import format_value
 from spm.tenancy.views import TenantViewMixin
 
 
@@ -22,20 +20,6 @@ class PeriodMixin(TenantViewMixin):
         )
         self.periods, self.period = periods, period
         return {"periods": periods, "period": period, "currency": self.tenant.currency}
-
-
-def kpi_cells(
-    values: dict[str, Decimal | None], kpis: list[Any], settings: dict[str, selectors.Setting]
-) -> list[selectors.Cell]:
-    # Ratio values and their thresholds are both stored as fractions of 1.
-    return [
-        selectors.Cell(
-            values.get(k.key),
-            format_value(values.get(k.key), k.unit),
-            selectors.rag(values.get(k.key), settings.get(k.key)),
-        )
-        for k in kpis
-    ]
 
 
 def query_without(request: Any, name: str) -> str:

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
-from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.views.generic import DetailView, TemplateView, View
 
 from kpis import charts, selectors
-from kpis.definitions import BY_KEY, RATIO, format_value, percent
-from kpis.models import SubjectKind
-from kpis.views.common import PeriodMixin, kpi_cells, query_without
+from kpis.views.common import PeriodMixin, query_without
 from spm.models import Membership, Role, Team
 from spm.permissions import READ_ALL
 from spm.tenancy.views import TenantViewMixin
@@ -55,73 +51,28 @@ class RepDashboardView(PeriodMixin, DetailView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context.update(self.period_context())
-        member, period, t = self.object, self.period, self.tenant
+        period = self.period
         if period is None:
             return context
-        values = selectors.values_of(
-            t, period=period, kind=SubjectKind.MEMBER, subject_ids=[member.pk]
+        dashboard = selectors.rep_dashboard(
+            self.tenant, member=self.object, period=period, periods=self.periods
         )
-        mine = values.get(member.pk, {})
-        months = selectors.months_of_year(self.periods, period.fiscal_year)
-        trend = selectors.series(
-            t,
-            kind=SubjectKind.MEMBER,
-            subject_id=member.pk,
-            kpis=["bookings", "quota"],
-            periods=months,
-        )
-        stages = selectors.stage_rows(t, values=mine, stages=selectors.open_stages(t))
-        rank, board_size = selectors.leaderboard_position(
-            t, period=period, kpi="attainment", member=member
-        )
-        labels = selectors.custom_labels(t)
-        settings = selectors.settings_for(t, role=member.role, team_id=member.team_id)
-        kpis = selectors.table_kpis(settings, labels)
-        currency = t.currency
+        currency = self.tenant.currency
         context.update(
-            values=mine,
-            headline=[
-                (BY_KEY[k].label, format_value(mine.get(k), BY_KEY[k].unit))
-                for k in (
-                    "bookings",
-                    "quota",
-                    "attainment",
-                    "win_rate",
-                    "average_deal_size",
-                    "sales_cycle_length",
-                    "weighted_pipeline",
-                    "activities",
-                )
-            ],
-            attainment_pct=percent(mine.get("attainment")),
-            trend=trend,
-            stages=stages,
-            rank=rank,
-            board_size=board_size,
-            activities=[
-                (BY_KEY[k].label, format_value(mine.get(k), BY_KEY[k].unit))
-                for k in (
-                    "activities_call",
-                    "activities_email",
-                    "activities_meeting",
-                    "activities_demo",
-                    "activities",
-                )
-            ],
-            goals=selectors.member_goals(t, member=member),
-            kpi_rows=list(zip(kpis, kpi_cells(mine, kpis, settings), strict=True)),
-            computed_at=selectors.computed_at(
-                t, period=period, kind=SubjectKind.MEMBER, subject_id=member.pk
-            ),
+            dashboard=dashboard,
             figures={
-                "gauge": charts.gauge(mine.get("attainment"), title=f"Attainment · {period.label}"),
+                "gauge": charts.gauge(
+                    dashboard.values.get("attainment"), title=f"Attainment · {period.label}"
+                ),
                 "trend": charts.bookings_vs_quota(
-                    trend,
+                    dashboard.trend,
                     title=f"Bookings by month vs quota · FY{period.fiscal_year}",
                     currency=currency,
                 ),
                 "pipeline": charts.pipeline_by_stage(
-                    stages, title=f"Open pipeline by stage · {period.label}", currency=currency
+                    dashboard.stages,
+                    title=f"Open pipeline by stage · {period.label}",
+                    currency=currency,
                 ),
             },
         )
@@ -144,140 +95,37 @@ class TeamDashboardView(PeriodMixin, DetailView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context.update(self.period_context())
-        team, period, t = self.object, self.period, self.tenant
+        team, period = self.object, self.period
         if period is None:
             return context
-        subteams = list(Team.objects.filter(tenant=t, path__startswith=team.path).order_by("path"))
-        # Every team of the subtree, and its people a page at a time (a company
-        # root can hold hundreds): in team order, then by name.
-        people_page = Paginator(
-            Membership.objects.filter(tenant=t, team__in=subteams)
-            .select_related("user", "team")
-            .order_by("team__path", "user__last_name", "user__first_name", "pk"),
-            self.people_per_page,
-        ).get_page(self.request.GET.get("people"))
-        people = list(people_page.object_list)
-        # The chart compares the team's direct children: its sub-teams (rolled
-        # up) and its own reps (a region shows its teams, a team its reps).
-        own_reps = list(
-            Membership.objects.filter(tenant=t, team=team, role=Role.REP)
-            .select_related("user")
-            .order_by("user__last_name", "user__first_name", "pk")
-        )
-        member_values = selectors.values_of(
-            t,
+        dashboard = selectors.team_dashboard(
+            self.tenant,
+            team=team,
             period=period,
-            kind=SubjectKind.MEMBER,
-            subject_ids=[m.pk for m in people] + [m.pk for m in own_reps],
-        )
-        team_values = selectors.values_of(
-            t, period=period, kind=SubjectKind.TEAM, subject_ids=[s.pk for s in subteams]
-        )
-        mine = team_values.get(team.pk, {})
-        months = selectors.months_of_year(self.periods, period.fiscal_year)
-        trend = selectors.series(
-            t, kind=SubjectKind.TEAM, subject_id=team.pk, kpis=["bookings", "quota"], periods=months
-        )
-        stages = selectors.stage_rows(t, values=mine, stages=selectors.open_stages(t))
-        labels = selectors.custom_labels(t)
-        settings = selectors.settings_for(t, role=Role.REP, team_id=team.pk)
-        kpis = selectors.table_kpis(settings, labels)
-        rows = [
-            {
-                "kind": "team",
-                "name": s.name,
-                "obj": s,
-                "depth": s.depth - team.depth,
-                "cells": kpi_cells(team_values.get(s.pk, {}), kpis, settings),
-            }
-            for s in subteams
-        ] + [
-            {
-                "kind": "member",
-                "name": m.display_name,
-                "obj": m,
-                "team": m.team,
-                "cells": kpi_cells(member_values.get(m.pk, {}), kpis, settings),
-            }
-            for m in people
-        ]
-        sub_teams = [s for s in subteams if s.parent_id == team.pk]
-        children: list[tuple[str, str, Decimal | None]] = [
-            (
-                s.name,
-                reverse("kpis:team", args=[t.slug, s.pk]),
-                team_values.get(s.pk, {}).get("attainment"),
-            )
-            for s in sub_teams
-        ] + [
-            (
-                m.display_name,
-                reverse("kpis:rep", args=[t.slug, m.pk]),
-                member_values.get(m.pk, {}).get("attainment"),
-            )
-            for m in own_reps
-        ]
-        compared = (
-            " and ".join(word for word, xs in (("team", sub_teams), ("rep", own_reps)) if xs)
-            or "rep"
+            periods=self.periods,
+            people_page=self.request.GET.get("people"),
+            per_page=self.people_per_page,
         )
         context.update(
-            values=mine,
-            headline=[
-                (BY_KEY[k].label, format_value(mine.get(k), BY_KEY[k].unit))
-                for k in (
-                    "bookings",
-                    "quota",
-                    "attainment",
-                    "win_rate",
-                    "weighted_pipeline",
-                    "pipeline_coverage",
-                )
-            ],
-            kpis=kpis,
-            rows=rows,
-            people_page=people_page,
+            dashboard=dashboard,
             query_keep=query_without(self.request, "people"),
-            compared=compared,
-            children=[(name, url, percent(a)) for name, url, a in children],
-            trend=trend,
-            stages=stages,
-            funnel=[
-                (BY_KEY[k].label, mine.get(k))
-                for k in ("leads_awareness", "leads_interest", "leads_decision", "leads_action")
-            ],
-            lead_conversion=format_value(mine.get("lead_conversion"), RATIO),
-            goals=selectors.team_goals(t, team=team),
-            computed_at=selectors.computed_at(
-                t, period=period, kind=SubjectKind.TEAM, subject_id=team.pk
-            ),
             figures={
                 "attainment": charts.attainment_by_subject(
-                    [name for name, _url, _a in children],
-                    [a for _name, _url, a in children],
-                    title=f"Attainment by {compared} · {period.label}",
+                    [c.name for c in dashboard.children],
+                    [c.attainment for c in dashboard.children],
+                    title=f"Attainment by {dashboard.compared} · {period.label}",
                 ),
                 "trend": charts.cumulative_vs_quota(
-                    trend,
+                    dashboard.trend,
                     title=f"{team.name}: bookings vs quota to date · FY{period.fiscal_year}",
-                    currency=t.currency,
+                    currency=self.tenant.currency,
                 ),
-                "funnel": charts.stage_funnel(stages, title=f"Stage conversion · {period.label}"),
+                "funnel": charts.stage_funnel(
+                    dashboard.stages, title=f"Stage conversion · {period.label}"
+                ),
             },
         )
         return context
-
-
-def _side_by_side(teams: list[Team]) -> list[Team]:
-    """The teams the company chart compares: the top level of the tree, or,
-    under a single company-wide root team, its sub-teams (the root's own bar
-    would repeat the company's figures)."""
-    roots = [x for x in teams if x.parent_id is None]
-    if len(roots) == 1:
-        children = [x for x in teams if x.parent_id == roots[0].pk]
-        if children:
-            return children
-    return roots
 
 
 class OverviewView(PeriodMixin, TemplateView):
@@ -289,48 +137,24 @@ class OverviewView(PeriodMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context.update(self.period_context())
-        period, t = self.period, self.tenant
+        period = self.period
         if period is None:
             return context
-        teams = list(Team.objects.filter(tenant=t).order_by("path"))
-        values = selectors.values_of(
-            t, period=period, kind=SubjectKind.TEAM, subject_ids=[x.pk for x in teams]
-        )
-        company = selectors.values_of(
-            t, period=period, kind=SubjectKind.TENANT, subject_ids=[0]
-        ).get(0, {})
-        labels = selectors.custom_labels(t)
-        settings = selectors.settings_for(t)
-        kpis = selectors.table_kpis(settings, labels)
-        months = selectors.months_of_year(self.periods, period.fiscal_year)
-        trend = selectors.series(
-            t, kind=SubjectKind.TENANT, subject_id=0, kpis=["bookings", "quota"], periods=months
-        )
-        side = _side_by_side(teams)
+        dashboard = selectors.company_overview(self.tenant, period=period, periods=self.periods)
         context.update(
-            kpis=kpis,
-            company=kpi_cells(company, kpis, settings),
-            trend=trend,
-            rows=[(x, kpi_cells(values.get(x.pk, {}), kpis, settings)) for x in teams],
-            team_bars=[
-                (x, values.get(x.pk, {}).get("bookings"), values.get(x.pk, {}).get("quota"))
-                for x in side
-            ],
-            computed_at=selectors.computed_at(
-                t, period=period, kind=SubjectKind.TENANT, subject_id=0
-            ),
+            dashboard=dashboard,
             figures={
                 "teams": charts.teams_side_by_side(
-                    [x.name for x in side],
-                    [values.get(x.pk, {}).get("bookings") for x in side],
-                    [values.get(x.pk, {}).get("quota") for x in side],
+                    [b.team.name for b in dashboard.bars],
+                    [b.bookings for b in dashboard.bars],
+                    [b.quota for b in dashboard.bars],
                     title=f"Bookings and quota by team · {period.label}",
-                    currency=t.currency,
+                    currency=self.tenant.currency,
                 ),
                 "trend": charts.bookings_vs_quota(
-                    trend,
+                    dashboard.trend,
                     title=f"Company bookings by month vs quota · FY{period.fiscal_year}",
-                    currency=t.currency,
+                    currency=self.tenant.currency,
                 ),
             },
         )

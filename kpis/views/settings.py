@@ -16,6 +16,7 @@ from kpis import selectors, services
 from kpis.definitions import RATIO, kpi_def
 from kpis.forms import CustomKpiForm, KpiSettingForm, KpiSettingValuesForm
 from kpis.models import CustomKpi, KpiSetting
+from spm.forms import form_errors_add
 from spm.permissions import ADMIN
 from spm.tenancy.views import TenantViewMixin
 
@@ -52,7 +53,7 @@ class SettingsView(TenantViewMixin, TemplateView):
                         self.tenant, actor=self.membership, **form.cleaned_data
                     )
                 except ValidationError as exc:
-                    _errors(form, exc)
+                    form_errors_add(form, exc)
                 else:
                     messages.success(
                         request,
@@ -70,7 +71,7 @@ class SettingsView(TenantViewMixin, TemplateView):
             try:
                 services.kpi_setting_save(self.tenant, actor=self.membership, kpi=kpi, **data)
             except ValidationError as exc:
-                _errors(setting_form, exc)
+                form_errors_add(setting_form, exc)
             else:
                 messages.success(request, "KPI setting saved.")
                 return HttpResponseRedirect(request.path)
@@ -168,7 +169,7 @@ class SettingEditView(TenantViewMixin, View):
                     **_stored_values(form.cleaned_data, unit),
                 )
             except ValidationError as exc:
-                _errors(form, exc)
+                form_errors_add(form, exc)
             else:
                 if getattr(request, "htmx", False):
                     return render(
@@ -183,11 +184,6 @@ class SettingEditView(TenantViewMixin, View):
                 messages.success(request, "KPI setting saved.")
                 return HttpResponseRedirect(reverse("kpis:settings", args=[self.tenant.slug]))
         return self._render(request, setting, form, 400)
-
-
-def _errors(form: Any, exc: ValidationError) -> None:
-    for field, errors in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 class SettingDeleteView(TenantViewMixin, View):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.http import (
     QueryDict,
@@ -32,11 +31,6 @@ def parse_id(value: str | None) -> int | None:
     except ValueError:
         return None
     return number if 0 < number <= MAX_ID else None
-
-
-def _form_errors(form: Any, exc: ValidationError) -> None:
-    for field, errors in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 class DealFilters:

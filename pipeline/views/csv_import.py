@@ -22,7 +22,7 @@ from pipeline.forms import (
 from pipeline.models import (
     ImportBatch,
 )
-from pipeline.views.common import _form_errors
+from spm.forms import form_errors_add
 from spm.permissions import ADMIN
 from spm.tenancy.views import TenantViewMixin
 
@@ -58,7 +58,7 @@ class ImportView(TenantViewMixin, TemplateView):
                     actor=self.membership,
                 )
             except ValidationError as exc:
-                _form_errors(form, exc)
+                form_errors_add(form, exc)
             else:
                 return redirect("pipeline:import-detail", tenant_slug=self.tenant.slug, pk=batch.pk)
         return self.render_to_response(self.get_context_data(form=form))
@@ -112,9 +112,7 @@ class ImportDetailView(TenantViewMixin, TemplateView):
                 )
                 importing.import_batch_start(self.tenant, batch=batch, actor=self.membership)
             except ValidationError as exc:
-                for field, errors in exc.message_dict.items():
-                    name = f"map_{field}"
-                    form.add_error(name if name in form.fields else None, errors)
+                form_errors_add(form, exc, prefix="map_")
             else:
                 return HttpResponseRedirect(
                     reverse(

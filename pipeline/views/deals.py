@@ -28,7 +28,8 @@ from pipeline.models import (
     Lead,
     Stage,
 )
-from pipeline.views.common import SELLERS, DealFilters, _form_errors
+from pipeline.views.common import SELLERS, DealFilters
+from spm.forms import form_errors_add
 from spm.tenancy.views import TenantViewMixin
 
 SORTS = {
@@ -145,7 +146,7 @@ class DealCreateView(TenantViewMixin, TemplateView):
                     **form.service_kwargs(),
                 )
             except ValidationError as exc:
-                _form_errors(form, exc)
+                form_errors_add(form, exc)
             else:
                 messages.success(request, f"{deal.name} was created.")
                 return redirect("pipeline:deal-detail", tenant_slug=self.tenant.slug, pk=deal.pk)
@@ -221,7 +222,7 @@ class DealDetailView(TenantViewMixin, TemplateView):
                     **form.service_kwargs(),
                 )
             except ValidationError as exc:
-                _form_errors(form, exc)
+                form_errors_add(form, exc)
             else:
                 messages.success(request, "The deal was saved.")
                 return redirect("pipeline:deal-detail", tenant_slug=self.tenant.slug, pk=deal.pk)

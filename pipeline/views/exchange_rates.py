@@ -20,7 +20,7 @@ from pipeline.forms import (
 from pipeline.models import (
     ExchangeRate,
 )
-from pipeline.views.common import _form_errors
+from spm.forms import form_errors_add
 from spm.permissions import ADMIN
 from spm.tenancy.views import TenantViewMixin
 
@@ -45,7 +45,7 @@ class ExchangeRateListView(TenantViewMixin, TemplateView):
                     self.tenant, actor=self.membership, **form.cleaned_data
                 )
             except ValidationError as exc:
-                _form_errors(form, exc)
+                form_errors_add(form, exc)
             else:
                 messages.success(request, f"The {row.currency} rate for {row.period} was added.")
                 return redirect("pipeline:exchange-rates", tenant_slug=self.tenant.slug)
@@ -81,7 +81,7 @@ class ExchangeRateEditView(TenantViewMixin, TemplateView):
                     self.tenant, exchange_rate=row, actor=self.membership, **form.cleaned_data
                 )
             except ValidationError as exc:
-                _form_errors(form, exc)
+                form_errors_add(form, exc)
             else:
                 messages.success(request, "The rate was saved.")
                 return redirect("pipeline:exchange-rates", tenant_slug=self.tenant.slug)

@@ -24,7 +24,7 @@ from pipeline.models import (
     Pipeline,
     Stage,
 )
-from pipeline.views.common import _form_errors
+from spm.forms import form_errors_add
 from spm.permissions import ADMIN
 from spm.tenancy.views import TenantViewMixin
 
@@ -61,7 +61,7 @@ class StageSettingsView(TenantViewMixin, TemplateView):
                     self.tenant, name=form.cleaned_data["name"], actor=self.membership
                 )
             except ValidationError as exc:
-                _form_errors(form, exc)
+                form_errors_add(form, exc)
             else:
                 messages.success(request, f"Pipeline {form.cleaned_data['name']} was added.")
                 return redirect("pipeline:stages", tenant_slug=self.tenant.slug)

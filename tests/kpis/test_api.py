@@ -10,7 +10,9 @@ import pytest
 import time_machine
 
 from goals import services as goal_services
+from kpis import selectors
 from kpis.models import KpiValue
+from kpis.services import kpi_setting_save
 from spm.models import FiscalPeriod
 from spm.tenancy.context import tenant_context
 from tests.conftest import api_client_for
@@ -130,3 +132,40 @@ def test_scope_and_other_tenant(computed, world_b):
         _api(w, f"kpi-reports/leaderboard/?period={b_q1}")
     )
     assert with_b_period.status_code == 404
+
+
+def test_scorecard_is_the_dashboards_kpi_table_judged_by_the_subjects_settings(computed):
+    """Reps' win rate turns green from 60%, admins' from 70%. rep1's win rate
+    is 2 won of 3 closed (66.67%): green on their scorecard whoever reads it,
+    and the API rows are the rows of rep1's dashboard table."""
+    w = computed
+    t = w.tenant
+    q1 = period(t, "quarter")
+    kpi_setting_save(
+        t,
+        actor=w.admin,
+        kpi="win_rate",
+        role="rep",
+        target=Decimal("0.65"),
+        green_from=Decimal("0.6"),
+        amber_from=Decimal("0.4"),
+    )
+    kpi_setting_save(t, actor=w.admin, kpi="win_rate", role="admin", green_from=Decimal("0.7"))
+    path = f"kpi-reports/scorecard/?subject_kind=member&subject_id={w.rep1.pk}&period={q1.pk}"
+
+    card = api_client_for(w.admin.user).get(_api(w, path)).json()
+
+    assert [r for r in card["rows"] if r["kpi"] == "win_rate"] == [
+        {
+            "kpi": "win_rate",
+            "label": "Win rate",
+            "unit": "ratio",
+            "value": "0.6666666667",
+            "target": "0.6500000000",
+            "rag": "green",
+        }
+    ]
+    page = selectors.rep_dashboard(t, member=w.rep1, period=q1, periods=[q1]).scorecard
+    assert [(r["kpi"], r["rag"]) for r in card["rows"]] == [
+        (row.kpi.key, row.cell.rag) for row in page
+    ]

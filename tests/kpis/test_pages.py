@@ -140,7 +140,7 @@ def test_overview_chart_compares_the_sub_teams_of_a_single_root(computed):
     response = client_for(w.finance.user).get(_url(w, "overview/", period=q1.pk))
     figure = response.context["figures"]["teams"]
     assert list(figure["data"][0]["x"]) == ["West", "East"]
-    assert [(t.name, b) for t, b, _q in response.context["team_bars"]] == [
+    assert [(b.team.name, b.bookings) for b in response.context["dashboard"].bars] == [
         ("West", Decimal("50000.00")),
         ("East", Decimal("70000.00")),
     ]
@@ -160,27 +160,27 @@ def test_team_page_compares_its_children_and_pages_its_people(computed, monkeypa
     first = client.get(_url(w, "teams/", w.root_team.pk, period=q1.pk))
     second = client.get(_url(w, "teams/", w.root_team.pk, period=q1.pk, people=2))
 
-    assert first.context["compared"] == "team"
-    assert [(name, pct) for name, _url, pct in first.context["children"]] == [
+    assert first.context["dashboard"].compared == "team"
+    assert [(c.name, c.attainment_percent) for c in first.context["dashboard"].children] == [
         ("West", Decimal("55.56")),
         ("East", None),
     ]
     assert list(first.context["figures"]["attainment"]["data"][0]["y"]) == ["West", "East"]
     for response in (first, second):
-        teams = [r["name"] for r in response.context["rows"] if r["kind"] == "team"]
+        teams = [r.name for r in response.context["dashboard"].rows if r.kind == "team"]
         assert teams == ["Sales", "West", "East"]
     people = [
-        [r["obj"].pk for r in response.context["rows"] if r["kind"] == "member"]
+        [r.subject.pk for r in response.context["dashboard"].rows if r.kind == "member"]
         for response in (first, second)
     ]
     assert len(people[0]) == 2
     assert people[1]
     assert not set(people[0]) & set(people[1])
-    total = first.context["people_page"].paginator.count
+    total = first.context["dashboard"].people_page.paginator.count
     assert 'data-testid="people-pager"' in first.content.decode()
     assert f"People 1–2 of {total}" in first.content.decode()
     assert f"period={q1.pk}&amp;people=2" in first.content.decode()
 
     west = client.get(_url(w, "teams/", w.team.pk, period=q1.pk))
-    assert west.context["compared"] == "rep"
-    assert [name for name, _url, _pct in west.context["children"]] == ["Ray One", "Rita Two"]
+    assert west.context["dashboard"].compared == "rep"
+    assert [c.name for c in west.context["dashboard"].children] == ["Ray One", "Rita Two"]
