@@ -33,6 +33,7 @@ from kpis import selectors
 from kpis.definitions import kpi_def, normalise
 from kpis.models import KpiValue, SubjectKind
 from spm.api.base import TenantGenericViewSet, TenantReadOnlyViewSet
+from spm.api.filters import IdFilter, IntegerFilter
 from spm.api.registry import tenant_router
 from spm.models import FiscalPeriod, Role, Team
 from spm.selectors import managed_team_ids
@@ -105,14 +106,14 @@ class KpiValueSerializer(serializers.ModelSerializer):
 
 
 class KpiValueFilter(filters.FilterSet):
-    period = filters.NumberFilter(field_name="period_id")
+    period = IdFilter(field_name="period_id")
     period_kind = filters.ChoiceFilter(
         field_name="period__kind",
         choices=[("month", "month"), ("quarter", "quarter"), ("year", "year")],
     )
-    fiscal_year = filters.NumberFilter(field_name="period__fiscal_year")
+    fiscal_year = IntegerFilter(field_name="period__fiscal_year")
     subject_kind = filters.ChoiceFilter(choices=SubjectKind.choices)
-    subject_id = filters.NumberFilter()
+    subject_id = IntegerFilter(min_value=0)
     kpi = filters.CharFilter()
 
     class Meta:

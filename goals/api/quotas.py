@@ -22,6 +22,7 @@ from goals.models import (
     SeasonalityProfile,
 )
 from spm.api.base import TenantPrimaryKeyRelatedField
+from spm.api.filters import IdFilter, IntegerFilter
 from spm.models import FiscalPeriod, Membership, Team
 from spm.permissions import ALL_ROLES, MANAGERS
 
@@ -133,14 +134,14 @@ class SpreadSerializer(serializers.Serializer):
 
 
 class QuotaFilter(filters.FilterSet):
-    period = filters.NumberFilter(field_name="period_id")
+    period = IdFilter(field_name="period_id")
     period_kind = filters.ChoiceFilter(
         field_name="period__kind",
         choices=[("month", "month"), ("quarter", "quarter"), ("year", "year")],
     )
-    fiscal_year = filters.NumberFilter(field_name="period__fiscal_year")
-    membership = filters.NumberFilter(field_name="membership_id")
-    team = filters.NumberFilter(field_name="team_id")
+    fiscal_year = IntegerFilter(field_name="period__fiscal_year")
+    membership = IdFilter(field_name="membership_id")
+    team = IdFilter(field_name="team_id")
     measure = filters.ChoiceFilter(choices=Measure.choices)
 
     class Meta:
@@ -201,7 +202,7 @@ class QuotaViewSet(CrudViewSet):
         services.quota_delete(self.tenant, actor=self.membership, quota=instance)
 
     @extend_schema(request=QuotaBulkSerializer, responses=QuotaSerializer(many=True))
-    @action(detail=False, methods=["post"])
+    @action(detail=False, methods=["post"], pagination_class=None, filter_backends=[])
     def bulk(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Create or update many quotas at once, all or nothing; errors name the
         row (``rows[3].amount``)."""
@@ -236,7 +237,7 @@ class QuotaViewSet(CrudViewSet):
         return Response(AllocationSerializer(result, context=self.get_serializer_context()).data)
 
     @extend_schema(request=SpreadSerializer, responses=QuotaSerializer(many=True))
-    @action(detail=False, methods=["post"])
+    @action(detail=False, methods=["post"], pagination_class=None, filter_backends=[])
     def spread(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Spread quarter or year quotas of members and teams to their months,
         evenly or by a seasonality profile."""
@@ -248,7 +249,7 @@ class QuotaViewSet(CrudViewSet):
         return Response(self.get_serializer(quotas, many=True).data)
 
     @extend_schema(responses=QuotaChangeSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def history(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Every change of this quota: who, when, old and new amount."""
         quota = self.get_object()

@@ -10,12 +10,13 @@ from rest_framework import serializers
 
 from pipeline import selectors, services
 from pipeline.api.bulk import BulkUpsertMixin, bulk_action
-from pipeline.api.common import SELLERS, IdFilter, TenantFilterSet
+from pipeline.api.common import SELLERS, TenantFilterSet
 from pipeline.models import (
     Account,
     ImportKind,
 )
 from spm.api.base import TenantModelViewSet, TenantPrimaryKeyRelatedField
+from spm.api.filters import IdFilter
 from spm.models import Membership, Role
 
 

@@ -10,7 +10,7 @@ from rest_framework import serializers
 
 from pipeline import selectors, services
 from pipeline.api.bulk import BulkUpsertMixin, bulk_action
-from pipeline.api.common import SELLERS, IdFilter, TenantFilterSet
+from pipeline.api.common import SELLERS, TenantFilterSet
 from pipeline.models import (
     Account,
     Activity,
@@ -20,6 +20,7 @@ from pipeline.models import (
     Lead,
 )
 from spm.api.base import TenantModelViewSet, TenantPrimaryKeyRelatedField
+from spm.api.filters import IdFilter
 from spm.models import Membership
 
 

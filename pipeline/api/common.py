@@ -1,11 +1,10 @@
-"""Shared by the pipeline API modules: the seller roles, the bulk limit, the id
-filter and the tenant filter set."""
+"""Shared by the pipeline API modules: the seller roles, the bulk limit and the
+tenant filter set."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 
@@ -15,17 +14,6 @@ SELLERS = frozenset({Role.ADMIN, Role.MANAGER, Role.REP})
 
 
 MAX_BULK_ITEMS = 5000
-
-
-class IdFilter(filters.NumberFilter):
-    """An id: a whole number in the range of a database id (else 400, not a 500)."""
-
-    field_class = forms.IntegerField
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("min_value", 1)
-        kwargs.setdefault("max_value", 2**63 - 1)
-        super().__init__(*args, **kwargs)
 
 
 class TenantFilterSet(filters.FilterSet):

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from pipeline import selectors, services
 from pipeline.api.bulk import BulkUpsertMixin, bulk_action
-from pipeline.api.common import SELLERS, IdFilter, TenantFilterSet
+from pipeline.api.common import SELLERS, TenantFilterSet
 from pipeline.models import (
     Account,
     ChangeSource,
@@ -29,6 +29,7 @@ from pipeline.models import (
     StageChange,
 )
 from spm.api.base import TenantModelViewSet, TenantPrimaryKeyRelatedField
+from spm.api.filters import IdFilter
 from spm.models import Membership
 
 
@@ -255,7 +256,7 @@ class DealViewSet(BulkUpsertMixin, TenantModelViewSet):
         return Response(self.get_serializer(self.get_queryset().get(pk=deal.pk)).data)
 
     @extend_schema(request=None, responses=StageChangeSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def history(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """The deal's stage changes, oldest first."""
         deal = self.get_object()

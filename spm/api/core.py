@@ -17,6 +17,7 @@ from rest_framework.response import Response
 
 from spm import selectors, services
 from spm.api.base import TenantGenericViewSet, TenantPrimaryKeyRelatedField, TenantReadOnlyViewSet
+from spm.api.filters import IdFilter
 from spm.auth import request_user
 from spm.models import FiscalPeriod, Membership, Role, Team
 from spm.permissions import ADMIN, ALL_ROLES
@@ -106,7 +107,7 @@ class MemberCreateSerializer(serializers.Serializer):
 
 class MemberFilter(filters.FilterSet):
     role = filters.ChoiceFilter(choices=Role.choices)
-    team = filters.NumberFilter(field_name="team_id")
+    team = IdFilter(field_name="team_id")
     is_active = filters.BooleanFilter()
     email = filters.CharFilter(field_name="user__email", lookup_expr="iexact")
 
@@ -229,7 +230,7 @@ class TeamViewSet(
         services.team_delete(self.tenant, team=instance, actor=request_user(self.request))
 
     @extend_schema(responses=TeamSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def subtree(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         team = self.get_object()
         teams = selectors.team_subtree(self.tenant, team=team).select_related("manager")

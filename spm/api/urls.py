@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.parsers import JSONParser
 
 from spm.api import core
 from spm.api.registry import tenant_router
@@ -18,7 +19,11 @@ tenant_router.register("teams", core.TeamViewSet, basename="team")
 tenant_router.register("periods", core.PeriodViewSet, basename="period")
 
 urlpatterns = [
-    path("auth/token/", ObtainAuthToken.as_view(), name="api-token"),
+    path(
+        "auth/token/",
+        ObtainAuthToken.as_view(parser_classes=[JSONParser]),  # JSON, as every API body
+        name="api-token",
+    ),
     path("me/", core.me, name="api-me"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -91,7 +91,7 @@ def test_rep_sees_dashboard_and_a_deal_won_through_the_api_shows_within_seconds(
     # The deal is won through the API with a token, as a CRM would.
     api = f"{live_server.url}/api/v1/"
     token = requests.post(
-        api + "auth/token/", timeout=10, data={"username": "rep1@alpha.test", "password": PASSWORD}
+        api + "auth/token/", timeout=10, json={"username": "rep1@alpha.test", "password": PASSWORD}
     ).json()["token"]
     with tenant_context(world_a.tenant):
         won = Stage.objects.get(tenant=world_a.tenant, name="Closed won")
