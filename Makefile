@@ -30,7 +30,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 typecheck: install
-	DATABASE_URL=$${DATABASE_URL:-postgres://localhost/spm} $(VENV)/bin/mypy spm pipeline goals kpis
+	DATABASE_URL=$${DATABASE_URL:-postgres://localhost/spm} $(VENV)/bin/mypy spm pipeline goals kpis incentives
 
 check: lint typecheck test
 

@@ -1,0 +1,401 @@
+"""A component's statement lines to date for one measurement window.
+
+Each function takes every member of a plan at once (frames, not rows) and
+returns lines with exact amounts already rounded to cents per line
+(docs/formulas.md, "Commission components"). They compute *to date*: the
+caller pays the difference from what was paid before (``ledger``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+
+from incentives.document import Component, PlanDocument
+from incentives.engine.frames import (
+    HUNDRED,
+    INFINITY,
+    LINE_COLUMNS,
+    ZERO,
+    Window,
+    band_label,
+    empty_lines,
+    money,
+    number,
+    round_cents,
+)
+
+
+def _two_places(value: Decimal) -> str:
+    return f"{value.quantize(Decimal('0.01')):,}"
+
+
+def _key(
+    frame: pd.DataFrame, comp: Component, window: Window, kind: str, *, per_band: bool
+) -> pd.Series:
+    credit = frame["credit_id"].astype(object).where(frame["credit_id"].notna(), "-").astype(str)
+    if not per_band:
+        return f"{comp.key}|{window.key}|{kind}|" + credit + "|-"
+    band = frame["band"].astype(object).where(frame["band"].notna(), "-").astype(str)
+    return f"{comp.key}|{window.key}|{kind}|" + credit + "|" + band
+
+
+def _finish(
+    frame: pd.DataFrame,
+    comp: Component,
+    window: Window,
+    kind: str,
+    *,
+    exact: pd.Series,
+    per_band: bool = True,
+) -> pd.DataFrame:
+    """Round each line once and give it its key. A retroactive line is one
+    per deal whatever band it reaches (``per_band=False``), so a later
+    period pays that deal's uplift on the same key."""
+    out = frame.copy()
+    out["component"] = comp.key
+    out["kind"] = kind
+    out["window"] = window.key
+    out["amount"] = round_cents(exact)
+    for column in LINE_COLUMNS:
+        if column not in out:
+            out[column] = None
+    out["line_key"] = _key(out, comp, window, kind, per_band=per_band)
+    return out[LINE_COLUMNS].reset_index(drop=True)
+
+
+def _credits_for(comp: Component, credits: pd.DataFrame, window: Window, as_of: dt.date):
+    picked = credits[
+        credits["role"].isin(comp.credit_roles)
+        & (credits["credit_date"] >= window.start)
+        & (credits["credit_date"] <= as_of)
+    ]
+    return picked.sort_values(["member_id", "credit_date", "deal_id", "credit_id"], kind="stable")
+
+
+def _multiplier(comp: Component, frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    factor = pd.Series([Decimal("1")] * len(frame), index=frame.index, dtype=object)
+    note = pd.Series([""] * len(frame), index=frame.index, dtype=object)
+    for mult in comp.multipliers:  # a handful of plan settings, not deals
+        match = pd.Series(True, index=frame.index)
+        what = []
+        if mult.deal_type:
+            match &= frame["deal_type"] == mult.deal_type
+            what.append(mult.deal_type.replace("_", " "))
+        if mult.product_line:
+            match &= frame["product_line"] == mult.product_line
+            what.append(mult.product_line)
+        factor = factor.where(~match, factor * mult.factor)
+        note = note.where(~match, note + f" x {number(mult.factor)} ({', '.join(what)})")
+    return factor, note
+
+
+def _gate_and_basis_lines(
+    comp: Component,
+    window: Window,
+    members: pd.DataFrame,
+    *,
+    blocked: pd.Series,
+    reason: pd.Series,
+) -> pd.DataFrame:
+    """A zero line per member held back by the gate or a missing quota, saying why."""
+    rows = members.loc[blocked, ["member_id"]].copy()
+    if rows.empty:
+        return empty_lines()
+    rows["explanation"] = reason[blocked].to_numpy()
+    rows["band"] = None
+    rows["credit_id"] = None
+    return _finish(
+        rows, comp, window, "gate", exact=pd.Series([ZERO] * len(rows), index=rows.index)
+    )
+
+
+def deal_lines(
+    plan: PlanDocument,
+    comp: Component,
+    window: Window,
+    *,
+    as_of: dt.date,
+    credits: pd.DataFrame,
+    basis: pd.DataFrame,
+) -> pd.DataFrame:
+    """Commission per credited deal on a rate table (bookings or deal count).
+
+    ``basis`` has ``member_id`` and ``basis`` (the quota or target of the
+    window, ``None`` when there is none). Marginal: each slice of the running
+    total earns its band's rate, one line per deal and band. Retroactive:
+    every deal earns the rate of the band the total to date reached.
+    """
+    picked = _credits_for(comp, credits, window, as_of)
+    picked = picked[picked["member_id"].isin(basis["member_id"])]
+    if picked.empty:
+        return empty_lines()
+    counting = comp.measure == "deal_count"
+    units_cents = np.full(len(picked), 100, dtype="int64") if counting else picked["amount_cents"]
+    frame = picked.assign(units_cents=np.asarray(units_cents, dtype="int64"))
+    frame["cum_cents"] = frame.groupby("member_id")["units_cents"].cumsum()
+    frame["end"] = (frame["cum_cents"].map(Decimal) / HUNDRED).astype(object)
+    frame["start"] = ((frame["cum_cents"] - frame["units_cents"]).map(Decimal) / HUNDRED).astype(
+        object
+    )
+    frame["units"] = (frame["units_cents"].map(Decimal) / HUNDRED).astype(object)
+    frame = frame.merge(basis, on="member_id", how="left")
+    totals = frame.groupby("member_id", as_index=False)["cum_cents"].max()
+    totals["total"] = (totals["cum_cents"].map(Decimal) / HUNDRED).astype(object)
+    frame = frame.merge(totals[["member_id", "total"]], on="member_id")
+
+    on_attainment = comp.rate_table_on == "attainment"
+    members = frame.drop_duplicates("member_id")[["member_id", "basis", "total"]]
+    has_basis = members["basis"].map(lambda b: b is not None and b == b and b > 0).astype(bool)
+    safe_basis = members["basis"].where(has_basis, Decimal("1"))
+    attained = (members["total"] * HUNDRED / safe_basis).astype(object)
+    # Attainment bands and a gate need a basis; an amount table does not.
+    needs_basis = on_attainment or comp.gate is not None
+    blocked = ~has_basis if needs_basis else pd.Series(False, index=members.index)
+    reason = pd.Series(
+        f"no {'quota' if comp.basis == 'quota' else 'target'} for {window.label}: "
+        "attainment undefined, nothing paid",
+        index=members.index,
+        dtype=object,
+    )
+    if comp.gate is not None:
+        gated = has_basis & (attained < comp.gate)
+        reason = reason.where(
+            ~gated,
+            f"gate {number(comp.gate)}% not met: attainment "
+            + attained.map(_two_places)
+            + "% to date",
+        )
+        blocked |= gated
+    held = _gate_and_basis_lines(comp, window, members, blocked=blocked, reason=reason)
+    frame = frame[~frame["member_id"].isin(members.loc[blocked, "member_id"])]
+    if frame.empty:
+        return held
+
+    bands = pd.DataFrame(
+        {
+            "band": range(len(comp.rate_table)),
+            "lower": [b.lower for b in comp.rate_table],
+            "upper": [b.upper for b in comp.rate_table],
+            "rate": [b.rate for b in comp.rate_table],
+            "per_deal": [b.amount for b in comp.rate_table],
+        }
+    )
+    crossed = frame.merge(bands, how="cross")
+    scale = crossed["basis"] / HUNDRED if on_attainment else Decimal("1")
+    crossed["lo"] = (crossed["lower"] * scale).astype(object)
+    upper = crossed["upper"].where(crossed["upper"].notna(), INFINITY)
+    crossed["hi"] = (upper * scale).astype(object)
+    crossed["label"] = [
+        band_label(lo, up, comp.rate_table_on)
+        for lo, up in zip(crossed["lower"], crossed["upper"], strict=True)
+    ]
+    factor, note = _multiplier(comp, crossed)
+    if comp.tiering == "marginal":
+        top = np.minimum(crossed["end"].to_numpy(), crossed["hi"].to_numpy())
+        bottom = np.maximum(crossed["start"].to_numpy(), crossed["lo"].to_numpy())
+        crossed["base"] = pd.Series(top - bottom, index=crossed.index, dtype=object)
+        lines = crossed[crossed["base"] > 0].copy()
+        where = " in band " + lines["label"]
+    else:
+        reached = (crossed["total"] >= crossed["lo"]) & (crossed["total"] < crossed["hi"])
+        lines = crossed[reached].copy()
+        lines["base"] = lines["units"]
+        reached_at = (
+            (lines["total"] * HUNDRED / lines["basis"]).map(_two_places) + "%"
+            if on_attainment
+            else lines["total"].map(money)
+        )
+        where = " (retroactive: band " + lines["label"] + " reached at " + reached_at + ")"
+    factor, note = factor[lines.index], note[lines.index]
+    name = lines["deal_name"].astype(str) + ": "
+    if counting:
+        lines["rate"] = lines["per_deal"]
+        exact = lines["base"] * lines["per_deal"] * factor
+        text = name + lines["base"].map(number) + " deal x " + lines["per_deal"].map(money)
+    else:
+        exact = lines["base"] * lines["rate"] / HUNDRED * factor
+        text = name + lines["base"].map(money) + " x " + lines["rate"].map(number) + "%"
+    lines["explanation"] = text + where + note
+    lines["credit_amount"] = (lines["amount_cents"].map(Decimal) / HUNDRED).astype(object)
+    marginal = comp.tiering == "marginal"
+    out = _finish(lines, comp, window, "commission", exact=exact, per_band=marginal)
+    return pd.concat([held, out], ignore_index=True) if not held.empty else out
+
+
+def spiff_lines(
+    comp: Component, window: Window, *, as_of: dt.date, credits: pd.DataFrame, members: pd.Series
+) -> pd.DataFrame:
+    """A fixed amount per qualifying credited deal, in the period of its close."""
+    spiff = comp.spiff
+    if spiff is None:  # plan_document_validate requires it; a hand-built Component may not
+        raise ValueError(f"component {comp.key}: the spiff measure needs a spiff rule")
+    picked = _credits_for(comp, credits, window, as_of)
+    picked = picked[picked["member_id"].isin(members)]
+    rule = []
+    if spiff.deal_type:
+        picked = picked[picked["deal_type"] == spiff.deal_type]
+        rule.append(spiff.deal_type.replace("_", " "))
+    if spiff.product_line:
+        picked = picked[picked["product_line"] == spiff.product_line]
+        rule.append(spiff.product_line)
+    if spiff.date_from:
+        picked = picked[picked["credit_date"] >= spiff.date_from]
+    if spiff.date_to:
+        picked = picked[picked["credit_date"] <= spiff.date_to]
+    if picked.empty:
+        return empty_lines()
+    lines = picked.copy()
+    lines["band"] = None
+    lines["base"] = Decimal("1")
+    lines["rate"] = spiff.amount
+    lines["credit_amount"] = (lines["amount_cents"].map(Decimal) / HUNDRED).astype(object)
+    if spiff.date_from or spiff.date_to:
+        rule.append(f"closed {spiff.date_from or '...'} to {spiff.date_to or '...'}")
+    what = f" ({', '.join(rule)})" if rule else ""
+    lines["explanation"] = (
+        lines["deal_name"].astype(str) + f": SPIFF {money(spiff.amount)} per qualifying deal{what}"
+    )
+    exact = pd.Series([spiff.amount] * len(lines), index=lines.index, dtype=object)
+    return _finish(lines, comp, window, "spiff", exact=exact)
+
+
+def mbo_lines(comp: Component, window: Window, *, objectives: pd.DataFrame) -> pd.DataFrame:
+    """Target bonus x weighted score (weights and scores are fractions)."""
+    bonus = comp.target_bonus
+    if bonus is None:  # plan_document_validate requires it; a hand-built Component may not
+        raise ValueError(f"component {comp.key}: the mbo_score measure needs a target_bonus")
+    if objectives.empty:
+        return empty_lines()
+    parts = objectives.assign(
+        weighted=objectives["weight"] * objectives["score"],
+        text=(objectives["weight"] * HUNDRED).map(number)
+        + "% x "
+        + (objectives["score"] * HUNDRED).map(number)
+        + "%",
+    )
+    per_member = parts.groupby("member_id", as_index=False).agg(
+        score=("weighted", "sum"), text=("text", " + ".join)
+    )
+    per_member["band"] = None
+    per_member["credit_id"] = None
+    per_member["base"] = bonus
+    per_member["rate"] = per_member["score"]
+    per_member["explanation"] = (
+        f"target bonus {money(bonus)} x score "
+        + per_member["score"].map(number)
+        + " ("
+        + per_member["text"]
+        + ")"
+    )
+    return _finish(per_member, comp, window, "bonus", exact=per_member["score"] * bonus)
+
+
+def curve_lines(
+    comp: Component, window: Window, *, attainment: pd.DataFrame, what: str
+) -> pd.DataFrame:
+    """Pay a share of the target incentive on an attainment (team or KPI).
+
+    ``attainment`` has ``member_id``, ``attainment`` (a percentage) and
+    ``target_incentive``. The base is target incentive x weight; a marginal
+    band pays its slice of attainment points x rate, a retroactive one the
+    whole attainment at the reached band's rate.
+    """
+    if attainment.empty:
+        return empty_lines()
+    frame = attainment.assign(
+        base_money=attainment["target_incentive"] * comp.weight / HUNDRED
+    ).merge(
+        pd.DataFrame(
+            {
+                "band": range(len(comp.rate_table)),
+                "lower": [b.lower for b in comp.rate_table],
+                "upper": [b.upper for b in comp.rate_table],
+                "rate": [b.rate for b in comp.rate_table],
+            }
+        ),
+        how="cross",
+    )
+    upper = frame["upper"].where(frame["upper"].notna(), INFINITY)
+    labels = [
+        band_label(lo, up, "attainment")
+        for lo, up in zip(frame["lower"], frame["upper"], strict=True)
+    ]
+    frame["label"] = labels
+    if comp.tiering == "marginal":
+        top = np.minimum(frame["attainment"].to_numpy(), upper.to_numpy())
+        bottom = np.maximum(np.full(len(frame), ZERO, dtype=object), frame["lower"].to_numpy())
+        frame["points"] = pd.Series(top - bottom, index=frame.index, dtype=object)
+        lines = frame[frame["points"] > 0].copy()
+        where = " in band " + lines["label"]
+    else:
+        reached = (frame["attainment"] >= frame["lower"]) & (frame["attainment"] < upper)
+        lines = frame[reached].copy()
+        lines["points"] = lines["attainment"]
+        where = " (retroactive: band " + lines["label"] + " reached)"
+    lines["base"] = lines["base_money"]
+    lines["credit_id"] = None
+    lines["explanation"] = (
+        f"{what} "
+        + lines["attainment"].map(lambda a: f"{a.quantize(Decimal('0.01'))}%")
+        + ": "
+        + lines["points"].map(lambda p: f"{p.quantize(Decimal('0.01'))}")
+        + " points x "
+        + lines["rate"].map(number)
+        + "% of "
+        + lines["base_money"].map(money)
+        + where
+    )
+    exact = lines["points"] / HUNDRED * lines["rate"] / HUNDRED * lines["base_money"]
+    kind = "team" if comp.measure == "team_attainment" else "kpi"
+    return _finish(lines, comp, window, kind, exact=exact, per_band=comp.tiering == "marginal")
+
+
+def cap_lines(
+    comp: Component,
+    window: Window,
+    lines: pd.DataFrame,
+    *,
+    paid_earlier_in_year: pd.Series,
+) -> pd.DataFrame:
+    """Lines that bring the cumulative figure down to the caps.
+
+    ``lines`` are the window's lines to date that the cap covers;
+    ``paid_earlier_in_year`` (by member) what the component paid for earlier
+    windows of the plan year, which the yearly cap counts.
+    """
+    if lines.empty or (comp.cap_per_period is None and comp.cap_per_year is None):
+        return empty_lines()
+    totals = lines.groupby("member_id", as_index=False)["amount"].sum()
+    totals["cut"] = ZERO
+    totals["explanation"] = ""
+    if comp.cap_per_period is not None:
+        over = totals["amount"] > comp.cap_per_period
+        totals["cut"] = totals["cut"].where(~over, comp.cap_per_period - totals["amount"])
+        totals["explanation"] = totals["explanation"].where(
+            ~over,
+            f"cap {money(comp.cap_per_period)} for {window.label} applied to "
+            + totals["amount"].map(money),
+        )
+    if comp.cap_per_year is not None:
+        earlier = totals["member_id"].map(paid_earlier_in_year).astype(object)
+        earlier = earlier.where(earlier.notna(), ZERO)
+        year_total = earlier + totals["amount"] + totals["cut"]
+        over = year_total > comp.cap_per_year
+        totals["cut"] = totals["cut"].where(~over, totals["cut"] + comp.cap_per_year - year_total)
+        totals["explanation"] = totals["explanation"].where(
+            ~over,
+            f"yearly cap {money(comp.cap_per_year)} applied to "
+            + year_total.map(money)
+            + " for the plan year to date",
+        )
+    capped = totals[totals["cut"] != 0].copy()
+    if capped.empty:
+        return empty_lines()
+    capped["band"] = None
+    capped["credit_id"] = None
+    capped["base"] = capped["amount"]
+    return _finish(capped.drop(columns="amount"), comp, window, "cap", exact=capped["cut"])

@@ -1,0 +1,93 @@
+"""The frames the engine reads and writes, and the formatting of its arithmetic.
+
+Money inside the engine is exact: ``Decimal`` objects in pandas object
+columns for products (amount x rate), ``int64`` cents where a running sum is
+needed (pandas has no cumulative sum of objects). Each statement line is
+rounded half-up to cents once, with ``spm.money.to_cents``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Final
+
+import pandas as pd
+
+from spm.money import to_cents
+
+ZERO: Final = Decimal("0.00")
+INFINITY: Final = Decimal("Infinity")
+HUNDRED: Final = Decimal("100")
+
+# One row per statement line. ``line_key`` is the line's identity across runs
+# (component, window, kind, credit, band): a period pays the difference
+# between the lines to date and what was paid on the same keys before.
+LINE_COLUMNS: Final = [
+    "member_id",
+    "component",
+    "kind",
+    "window",
+    "deal_id",
+    "credit_id",
+    "credit_date",
+    "credit_amount",
+    "band",
+    "base",
+    "rate",
+    "amount",
+    "explanation",
+    "line_key",
+]
+
+CREDIT_COLUMNS: Final = [
+    "credit_id",
+    "deal_id",
+    "deal_name",
+    "member_id",
+    "role",
+    "amount",
+    "credit_date",
+    "deal_type",
+    "product_line",
+]
+
+
+@dataclass(frozen=True)
+class Window:
+    """A period the engine measures or pays (a fiscal month, quarter or year)."""
+
+    kind: str
+    start: dt.date
+    end: dt.date
+    label: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.start.isoformat()}"
+
+
+def empty_lines() -> pd.DataFrame:
+    return pd.DataFrame({column: pd.Series(dtype=object) for column in LINE_COLUMNS})
+
+
+def round_cents(values: pd.Series) -> pd.Series:
+    """Half-up to cents, element by element (the one rounding rule)."""
+    return values.map(to_cents).astype(object)
+
+
+def money(value: Decimal) -> str:
+    """``50000`` -> ``50,000.00``."""
+    return f"{value:,.2f}"
+
+
+def number(value: Decimal) -> str:
+    """A rate, percentage or factor without trailing zeros: ``8``, ``12.5``, ``0.805``."""
+    return format(value.normalize(), "f")
+
+
+def band_label(lower: Decimal, upper: Decimal | None, on: str) -> str:
+    if on == "attainment":
+        return f"{number(lower)}%+" if upper is None else f"{number(lower)}-{number(upper)}%"
+    return f"{money(lower)}+" if upper is None else f"{money(lower)}-{money(upper)}"
