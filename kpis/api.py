@@ -14,18 +14,16 @@ figures, plus the leaderboard (ranked KPI only). Outside it: 404.
 
 from __future__ import annotations
 
-import csv
-import io
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.http.response import HttpResponseBase
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
-from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -33,38 +31,11 @@ from kpis import selectors
 from kpis.definitions import kpi_def, normalise
 from kpis.models import KpiValue, SubjectKind
 from spm.api.base import TenantGenericViewSet, TenantReadOnlyViewSet
+from spm.api.csv import RENDERERS, csv_or_json
 from spm.api.filters import IdFilter, IntegerFilter
 from spm.api.registry import tenant_router
 from spm.models import FiscalPeriod, Role, Team
 from spm.selectors import managed_team_ids
-
-
-class CsvRenderer(BaseRenderer):
-    """Renders a list of flat dicts (or a paginated ``results`` list) as CSV."""
-
-    media_type = "text/csv"
-    format = "csv"
-    charset = "utf-8"
-
-    def render(
-        self, data: Any, accepted_media_type: Any = None, renderer_context: Any = None
-    ) -> bytes:
-        if isinstance(data, dict) and "results" in data:
-            data = data["results"]
-        if isinstance(data, dict):
-            data = data.get("rows", [data])
-        buffer = io.StringIO()
-        rows = list(data or [])
-        if rows:
-            fields = list(rows[0].keys())
-            writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore")
-            writer.writeheader()
-            for row in rows:
-                writer.writerow({k: "" if v is None else v for k, v in row.items()})
-        return buffer.getvalue().encode("utf-8")
-
-
-RENDERERS = [JSONRenderer, BrowsableAPIRenderer, CsvRenderer]
 
 
 def subject_scope(viewer: Any, tenant: Any) -> Q | None:
@@ -127,7 +98,6 @@ class KpiValueViewSet(TenantReadOnlyViewSet):
     queryset = KpiValue.all_tenants.all()
     serializer_class = KpiValueSerializer
     filterset_class = KpiValueFilter
-    renderer_classes = RENDERERS
     ordering_fields = ["period__start", "value", "kpi"]
 
     def scope_queryset(self, qs: QuerySet) -> QuerySet:
@@ -208,7 +178,7 @@ class KpiReportViewSet(mixins.ListModelMixin, TenantGenericViewSet):
         ),
     )
     @action(detail=False)
-    def series(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def series(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
         kind, sid = self._subject(request)
         kpis = [k for raw in request.query_params.getlist("kpi") for k in raw.split(",") if k] or [
             "bookings",
@@ -231,7 +201,9 @@ class KpiReportViewSet(mixins.ListModelMixin, TenantGenericViewSet):
             }
             for p in points
         ]
-        return Response({"rows": rows} if request.accepted_renderer.format != "csv" else rows)
+        return csv_or_json(
+            request, {"rows": rows}, columns=["period", "period_label", *kpis], filename="series"
+        )
 
     @extend_schema(
         parameters=[
@@ -244,7 +216,7 @@ class KpiReportViewSet(mixins.ListModelMixin, TenantGenericViewSet):
         ),
     )
     @action(detail=False)
-    def leaderboard(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def leaderboard(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
         kpi = request.query_params.get("kpi", "bookings")
         if kpi not in selectors.LEADERBOARD_KPIS:
             raise serializers.ValidationError(
@@ -270,10 +242,11 @@ class KpiReportViewSet(mixins.ListModelMixin, TenantGenericViewSet):
             }
             for r in board
         ]
-        return Response(
-            {"period": period.label, "rows": rows}
-            if request.accepted_renderer.format != "csv"
-            else rows
+        return csv_or_json(
+            request,
+            {"period": period.label, "rows": rows},
+            columns=["rank", "member", "name", "team", "kpi", "value"],
+            filename="leaderboard",
         )
 
     @extend_schema(
@@ -287,7 +260,7 @@ class KpiReportViewSet(mixins.ListModelMixin, TenantGenericViewSet):
         ),
     )
     @action(detail=False)
-    def scorecard(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def scorecard(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
         kind, sid = self._subject(request)
         period = self._period(request)
         rows = [
@@ -302,7 +275,12 @@ class KpiReportViewSet(mixins.ListModelMixin, TenantGenericViewSet):
             for row in selectors.scorecard(self.tenant, period=period, kind=kind, subject_id=sid)
         ]
         body = {"period": period.label, "subject_kind": kind, "subject_id": sid, "rows": rows}
-        return Response(body if request.accepted_renderer.format != "csv" else rows)
+        return csv_or_json(
+            request,
+            body,
+            columns=["kpi", "label", "unit", "value", "target", "rag"],
+            filename="scorecard",
+        )
 
 
 tenant_router.register("kpi-values", KpiValueViewSet, basename="kpi-value")

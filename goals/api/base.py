@@ -8,6 +8,7 @@ from goals.models import (
     QuotaSource,
 )
 from spm.api.base import TenantGenericViewSet
+from spm.api.csv import CsvListModelMixin
 from spm.money import MONEY_KWARGS, RATE_KWARGS
 
 MONEY = MONEY_KWARGS
@@ -20,7 +21,7 @@ SOURCE_HELP = "How it was set: " + ", ".join(QuotaSource.values)
 
 
 class CrudViewSet(
-    mixins.ListModelMixin,
+    CsvListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,

@@ -10,6 +10,7 @@ from rest_framework import permissions, serializers, viewsets
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.request import Request
 
+from spm.api.csv import CsvListModelMixin
 from spm.models import Membership, Tenant
 from spm.permissions import ALL_ROLES
 from spm.tenancy.middleware import resolve_membership
@@ -79,11 +80,11 @@ class TenantViewSetMixin:
         return context
 
 
-class TenantModelViewSet(TenantViewSetMixin, viewsets.ModelViewSet):
+class TenantModelViewSet(TenantViewSetMixin, CsvListModelMixin, viewsets.ModelViewSet):
     pass
 
 
-class TenantReadOnlyViewSet(TenantViewSetMixin, viewsets.ReadOnlyModelViewSet):
+class TenantReadOnlyViewSet(TenantViewSetMixin, CsvListModelMixin, viewsets.ReadOnlyModelViewSet):
     pass
 
 

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 
 from spm import selectors, services
 from spm.api.base import TenantGenericViewSet, TenantPrimaryKeyRelatedField, TenantReadOnlyViewSet
+from spm.api.csv import CsvListModelMixin
 from spm.api.filters import IdFilter
 from spm.auth import request_user
 from spm.models import FiscalPeriod, Membership, Role, Team
@@ -117,7 +118,7 @@ class MemberFilter(filters.FilterSet):
 
 
 class MemberViewSet(
-    mixins.ListModelMixin,
+    CsvListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
@@ -185,7 +186,7 @@ class TeamSerializer(serializers.ModelSerializer):
 
 
 class TeamViewSet(
-    mixins.ListModelMixin,
+    CsvListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,

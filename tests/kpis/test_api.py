@@ -72,7 +72,7 @@ def test_values_as_csv(computed):
     )
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
-    lines = response.content.decode().strip().splitlines()
+    lines = b"".join(response.streaming_content).decode().strip().splitlines()
     assert (
         lines[0]
         == "id,period,period_label,period_kind,subject_kind,subject_id,kpi,value,computed_at"
@@ -97,7 +97,7 @@ def test_series_scorecard_and_leaderboard(computed, django_assert_max_num_querie
     win = next(r for r in card["rows"] if r["kpi"] == "win_rate")
     assert win["value"] == "0.6666666667"
     board = client.get(_api(w, f"kpi-reports/leaderboard/?period={q1.pk}&kpi=bookings&format=csv"))
-    lines = board.content.decode().strip().splitlines()
+    lines = b"".join(board.streaming_content).decode().strip().splitlines()
     assert lines[0] == "rank,member,name,team,kpi,value"
     assert lines[1].startswith(f"1,{w.other_rep.pk},Otto Three,East,bookings,70000.00")
 
