@@ -202,7 +202,7 @@ def main() -> None:
         with tenant_context(tenant):
             deal = Deal.objects.get(tenant=tenant, pk=deal_id)
             pipeline_services.deal_update(tenant, deal=deal, actor=None, amount=deal.amount + 100)
-        # (the on-change hook queued the periods after commit)
+        # (the DealChanged receiver queued the periods after commit)
         t0 = time.perf_counter()
         run = services.kpi_recompute_dirty(tenant)
         runs.append(

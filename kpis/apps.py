@@ -14,6 +14,5 @@ class KpisConfig(AppConfig):
     ]
 
     def ready(self) -> None:
-        from kpis import signals
-
-        signals.connect()
+        # Subscribes the KPI receiver to the domain events (spm.events).
+        from kpis import receivers  # noqa: F401

@@ -7,11 +7,13 @@ allocation) and the KPI engine build on.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum, Window
-from django.db.models.functions import Coalesce, RowNumber
+from django.db.models.functions import Coalesce, RowNumber, TruncDate
 
 from pipeline.models import (
     AIDA_ORDER,
@@ -263,3 +265,14 @@ def lead_funnel(
         )
         previous = count
     return steps
+
+
+def stage_entry_days(tenant: Tenant, *, deal_ids: Sequence[int]) -> set[dt.date]:
+    """The days (tenant's time zone) on which ``deal_ids`` entered stages, in
+    one query."""
+    return set(
+        StageChange.objects.filter(tenant=tenant, deal_id__in=list(deal_ids))
+        .annotate(day=TruncDate("changed_at", tzinfo=ZoneInfo(tenant.time_zone)))
+        .values_list("day", flat=True)
+        .distinct()
+    )

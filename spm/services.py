@@ -18,6 +18,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
 from django.utils import timezone
 
+from spm import events
 from spm.models import AuditEvent, FiscalPeriod, Membership, Role, TaskRun, Team, Tenant, User
 from spm.periods import fiscal_year_of, fiscal_year_periods
 from spm.tenancy.context import tenant_context
@@ -160,6 +161,7 @@ def period_close(tenant: Tenant, *, period: FiscalPeriod, actor: User) -> Fiscal
         locked.closed_at = timezone.now()
         locked.save(update_fields=["is_closed", "closed_at"])
         audit_record(tenant, actor=actor, action="period.close", obj=locked)
+        events.publish(events.PeriodClosed(tenant_id=tenant.pk, period_id=locked.pk))
     return locked
 
 
@@ -248,7 +250,8 @@ def _send_invite(user: User, request: Any) -> None:
 def membership_update(
     tenant: Tenant, *, membership: Membership, actor: User | None, **fields: Any
 ) -> Membership:
-    """Change role, title, team, dates or active flag; audited with old and new values."""
+    """Change role, title, team, dates or active flag; audited with old and new
+    values. A change of team, role or dates publishes ``MembershipChanged``."""
     allowed = {"role", "title", "team", "start_date", "end_date", "is_active"}
     unknown = set(fields) - allowed
     if unknown:
@@ -258,6 +261,7 @@ def membership_update(
         raise ValidationError({"team": "Choose a team of this tenant."})
     with transaction.atomic():
         locked = Membership.objects.select_for_update().get(tenant=tenant, pk=membership.pk)
+        before = (locked.team_id, locked.role, locked.start_date, locked.end_date)
         changes = {}
         for name, value in fields.items():
             old = getattr(locked, name)
@@ -277,6 +281,22 @@ def membership_update(
         locked.save()
         if changes:
             audit_record(tenant, actor=actor, action="membership.update", obj=locked, data=changes)
+        after = (locked.team_id, locked.role, locked.start_date, locked.end_date)
+        if after != before:
+            events.publish(
+                events.MembershipChanged(
+                    tenant_id=tenant.pk,
+                    membership_id=locked.pk,
+                    old_team_id=before[0],
+                    new_team_id=after[0],
+                    old_role=before[1],
+                    new_role=after[1],
+                    old_start_date=before[2],
+                    new_start_date=after[2],
+                    old_end_date=before[3],
+                    new_end_date=after[3],
+                )
+            )
     return locked
 
 
@@ -360,6 +380,14 @@ def team_update(
                 depth=F("depth") + delta,
             )
             changes["parent"] = [str(team.parent_id), str(getattr(new_parent, "pk", None))]
+            events.publish(
+                events.TeamMoved(
+                    tenant_id=tenant.pk,
+                    team_id=locked.pk,
+                    old_parent_id=locked.parent_id,
+                    new_parent_id=getattr(new_parent, "pk", None),
+                )
+            )
             locked.refresh_from_db()
         if changes:
             audit_record(tenant, actor=actor, action="team.update", obj=locked, data=changes)

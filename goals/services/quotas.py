@@ -19,6 +19,7 @@ from goals.models import (
     QuotaChange,
     QuotaSource,
 )
+from spm import events
 from spm.db.locks import lock_key
 from spm.models import FiscalPeriod, Membership, Team, Tenant
 from spm.periods import active_days
@@ -113,8 +114,9 @@ def _validate_quota_input(
 def _upsert_quotas(
     tenant: Tenant, *, actor: Membership, items: Sequence[QuotaInput], source: str
 ) -> list[Quota]:
-    """Create or update quotas in bulk and write one history row per change.
-    Caller holds the transaction and the quota lock and has validated items."""
+    """Create or update quotas in bulk, write one history row per change and
+    publish one ``QuotaSet`` with the changed quotas. Caller holds the
+    transaction and the quota lock and has validated items."""
     period_ids = {i.period.pk for i in items}
     member_ids = {i.membership.pk for i in items if i.membership is not None}
     team_ids = {i.team.pk for i in items if i.team is not None}
@@ -176,7 +178,19 @@ def _upsert_quotas(
     for change in history:
         change.quota_id = change.quota.pk  # type: ignore[union-attr]
     QuotaChange.objects.bulk_create(history)
+    if history:
+        changed = tuple(_ref(change) for change in history)
+        events.publish(events.QuotaSet(tenant_id=tenant.pk, quotas=changed))
     return result
+
+
+def _ref(quota: Quota | QuotaChange) -> events.QuotaRef:
+    return events.QuotaRef(
+        period_id=quota.period_id,
+        membership_id=quota.membership_id,
+        team_id=quota.team_id,
+        measure=quota.measure,
+    )
 
 
 def quota_set(
@@ -248,6 +262,7 @@ def quota_delete(tenant: Tenant, *, actor: Membership, quota: Quota) -> None:
             obj=quota,
             data={"amount": str(quota.amount), "period": period.label},
         )
+        events.publish(events.QuotaDeleted(tenant_id=tenant.pk, quotas=(_ref(quota),)))
         quota.delete()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -11,8 +12,15 @@ from pipeline.models import (
     Account,
     Deal,
 )
-from pipeline.services.common import _apply, _check_external_id, _raise_from_full_clean, _user
+from pipeline.services.common import (
+    _apply,
+    _check_external_id,
+    _raise_from_full_clean,
+    _user,
+    publish_activities_removed,
+)
 from pipeline.services.deals import check_owner_allowed
+from spm import events
 from spm.models import Membership, Tenant
 from spm.services import audit_record
 
@@ -61,7 +69,28 @@ def account_create(
             obj=account,
             data={"name": account.name},
         )
+        _publish(tenant, account.pk, old=_NONE, new=_dates(account))
     return account
+
+
+Dates = tuple[dt.date | None, dt.date | None]
+_NONE: Dates = (None, None)
+
+
+def _dates(account: Account) -> Dates:
+    return account.customer_since, account.churned_on
+
+
+def _publish(tenant: Tenant, account_id: int, *, old: Dates, new: Dates) -> None:
+    """AccountWritten with the account's (customer since, churned on) before and after."""
+    row = events.AccountRow(
+        account_id=account_id,
+        old_customer_since=old[0],
+        new_customer_since=new[0],
+        old_churned_on=old[1],
+        new_churned_on=new[1],
+    )
+    events.publish(events.AccountWritten(tenant_id=tenant.pk, accounts=(row,)))
 
 
 def account_update(
@@ -74,6 +103,7 @@ def account_update(
         check_owner_allowed(tenant, actor=actor, owner=fields["owner"])
     with transaction.atomic():
         locked = Account.objects.select_for_update().get(tenant=tenant, pk=account.pk)
+        old = _dates(locked)
         changes = _apply(locked, fields)
         if not locked.external_id:
             locked.external_id = None
@@ -85,6 +115,7 @@ def account_update(
             audit_record(
                 tenant, actor=_user(actor), action="account.update", obj=locked, data=changes
             )
+            _publish(tenant, locked.pk, old=old, new=_dates(locked))
     return locked
 
 
@@ -99,4 +130,6 @@ def account_delete(tenant: Tenant, *, account: Account, actor: Membership | None
             obj=account,
             data={"name": account.name},
         )
+        publish_activities_removed(tenant, account=account)
+        _publish(tenant, account.pk, old=_dates(account), new=_NONE)
         account.delete()

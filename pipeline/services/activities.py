@@ -12,6 +12,7 @@ from pipeline.models import (
 )
 from pipeline.services.common import _apply, _check_external_id, _raise_from_full_clean, _user
 from pipeline.services.deals import check_owner_allowed
+from spm import events
 from spm.models import Membership, Tenant
 from spm.services import audit_record
 
@@ -59,7 +60,13 @@ def activity_create(
             obj=activity,
             data={"kind": activity.kind},
         )
+        _publish(tenant, activity.pk, old=None, new=activity.occurred_on)
     return activity
+
+
+def _publish(tenant: Tenant, activity_id: int, *, old: Any, new: Any) -> None:
+    row = events.ActivityRow(activity_id=activity_id, old_occurred_on=old, new_occurred_on=new)
+    events.publish(events.ActivityWritten(tenant_id=tenant.pk, activities=(row,)))
 
 
 def activity_update(
@@ -72,6 +79,7 @@ def activity_update(
         check_owner_allowed(tenant, actor=actor, owner=fields["member"], field="member")
     with transaction.atomic():
         locked = Activity.objects.select_for_update().get(tenant=tenant, pk=activity.pk)
+        old_day = locked.occurred_on
         changes = _apply(locked, fields)
         _check_activity(tenant, locked)
         _check_external_id(tenant, Activity, locked.external_id, locked.pk)
@@ -80,6 +88,7 @@ def activity_update(
             audit_record(
                 tenant, actor=_user(actor), action="activity.update", obj=locked, data=changes
             )
+            _publish(tenant, locked.pk, old=old_day, new=locked.occurred_on)
     return locked
 
 
@@ -92,4 +101,5 @@ def activity_delete(tenant: Tenant, *, activity: Activity, actor: Membership | N
             obj=activity,
             data={"kind": activity.kind},
         )
+        _publish(tenant, activity.pk, old=activity.occurred_on, new=None)
         activity.delete()

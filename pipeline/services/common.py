@@ -1,5 +1,6 @@
 """Helpers shared by the pipeline services: the tenant's today, the acting
-user, full_clean and field application, membership and external-id checks."""
+user, full_clean and field application, membership and external-id checks,
+and the pieces of the domain events they publish (``spm.events``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from pipeline.models import Activity, Deal, DealStatus
+from spm import events
 from spm.models import Membership, Tenant
 
 
@@ -51,3 +54,33 @@ def _check_external_id(tenant: Tenant, model: Any, external_id: str | None, pk: 
         raise ValidationError(
             {"external_id": f"Another record already has external id '{external_id}'."}
         )
+
+
+def deal_figures(deal: Deal) -> events.DealFigures:
+    """The deal's figures as the deal events carry them (no query)."""
+    counts_on = deal.expected_close_date
+    if deal.status != DealStatus.OPEN and deal.close_date is not None:
+        counts_on = deal.close_date
+    return events.DealFigures(
+        deal_id=deal.pk,
+        status=deal.status,
+        counts_on=counts_on,
+        close_date=deal.close_date,
+        expected_close_date=deal.expected_close_date,
+        stage_id=deal.stage_id,
+        owner_id=deal.owner_id,
+        base_amount=deal.base_amount,
+    )
+
+
+def publish_activities_removed(tenant: Tenant, **owner: Any) -> None:
+    """Before a deal, lead or account is deleted (``owner`` is its filter, e.g.
+    ``deal=deal``): publish the activities the cascade takes along (one query)."""
+    rows = tuple(
+        events.ActivityRow(activity_id=pk, old_occurred_on=day, new_occurred_on=None)
+        for pk, day in Activity.objects.filter(tenant=tenant, **owner).values_list(
+            "pk", "occurred_on"
+        )
+    )
+    if rows:
+        events.publish(events.ActivityWritten(tenant_id=tenant.pk, activities=rows))

@@ -25,15 +25,19 @@ from pipeline.models import (
     Stage,
     StageChange,
 )
+from pipeline.selectors import stage_entry_days
 from pipeline.services.common import (
     _apply,
     _check_external_id,
     _check_member,
     _raise_from_full_clean,
     _user,
+    deal_figures,
+    publish_activities_removed,
     tenant_today,
 )
 from pipeline.services.exchange_rates import compute_base_amount
+from spm import events
 from spm.models import Membership, Role, Tenant
 from spm.selectors import visible_memberships
 from spm.services import audit_record
@@ -287,6 +291,11 @@ def deal_create(
             obj=deal,
             data={"name": deal.name, "amount": str(deal.amount), "via": via},
         )
+        events.publish(events.DealCreated(tenant_id=tenant.pk, deals=(deal_figures(deal),)))
+        entry = events.StageEntry(
+            deal_id=deal.pk, from_stage_id=None, to_stage_id=deal.stage_id, day=today
+        )
+        events.publish(events.StageEntered(tenant_id=tenant.pk, entries=(entry,)))
     return deal
 
 
@@ -316,6 +325,7 @@ def deal_update(
         )
         old_stage_id, old_owner_id = locked.stage_id, locked.owner_id
         old_base = locked.base_amount
+        old_figures = deal_figures(locked)
         new_stage: Stage | None = fields.pop("stage", None)
         new_pipeline: Pipeline | None = fields.pop("pipeline", None)
         close_date = fields.pop("close_date", None)
@@ -369,12 +379,15 @@ def deal_update(
         locked.save()
         if locked.stage_id != old_stage_id:
             _record_stage_change(tenant, locked, old_stage_id, actor=actor, via=via)
+        splits_changed = True
         if splits is not ...:
             pairs = _split_input_pairs(tenant, locked, splits)  # type: ignore[arg-type]
             _replace_splits(tenant, locked, pairs)
             changes["splits"] = [f"{m}:{p}" for m, p in pairs]
         elif locked.owner_id != old_owner_id or locked.base_amount != old_base:
             _replace_splits(tenant, locked, _current_pairs(tenant, locked))
+        else:
+            splits_changed = False
         if changes:
             audit_record(
                 tenant,
@@ -383,7 +396,24 @@ def deal_update(
                 obj=locked,
                 data={**changes, "via": [via]},
             )
+        _publish_update(tenant, old_figures, locked, splits_changed=splits_changed, today=today)
     return locked
+
+
+def _publish_update(
+    tenant: Tenant, old: events.DealFigures, deal: Deal, *, splits_changed: bool, today: dt.date
+) -> None:
+    """DealChanged when the deal's figures or splits changed, and StageEntered
+    when it moved."""
+    new = deal_figures(deal)
+    if new != old or splits_changed:
+        change = events.DealChange(old=old, new=new, splits_changed=splits_changed)
+        events.publish(events.DealChanged(tenant_id=tenant.pk, deals=(change,)))
+    if new.stage_id != old.stage_id:
+        entry = events.StageEntry(
+            deal_id=deal.pk, from_stage_id=old.stage_id, to_stage_id=new.stage_id, day=today
+        )
+        events.publish(events.StageEntered(tenant_id=tenant.pk, entries=(entry,)))
 
 
 def _split_input_pairs(
@@ -434,6 +464,8 @@ def deal_splits_set(
 
 
 def deal_delete(tenant: Tenant, *, deal: Deal, actor: Membership | None) -> None:
+    """Delete a deal with its splits, stage history and activities; published
+    with the days of the stage entries it takes along."""
     with transaction.atomic():
         audit_record(
             tenant,
@@ -441,6 +473,13 @@ def deal_delete(tenant: Tenant, *, deal: Deal, actor: Membership | None) -> None
             action="deal.delete",
             obj=deal,
             data={"name": deal.name, "amount": str(deal.amount)},
+        )
+        days = tuple(sorted(stage_entry_days(tenant, deal_ids=[deal.pk])))
+        publish_activities_removed(tenant, deal=deal)
+        events.publish(
+            events.DealDeleted(
+                tenant_id=tenant.pk, deals=(deal_figures(deal),), stage_entry_days=days
+            )
         )
         Lead.objects.filter(tenant=tenant, converted_deal=deal).update(converted_deal=None)
         deal.delete()

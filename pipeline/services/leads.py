@@ -20,9 +20,11 @@ from pipeline.services.common import (
     _check_external_id,
     _raise_from_full_clean,
     _user,
+    publish_activities_removed,
     tenant_today,
 )
 from pipeline.services.deals import check_owner_allowed
+from spm import events
 from spm.models import Membership, Tenant
 from spm.services import audit_record
 
@@ -112,7 +114,13 @@ def lead_create(tenant: Tenant, *, actor: Membership | None, name: str, **fields
         audit_record(
             tenant, actor=_user(actor), action="lead.create", obj=lead, data={"name": lead.name}
         )
+        _publish(tenant, lead.pk, old=None, new=lead.awareness_on)
     return lead
+
+
+def _publish(tenant: Tenant, lead_id: int, *, old: dt.date | None, new: dt.date | None) -> None:
+    row = events.LeadRow(lead_id=lead_id, old_awareness_on=old, new_awareness_on=new)
+    events.publish(events.LeadWritten(tenant_id=tenant.pk, leads=(row,)))
 
 
 def lead_update(tenant: Tenant, *, lead: Lead, actor: Membership | None, **fields: Any) -> Lead:
@@ -124,6 +132,7 @@ def lead_update(tenant: Tenant, *, lead: Lead, actor: Membership | None, **field
         check_owner_allowed(tenant, actor=actor, owner=fields["owner"])
     with transaction.atomic():
         locked = Lead.objects.select_for_update().get(tenant=tenant, pk=lead.pk)
+        old_day = locked.awareness_on
         values = {name: getattr(locked, name) for name in ("stage", *AIDA_DATE_FIELD.values())}
         values.update(fields)
         if fields.get("converted_deal") is not None:
@@ -143,6 +152,7 @@ def lead_update(tenant: Tenant, *, lead: Lead, actor: Membership | None, **field
         locked.save()
         if changes:
             audit_record(tenant, actor=_user(actor), action="lead.update", obj=locked, data=changes)
+            _publish(tenant, locked.pk, old=old_day, new=locked.awareness_on)
     return locked
 
 
@@ -156,4 +166,6 @@ def lead_delete(tenant: Tenant, *, lead: Lead, actor: Membership | None) -> None
         audit_record(
             tenant, actor=_user(actor), action="lead.delete", obj=lead, data={"name": lead.name}
         )
+        publish_activities_removed(tenant, lead=lead)
+        _publish(tenant, lead.pk, old=lead.awareness_on, new=None)
         lead.delete()

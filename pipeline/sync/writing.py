@@ -24,10 +24,11 @@ from pipeline.services import (
     compute_base_amount,
     split_rows,
 )
-from pipeline.signals import rows_written
+from pipeline.services.common import deal_figures
 from pipeline.sync.lookups import MODELS, _key
 from pipeline.sync.results import UpsertResult
 from pipeline.sync.validation import Validated
+from spm import events
 from spm.models import Membership, Tenant
 from spm.services import audit_record
 
@@ -135,21 +136,14 @@ def write(
     tenant: Tenant, validated: Validated, *, actor: Membership | None, via: str
 ) -> UpsertResult:
     """Write the valid rows in one transaction, set-based. Call inside the
-    tenant's context. Rows unchanged since the last sync are not touched."""
+    tenant's context. Rows unchanged since the last sync are not touched.
+    Publishes one event per kind of change with all its rows (``spm.events``)."""
     result = UpsertResult(skipped=validated.total - len(validated.rows), errors=validated.errors)
     with transaction.atomic():
-        entered: list[int] = []
         if validated.kind == ImportKind.DEALS:
-            written, entered = _write_deals(tenant, validated, result, actor=actor, via=via)
+            _write_deals(tenant, validated, result, actor=actor, via=via)
         else:
-            written = _write_simple(tenant, validated, result)
-        if written:
-            rows_written.send(
-                sender=MODELS[validated.kind],
-                tenant=tenant,
-                instances=written,
-                stage_entered=entered,
-            )
+            _write_simple(tenant, validated, result)
         audit_record(
             tenant,
             actor=actor.user if actor else None,
@@ -159,24 +153,78 @@ def write(
     return result
 
 
-def _write_simple(tenant: Tenant, validated: Validated, result: UpsertResult) -> list[Any]:
+# The fields each kind's events carry, old and new (the days its figures count by).
+EVENT_DATES: dict[str, tuple[str, ...]] = {
+    ImportKind.ACCOUNTS: ("customer_since", "churned_on"),
+    ImportKind.LEADS: ("awareness_on",),
+    ImportKind.ACTIVITIES: ("occurred_on",),
+}
+
+
+def _write_simple(tenant: Tenant, validated: Validated, result: UpsertResult) -> None:
     model = MODELS[validated.kind]
     existing = validated.lookups.existing
+    dates = EVENT_DATES[validated.kind]
     to_create, to_update = [], []
+    written: list[tuple[Any, tuple[Any, ...]]] = []
     for row in validated.rows:
         obj = existing.get(row.external_id)
         if obj is None:
             obj = model(tenant=tenant, external_id=row.external_id)
             _fill_simple(obj, row.values)
             to_create.append(obj)
-        elif _fill_simple(obj, row.values):
+            written.append((obj, (None,) * len(dates)))
+            continue
+        old = tuple(getattr(obj, name) for name in dates)
+        if _fill_simple(obj, row.values):
             to_update.append(obj)
+            written.append((obj, old))
         else:
             result.unchanged += 1
     model.objects.bulk_create(to_create, batch_size=2000)
     _upsert(model, to_update, SIMPLE_UPDATE_FIELDS[validated.kind])
     result.created, result.updated = len(to_create), len(to_update)
-    return to_create + to_update
+    if written:
+        events.publish(_simple_event(tenant, validated.kind, written))
+
+
+def _simple_event(
+    tenant: Tenant, kind: str, written: list[tuple[Any, tuple[Any, ...]]]
+) -> events.Event:
+    """One event with every account, lead or activity of the batch, old and new days."""
+    if kind == ImportKind.ACCOUNTS:
+        return events.AccountWritten(
+            tenant_id=tenant.pk,
+            accounts=tuple(
+                events.AccountRow(
+                    account_id=obj.pk,
+                    old_customer_since=old[0],
+                    new_customer_since=obj.customer_since,
+                    old_churned_on=old[1],
+                    new_churned_on=obj.churned_on,
+                )
+                for obj, old in written
+            ),
+        )
+    if kind == ImportKind.LEADS:
+        return events.LeadWritten(
+            tenant_id=tenant.pk,
+            leads=tuple(
+                events.LeadRow(
+                    lead_id=obj.pk, old_awareness_on=old[0], new_awareness_on=obj.awareness_on
+                )
+                for obj, old in written
+            ),
+        )
+    return events.ActivityWritten(
+        tenant_id=tenant.pk,
+        activities=tuple(
+            events.ActivityRow(
+                activity_id=obj.pk, old_occurred_on=old[0], new_occurred_on=obj.occurred_on
+            )
+            for obj, old in written
+        ),
+    )
 
 
 def _write_deals(
@@ -186,9 +234,9 @@ def _write_deals(
     *,
     actor: Membership | None,
     via: str,
-) -> tuple[list[Deal], list[int]]:
-    """Returns the deals created or changed and the ids of those that entered a
-    stage (new ones and moved ones)."""
+) -> None:
+    """Publishes the deals created, the deals changed (old and new figures) and
+    the stage entries of new and moved deals, one event each."""
     lookups = validated.lookups
     today = lookups.today
     now = timezone.now()
@@ -218,6 +266,7 @@ def _write_deals(
             current_splits.setdefault(deal_id, []).append((member_id, percent))
     to_create: list[Deal] = []
     to_update: list[Deal] = []
+    old_figures: dict[int, events.DealFigures] = {}
     moves: list[tuple[Deal, int | None]] = []
     split_plans: list[tuple[Deal, list[tuple[int, Decimal]]]] = []
     for row in validated.rows:
@@ -239,6 +288,7 @@ def _write_deals(
         else:
             before = tuple(getattr(deal, f) for f in DEAL_UPDATE_FIELDS)
             old_stage_id = deal.stage_id
+            old_figures[deal.pk] = deal_figures(deal)
         old_owner_id, old_base, old_currency = deal.owner_id, deal.base_amount, deal.currency
         explicit_close = values.pop("close_date", None)
         for name, value in values.items():
@@ -324,4 +374,25 @@ def _write_deals(
     DealSplit.objects.bulk_create(
         [split for deal, pairs in split_plans for split in split_rows(deal, pairs)], batch_size=2000
     )
-    return to_create + to_update, [deal.pk for deal, _old in moves]
+    split_ids = {deal.pk for deal, _pairs in split_plans}
+    if to_create:
+        created = tuple(deal_figures(deal) for deal in to_create)
+        events.publish(events.DealCreated(tenant_id=tenant.pk, deals=created))
+    if to_update:
+        changes = tuple(
+            events.DealChange(
+                old=old_figures[deal.pk],
+                new=deal_figures(deal),
+                splits_changed=deal.pk in split_ids,
+            )
+            for deal in to_update
+        )
+        events.publish(events.DealChanged(tenant_id=tenant.pk, deals=changes))
+    if moves:
+        entries = tuple(
+            events.StageEntry(
+                deal_id=deal.pk, from_stage_id=old, to_stage_id=deal.stage_id, day=today
+            )
+            for deal, old in moves
+        )
+        events.publish(events.StageEntered(tenant_id=tenant.pk, entries=entries))

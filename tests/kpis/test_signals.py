@@ -231,8 +231,10 @@ def test_a_quota_change_marks_its_period_and_the_year(
             w.tenant, actor=w.admin, period=q2, membership=w.rep1, amount=Decimal("90000.00")
         )
 
-    # April too: the quota's audit row is traced back by its period's start date.
-    assert _dirty(w.tenant) == {"Apr 2027", "FY2027 Q2", "FY2027"}
+    # The event names the quarter: Q2 and the year containing it, no month (a
+    # quarter's quota is in no month's figures; April was marked only while
+    # the audit row was traced back by its period's start date).
+    assert _dirty(w.tenant) == {"FY2027 Q2", "FY2027"}
 
 
 def test_a_rolled_back_quota_change_marks_nothing(
