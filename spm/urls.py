@@ -39,7 +39,6 @@ for _app in PILLAR_APPS:
         tenant_patterns.append(path(f"{_app}/", include(f"{_app}.urls")))
 
 urlpatterns = [
-    path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path(
         "accounts/login/",

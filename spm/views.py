@@ -32,10 +32,6 @@ from spm.tenancy.views import TenantViewMixin
 LAST_TENANT_SESSION_KEY = "spm_last_tenant"
 
 
-def healthz(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("ok", content_type="text/plain")
-
-
 @login_required
 def landing(request: HttpRequest) -> HttpResponse:
     """Send the user to their tenant's home, or let them pick one."""

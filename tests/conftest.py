@@ -13,13 +13,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+import redis
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connections
 from rest_framework.test import APIClient
 
 from spm import services
+from spm.celery import app as celery_app
 from spm.db.roles import create_database, drop_database
+from spm.env import env_str
 from spm.models import Membership, Role, Team, Tenant, User
 from spm.tenancy.context import tenant_context
 
@@ -27,8 +30,7 @@ TODAY = dt.date(2027, 2, 15)
 
 
 def _test_db_name() -> str:
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    return f"test_spm_{os.getpid()}_{worker}"
+    return f"test_spm_{os.getpid()}"
 
 
 def _server_url(alias: str) -> str:
@@ -47,7 +49,7 @@ def django_db_setup(django_db_blocker: pytest.FixtureRequest) -> Iterator[None]:
     """Create a fresh database for this test process, migrate it as the owner
     role, and point both aliases at it. Tests then run as the runtime role."""
     name = _test_db_name()
-    admin_url = os.environ.get("DATABASE_ADMIN_URL") or _server_url("owner")
+    admin_url = env_str("DATABASE_ADMIN_URL") or _server_url("owner")
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
         for alias in ("default", "owner"):
             connections[alias].close()
@@ -62,6 +64,23 @@ def django_db_setup(django_db_blocker: pytest.FixtureRequest) -> Iterator[None]:
         for alias in ("default", "owner"):
             connections[alias].close()
         drop_database(admin_url, name)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Leave nothing of this process in Redis: its Celery queue (spm.settings.test
+    names one per process) with the kombu bindings that declare it, and its cache
+    keys. Tasks published by tests but never consumed would otherwise stay forever."""
+    queue = celery_app.amqp.queues[settings.CELERY_TASK_DEFAULT_QUEUE]
+    with celery_app.connection_for_write() as connection:
+        bound = queue.bind(connection.default_channel)
+        bound.declare()
+        bound.delete()
+    cache = settings.CACHES["default"]
+    client = redis.Redis.from_url(cache["LOCATION"])
+    keys = list(client.scan_iter(match=f"{cache['KEY_PREFIX']}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
 
 
 @dataclass

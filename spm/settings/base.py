@@ -6,12 +6,14 @@ from pathlib import Path
 
 import dj_database_url
 
-from spm.env import EnvError, env_bool, env_int, env_list, env_str
+from spm.env import EnvError, env_bool, env_choice, env_int, env_list, env_path, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-VAR_DIR = Path(env_str("SPM_VAR_DIR", str(BASE_DIR / "var")) or BASE_DIR / "var")
+VAR_DIR = env_path("SPM_VAR_DIR", BASE_DIR / "var")
 
 SECRET_KEY = env_str("SECRET_KEY", "dev-only-insecure-key-change-me") or ""
+# Off unless asked for, in every profile (README, "Configuration"): debug pages list
+# every URL pattern and settings to whoever reaches them.
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -37,12 +39,14 @@ INSTALLED_APPS = [
     "axes",
     "spm",
 ]
-# The pillars, in dependency order (DESIGN.md): spm <- pipeline <- goals <- kpis <- incentives;
-# coaching reads them all. A pillar is installed once its app module exists.
+# The pillars, in dependency order (docs/architecture.md):
+# spm <- pipeline <- goals <- kpis <- incentives; coaching reads them all.
+# A pillar is installed once its app module exists.
 PILLAR_APPS = ["pipeline", "goals", "kpis", "incentives", "coaching"]
 INSTALLED_APPS += [app for app in PILLAR_APPS if (BASE_DIR / app / "apps.py").exists()]
 
 MIDDLEWARE = [
+    "spm.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -78,7 +82,7 @@ TEMPLATES = [
 
 def _database(url: str, *, name: str) -> dict:
     try:
-        config = dj_database_url.parse(url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
+        config = dj_database_url.parse(url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60, minimum=0))
     except ValueError as exc:
         raise EnvError(f"{name} is not a valid database URL: {exc}") from exc
     if config.get("ENGINE") != "django.db.backends.postgresql":
@@ -89,7 +93,7 @@ def _database(url: str, *, name: str) -> dict:
 
 # The runtime role (DATABASE_URL) owns nothing and is subject to Row Level
 # Security; the owner role (DATABASE_OWNER_URL) runs migrations only
-# (DESIGN.md, "Tenancy: two walls").
+# (README, "Tenancy: two walls").
 _database_url = env_str("DATABASE_URL")
 if not _database_url:
     raise EnvError(
@@ -103,7 +107,10 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = env_str("REDIS_URL") or "redis://127.0.0.1:6379/0"
+REDIS_URL = (
+    env_url("REDIS_URL", None, schemes=("redis", "rediss", "redis+socket", "unix"))
+    or "redis://127.0.0.1:6379/0"
+)
 
 CACHES = {
     "default": {
@@ -131,15 +138,20 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 
 # Brute-force protection: lock a username+IP pair after repeated failures.
-AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost") or "localhost"
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "") or ""
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "") or ""
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 # Where the app is reached: links in emails sent outside a request (API or task invites).
-SPM_BASE_URL = env_str("SPM_BASE_URL", "http://127.0.0.1:8000") or "http://127.0.0.1:8000"
+SPM_BASE_URL = env_url("SPM_BASE_URL", None, schemes=("http", "https")) or "http://127.0.0.1:8000"
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "SPM <noreply@spm.localhost>")
 
 LANGUAGE_CODE = "en-us"
@@ -209,11 +221,12 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "spm") or "spm"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
+LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"axes": {"level": "WARNING"}},
 }

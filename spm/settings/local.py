@@ -1,9 +1,9 @@
-"""Development profile: `make run` uses it."""
+"""Development profile: `make run`, and manage.py, wsgi and celery when no profile is named.
 
-from spm.env import env_bool
+DEBUG stays off unless DEBUG=1 is set (README, "Configuration").
+"""
+
 from spm.settings.base import *  # noqa: F403
-
-DEBUG = env_bool("DEBUG", True)
 
 # Static files straight from the finders (no collectstatic needed outside production).
 STATIC_ROOT = None

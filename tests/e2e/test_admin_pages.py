@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from playwright.sync_api import expect
 
+from spm.env import env_str
 from spm.models import Membership, Team
 from spm.tenancy.context import tenant_context
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import login
 
 pytestmark = pytest.mark.e2e
-SHOTS = os.environ.get("SPM_SHOTS_DIR")
+SHOTS = env_str("SPM_SHOTS_DIR")
 
 
 def shot(page, name):

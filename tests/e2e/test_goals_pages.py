@@ -4,7 +4,6 @@ naming each missing SMART property; the alignment tree; scoring objectives."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import tempfile
 from decimal import Decimal
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from goals import services
+from spm.env import env_path
 from spm.models import FiscalPeriod
 from spm.tenancy.context import tenant_context
 from tests.conftest import PASSWORD
@@ -20,7 +20,7 @@ from tests.e2e.conftest import login
 
 pytestmark = pytest.mark.e2e
 
-SHOTS = Path(os.environ.get("SPM_SHOTS_DIR", Path(tempfile.gettempdir()) / "shots-goals"))
+SHOTS = env_path("SPM_SHOTS_DIR", Path(tempfile.gettempdir()) / "shots-goals")
 
 
 def _shot(page, name):

@@ -5,13 +5,13 @@ cannot open the grid."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import tempfile
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
+from spm.env import env_path
 from spm.models import FiscalPeriod, Role
 from spm.services import membership_add
 from spm.tenancy.context import tenant_context
@@ -20,7 +20,7 @@ from tests.e2e.conftest import login
 
 pytestmark = pytest.mark.e2e
 
-SHOTS = Path(os.environ.get("SPM_SHOTS_DIR", Path(tempfile.gettempdir()) / "shots-goals"))
+SHOTS = env_path("SPM_SHOTS_DIR", Path(tempfile.gettempdir()) / "shots-goals")
 
 
 def _shot(page, name):

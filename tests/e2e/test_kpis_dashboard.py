@@ -1,12 +1,11 @@
 """Browser tests of the KPI pages: a rep sees the dashboard with charts; a deal
 won through the API shows in the rep's bookings and attainment within seconds
 (real Celery worker on the real Redis broker). Screenshots of every page go to
-$SPM_SHOTS (default /tmp/shots-kpis/) for a human to look at."""
+$SPM_SHOTS_DIR (default /tmp/shots-kpis/) for a human to look at."""
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -21,6 +20,7 @@ from goals import services as goal_services
 from kpis import services as kpi_services
 from pipeline.models import Stage
 from spm.celery import app as celery_app
+from spm.env import env_path
 from spm.selectors import period_containing
 from spm.tenancy.context import tenant_context
 from tests.conftest import PASSWORD
@@ -28,7 +28,7 @@ from tests.e2e.conftest import login
 from tests.kpis.factories import lost_deal, open_deal, won_deal
 
 pytestmark = pytest.mark.e2e
-SHOTS = Path(os.environ.get("SPM_SHOTS", "/tmp/shots-kpis"))  # noqa: S108 - outside the repo
+SHOTS = env_path("SPM_SHOTS_DIR", Path("/tmp/shots-kpis"))  # noqa: S108 - outside the repo
 
 
 def shot(page: Page, name: str) -> None:

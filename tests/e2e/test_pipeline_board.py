@@ -1,11 +1,10 @@
 """Browser tests of the pipeline pages: drag a deal on the board and see its
 history; the import page reports bad rows. Screenshots of every page go to
-$SPM_SHOTS (default /tmp/shots-pipeline/) for a human to look at."""
+$SPM_SHOTS_DIR (default /tmp/shots-pipeline/) for a human to look at."""
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from playwright.sync_api import Page, expect
 
 from pipeline.models import Deal, StageChange
 from spm.celery import app as celery_app
+from spm.env import env_path
 from spm.tenancy.context import tenant_context
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import login
@@ -23,7 +23,7 @@ from tests.pipeline.factories import DealFactory, LeadFactory
 from tests.pipeline.test_import import BAD_FILE
 
 pytestmark = pytest.mark.e2e
-SHOTS = Path(os.environ.get("SPM_SHOTS", "/tmp/shots-pipeline"))  # noqa: S108 - outside the repo
+SHOTS = env_path("SPM_SHOTS_DIR", Path("/tmp/shots-pipeline"))  # noqa: S108 - outside the repo
 
 
 def shot(page: Page, name: str) -> None:
