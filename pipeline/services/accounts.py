@@ -17,10 +17,10 @@ from pipeline.services.common import (
     _check_external_id,
     _raise_from_full_clean,
     _user,
+    publish_accounts_written,
     publish_activities_removed,
 )
 from pipeline.services.deals import check_owner_allowed
-from spm import events
 from spm.models import Membership, Tenant
 from spm.services import audit_record
 
@@ -69,28 +69,12 @@ def account_create(
             obj=account,
             data={"name": account.name},
         )
-        _publish(tenant, account.pk, old=_NONE, new=_dates(account))
+        publish_accounts_written(tenant, [(account.pk, (None, None), _dates(account))])
     return account
 
 
-Dates = tuple[dt.date | None, dt.date | None]
-_NONE: Dates = (None, None)
-
-
-def _dates(account: Account) -> Dates:
+def _dates(account: Account) -> tuple[dt.date | None, dt.date | None]:
     return account.customer_since, account.churned_on
-
-
-def _publish(tenant: Tenant, account_id: int, *, old: Dates, new: Dates) -> None:
-    """AccountWritten with the account's (customer since, churned on) before and after."""
-    row = events.AccountRow(
-        account_id=account_id,
-        old_customer_since=old[0],
-        new_customer_since=new[0],
-        old_churned_on=old[1],
-        new_churned_on=new[1],
-    )
-    events.publish(events.AccountWritten(tenant_id=tenant.pk, accounts=(row,)))
 
 
 def account_update(
@@ -115,7 +99,7 @@ def account_update(
             audit_record(
                 tenant, actor=_user(actor), action="account.update", obj=locked, data=changes
             )
-            _publish(tenant, locked.pk, old=old, new=_dates(locked))
+            publish_accounts_written(tenant, [(locked.pk, old, _dates(locked))])
     return locked
 
 
@@ -131,5 +115,5 @@ def account_delete(tenant: Tenant, *, account: Account, actor: Membership | None
             data={"name": account.name},
         )
         publish_activities_removed(tenant, account=account)
-        _publish(tenant, account.pk, old=_dates(account), new=_NONE)
+        publish_accounts_written(tenant, [(account.pk, _dates(account), (None, None))])
         account.delete()

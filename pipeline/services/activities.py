@@ -10,9 +10,14 @@ from django.db import transaction
 from pipeline.models import (
     Activity,
 )
-from pipeline.services.common import _apply, _check_external_id, _raise_from_full_clean, _user
+from pipeline.services.common import (
+    _apply,
+    _check_external_id,
+    _raise_from_full_clean,
+    _user,
+    publish_activities_written,
+)
 from pipeline.services.deals import check_owner_allowed
-from spm import events
 from spm.models import Membership, Tenant
 from spm.services import audit_record
 
@@ -60,13 +65,8 @@ def activity_create(
             obj=activity,
             data={"kind": activity.kind},
         )
-        _publish(tenant, activity.pk, old=None, new=activity.occurred_on)
+        publish_activities_written(tenant, [(activity.pk, None, activity.occurred_on)])
     return activity
-
-
-def _publish(tenant: Tenant, activity_id: int, *, old: Any, new: Any) -> None:
-    row = events.ActivityRow(activity_id=activity_id, old_occurred_on=old, new_occurred_on=new)
-    events.publish(events.ActivityWritten(tenant_id=tenant.pk, activities=(row,)))
 
 
 def activity_update(
@@ -88,7 +88,7 @@ def activity_update(
             audit_record(
                 tenant, actor=_user(actor), action="activity.update", obj=locked, data=changes
             )
-            _publish(tenant, locked.pk, old=old_day, new=locked.occurred_on)
+            publish_activities_written(tenant, [(locked.pk, old_day, locked.occurred_on)])
     return locked
 
 
@@ -101,5 +101,5 @@ def activity_delete(tenant: Tenant, *, activity: Activity, actor: Membership | N
             obj=activity,
             data={"kind": activity.kind},
         )
-        _publish(tenant, activity.pk, old=activity.occurred_on, new=None)
+        publish_activities_written(tenant, [(activity.pk, activity.occurred_on, None)])
         activity.delete()

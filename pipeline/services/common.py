@@ -5,6 +5,7 @@ and the pieces of the domain events they publish (``spm.events``)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -73,14 +74,52 @@ def deal_figures(deal: Deal) -> events.DealFigures:
     )
 
 
+# (id, old, new): old is None for a created row, new None for a deleted one.
+DayChange = tuple[int, dt.date | None, dt.date | None]
+# (id, (old customer since, old churned on), (new customer since, new churned on))
+AccountChange = tuple[
+    int, tuple[dt.date | None, dt.date | None], tuple[dt.date | None, dt.date | None]
+]
+
+
+def publish_activities_written(tenant: Tenant, rows: Iterable[DayChange]) -> None:
+    """One ActivityWritten with every (id, old day, new day) of ``rows``, if any."""
+    activities = tuple(
+        events.ActivityRow(activity_id=pk, old_occurred_on=old, new_occurred_on=new)
+        for pk, old, new in rows
+    )
+    if activities:
+        events.publish(events.ActivityWritten(tenant_id=tenant.pk, activities=activities))
+
+
+def publish_leads_written(tenant: Tenant, rows: Iterable[DayChange]) -> None:
+    """One LeadWritten with every (id, old awareness day, new one) of ``rows``, if any."""
+    leads = tuple(
+        events.LeadRow(lead_id=pk, old_awareness_on=old, new_awareness_on=new)
+        for pk, old, new in rows
+    )
+    if leads:
+        events.publish(events.LeadWritten(tenant_id=tenant.pk, leads=leads))
+
+
+def publish_accounts_written(tenant: Tenant, rows: Iterable[AccountChange]) -> None:
+    """One AccountWritten with every account of ``rows``, if any."""
+    accounts = tuple(
+        events.AccountRow(
+            account_id=pk,
+            old_customer_since=old[0],
+            new_customer_since=new[0],
+            old_churned_on=old[1],
+            new_churned_on=new[1],
+        )
+        for pk, old, new in rows
+    )
+    if accounts:
+        events.publish(events.AccountWritten(tenant_id=tenant.pk, accounts=accounts))
+
+
 def publish_activities_removed(tenant: Tenant, **owner: Any) -> None:
     """Before a deal, lead or account is deleted (``owner`` is its filter, e.g.
     ``deal=deal``): publish the activities the cascade takes along (one query)."""
-    rows = tuple(
-        events.ActivityRow(activity_id=pk, old_occurred_on=day, new_occurred_on=None)
-        for pk, day in Activity.objects.filter(tenant=tenant, **owner).values_list(
-            "pk", "occurred_on"
-        )
-    )
-    if rows:
-        events.publish(events.ActivityWritten(tenant_id=tenant.pk, activities=rows))
+    removed = Activity.objects.filter(tenant=tenant, **owner).values_list("pk", "occurred_on")
+    publish_activities_written(tenant, ((pk, day, None) for pk, day in removed))

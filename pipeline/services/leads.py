@@ -21,10 +21,10 @@ from pipeline.services.common import (
     _raise_from_full_clean,
     _user,
     publish_activities_removed,
+    publish_leads_written,
     tenant_today,
 )
 from pipeline.services.deals import check_owner_allowed
-from spm import events
 from spm.models import Membership, Tenant
 from spm.services import audit_record
 
@@ -114,13 +114,8 @@ def lead_create(tenant: Tenant, *, actor: Membership | None, name: str, **fields
         audit_record(
             tenant, actor=_user(actor), action="lead.create", obj=lead, data={"name": lead.name}
         )
-        _publish(tenant, lead.pk, old=None, new=lead.awareness_on)
+        publish_leads_written(tenant, [(lead.pk, None, lead.awareness_on)])
     return lead
-
-
-def _publish(tenant: Tenant, lead_id: int, *, old: dt.date | None, new: dt.date | None) -> None:
-    row = events.LeadRow(lead_id=lead_id, old_awareness_on=old, new_awareness_on=new)
-    events.publish(events.LeadWritten(tenant_id=tenant.pk, leads=(row,)))
 
 
 def lead_update(tenant: Tenant, *, lead: Lead, actor: Membership | None, **fields: Any) -> Lead:
@@ -152,7 +147,7 @@ def lead_update(tenant: Tenant, *, lead: Lead, actor: Membership | None, **field
         locked.save()
         if changes:
             audit_record(tenant, actor=_user(actor), action="lead.update", obj=locked, data=changes)
-            _publish(tenant, locked.pk, old=old_day, new=locked.awareness_on)
+            publish_leads_written(tenant, [(locked.pk, old_day, locked.awareness_on)])
     return locked
 
 
@@ -167,5 +162,5 @@ def lead_delete(tenant: Tenant, *, lead: Lead, actor: Membership | None) -> None
             tenant, actor=_user(actor), action="lead.delete", obj=lead, data={"name": lead.name}
         )
         publish_activities_removed(tenant, lead=lead)
-        _publish(tenant, lead.pk, old=lead.awareness_on, new=None)
+        publish_leads_written(tenant, [(lead.pk, lead.awareness_on, None)])
         lead.delete()

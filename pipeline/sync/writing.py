@@ -24,7 +24,12 @@ from pipeline.services import (
     compute_base_amount,
     split_rows,
 )
-from pipeline.services.common import deal_figures
+from pipeline.services.common import (
+    deal_figures,
+    publish_accounts_written,
+    publish_activities_written,
+    publish_leads_written,
+)
 from pipeline.sync.lookups import MODELS, _key
 from pipeline.sync.results import UpsertResult
 from pipeline.sync.validation import Validated
@@ -175,7 +180,7 @@ def _write_simple(tenant: Tenant, validated: Validated, result: UpsertResult) ->
             to_create.append(obj)
             written.append((obj, (None,) * len(dates)))
             continue
-        old = tuple(getattr(obj, name) for name in dates)
+        old = _days(obj, dates)
         if _fill_simple(obj, row.values):
             to_update.append(obj)
             written.append((obj, old))
@@ -184,47 +189,17 @@ def _write_simple(tenant: Tenant, validated: Validated, result: UpsertResult) ->
     model.objects.bulk_create(to_create, batch_size=2000)
     _upsert(model, to_update, SIMPLE_UPDATE_FIELDS[validated.kind])
     result.created, result.updated = len(to_create), len(to_update)
-    if written:
-        events.publish(_simple_event(tenant, validated.kind, written))
+    changes = [(obj.pk, old, _days(obj, dates)) for obj, old in written]
+    if validated.kind == ImportKind.ACCOUNTS:
+        publish_accounts_written(tenant, changes)
+    elif validated.kind == ImportKind.LEADS:
+        publish_leads_written(tenant, ((pk, old[0], new[0]) for pk, old, new in changes))
+    else:
+        publish_activities_written(tenant, ((pk, old[0], new[0]) for pk, old, new in changes))
 
 
-def _simple_event(
-    tenant: Tenant, kind: str, written: list[tuple[Any, tuple[Any, ...]]]
-) -> events.Event:
-    """One event with every account, lead or activity of the batch, old and new days."""
-    if kind == ImportKind.ACCOUNTS:
-        return events.AccountWritten(
-            tenant_id=tenant.pk,
-            accounts=tuple(
-                events.AccountRow(
-                    account_id=obj.pk,
-                    old_customer_since=old[0],
-                    new_customer_since=obj.customer_since,
-                    old_churned_on=old[1],
-                    new_churned_on=obj.churned_on,
-                )
-                for obj, old in written
-            ),
-        )
-    if kind == ImportKind.LEADS:
-        return events.LeadWritten(
-            tenant_id=tenant.pk,
-            leads=tuple(
-                events.LeadRow(
-                    lead_id=obj.pk, old_awareness_on=old[0], new_awareness_on=obj.awareness_on
-                )
-                for obj, old in written
-            ),
-        )
-    return events.ActivityWritten(
-        tenant_id=tenant.pk,
-        activities=tuple(
-            events.ActivityRow(
-                activity_id=obj.pk, old_occurred_on=old[0], new_occurred_on=obj.occurred_on
-            )
-            for obj, old in written
-        ),
-    )
+def _days(obj: Any, names: tuple[str, ...]) -> tuple[Any, ...]:
+    return tuple(getattr(obj, name) for name in names)
 
 
 def _write_deals(
