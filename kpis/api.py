@@ -18,23 +18,23 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Q, QuerySet
-from django.http import Http404
 from django.http.response import HttpResponseBase
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from kpis import selectors
-from kpis.definitions import kpi_def, normalise
+from kpis.definitions import is_kpi_key, kpi_def, normalise
 from kpis.models import KpiValue, SubjectKind
 from spm.api.base import TenantGenericViewSet, TenantReadOnlyViewSet
 from spm.api.csv import RENDERERS, csv_or_json
 from spm.api.filters import IdFilter, IntegerFilter
 from spm.api.registry import tenant_router
-from spm.models import FiscalPeriod, Role, Team
+from spm.models import FiscalPeriod, Role, Team, Tenant
 from spm.selectors import managed_team_ids
 
 
@@ -85,11 +85,15 @@ class KpiValueFilter(filters.FilterSet):
     fiscal_year = IntegerFilter(field_name="period__fiscal_year")
     subject_kind = filters.ChoiceFilter(choices=SubjectKind.choices)
     subject_id = IntegerFilter(min_value=0)
-    kpi = filters.CharFilter()
+    kpi = filters.CharFilter(method="filter_kpi")
 
     class Meta:
         model = KpiValue
         fields = ["period", "period_kind", "fiscal_year", "subject_kind", "subject_id", "kpi"]
+
+    def filter_kpi(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        _check_kpi(self.request.tenant, value)  # type: ignore[union-attr]
+        return qs.filter(kpi=value)
 
 
 class KpiValueViewSet(TenantReadOnlyViewSet):
@@ -112,6 +116,35 @@ def _dec(value: Decimal | None) -> str | None:
     return None if value is None else format(value, "f")
 
 
+MAX_ID = 2**63 - 1
+
+
+def _kpi_keys(request: Request, tenant: Tenant, default: list[str]) -> list[str]:
+    """The ``kpi`` parameter (repeated or comma-separated); an unknown key is a 400."""
+    keys = [k for raw in request.query_params.getlist("kpi") for k in raw.split(",") if k]
+    for key in keys:
+        _check_kpi(tenant, key)
+    return keys or default
+
+
+def _check_kpi(tenant: Tenant, key: str) -> None:
+    if not is_kpi_key(key, custom_keys=selectors.custom_labels(tenant)):
+        raise serializers.ValidationError(
+            {"kpi": f"{key!r} is not a KPI; use keys such as bookings, attainment."}
+        )
+
+
+class ReportQuerySerializer(serializers.Serializer):
+    """The query parameters of the reports: a malformed one is a 400 naming it."""
+
+    subject_kind = serializers.ChoiceField(choices=SubjectKind.choices, required=False)
+    subject_id = serializers.IntegerField(min_value=0, max_value=MAX_ID, required=False)
+    period = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+    period_kind = serializers.ChoiceField(choices=["month", "quarter", "year"], default="month")
+    fiscal_year = serializers.IntegerField(min_value=1, max_value=9999, required=False)
+    team = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+
+
 class KpiReportViewSet(mixins.ListModelMixin, TenantGenericViewSet):
     """Time series, leaderboards and scorecards built from snapshots."""
 
@@ -127,38 +160,48 @@ class KpiReportViewSet(mixins.ListModelMixin, TenantGenericViewSet):
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return Response({"reports": ["series", "leaderboard", "scorecard"]})
 
-    def _subject(self, request: Request) -> tuple[str, int]:
-        kind = request.query_params.get("subject_kind", SubjectKind.MEMBER)
-        raw = request.query_params.get(
-            "subject_id", str(self.membership.pk) if kind == "member" else "0"
-        )
-        if kind not in SubjectKind.values or not raw.isdigit():
-            raise serializers.ValidationError(
-                {"subject_kind": "Use member, team or tenant with a numeric subject_id."}
-            )
-        sid = int(raw)
-        viewer = self.membership
-        if viewer.role in (Role.ADMIN, Role.FINANCE):
-            allowed = kind != SubjectKind.TENANT or sid == 0
+    def _query(self, request: Request) -> dict[str, Any]:
+        query = ReportQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return dict(query.validated_data)
+
+    def _subject(self, query: dict[str, Any]) -> tuple[str, int]:
+        """The subject asked for, within the caller's reach. Another tenant's id,
+        one outside the reach and one that does not exist all answer the same 404."""
+        kind = query.get("subject_kind", SubjectKind.MEMBER)
+        default = {SubjectKind.MEMBER: self.membership.pk, SubjectKind.TENANT: 0}.get(kind)
+        sid = query.get("subject_id", default)
+        if sid is None:
+            raise serializers.ValidationError({"subject_id": "Give the team's id."})
+        if kind == SubjectKind.TENANT:
+            allowed = sid == 0 and self.membership.role in (Role.ADMIN, Role.FINANCE)
         elif kind == SubjectKind.MEMBER:
-            allowed = selectors.members_visible(self.tenant, viewer=viewer).filter(pk=sid).exists()
-        elif kind == SubjectKind.TEAM:
-            allowed = selectors.teams_visible(self.tenant, viewer=viewer).filter(pk=sid).exists()
+            allowed = (
+                selectors.members_visible(self.tenant, viewer=self.membership)
+                .filter(pk=sid)
+                .exists()
+            )
         else:
-            allowed = False
+            allowed = (
+                selectors.teams_visible(self.tenant, viewer=self.membership).filter(pk=sid).exists()
+            )
         if not allowed:
-            raise Http404()
+            raise NotFound(f"subject_id: there is no such {kind}.")
         return kind, sid
 
-    def _period(self, request: Request) -> FiscalPeriod:
-        raw = request.query_params.get("period", "")
+    def _period(self, query: dict[str, Any]) -> FiscalPeriod:
+        """The period asked for (another tenant's is "no such period"), else the
+        current quarter."""
+        if "period" in query:
+            period = FiscalPeriod.objects.filter(tenant=self.tenant, pk=query["period"]).first()
+            if period is None:
+                raise NotFound("period: there is no such period.")
+            return period
         periods = selectors.periods_for_picker(self.tenant)
-        period = selectors.period_selected(self.tenant, periods=periods, period_id=raw)
-        if raw and (period is None or str(period.pk) != raw):
-            raise Http404()
-        if period is None:
-            raise Http404()
-        return period
+        current = selectors.period_selected(self.tenant, periods=periods, period_id=None)
+        if current is None:
+            raise NotFound("period: the tenant has no periods.")
+        return current
 
     @extend_schema(
         parameters=[
@@ -179,17 +222,12 @@ class KpiReportViewSet(mixins.ListModelMixin, TenantGenericViewSet):
     )
     @action(detail=False)
     def series(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        kind, sid = self._subject(request)
-        kpis = [k for raw in request.query_params.getlist("kpi") for k in raw.split(",") if k] or [
-            "bookings",
-            "quota",
-            "attainment",
-        ]
-        qs = FiscalPeriod.objects.filter(
-            tenant=self.tenant, kind=request.query_params.get("period_kind", "month")
-        )
-        if request.query_params.get("fiscal_year", "").isdigit():
-            qs = qs.filter(fiscal_year=int(request.query_params["fiscal_year"]))
+        query = self._query(request)
+        kind, sid = self._subject(query)
+        kpis = _kpi_keys(request, self.tenant, ["bookings", "quota", "attainment"])
+        qs = FiscalPeriod.objects.filter(tenant=self.tenant, kind=query["period_kind"])
+        if "fiscal_year" in query:
+            qs = qs.filter(fiscal_year=query["fiscal_year"])
         points = selectors.series(
             self.tenant, kind=kind, subject_id=sid, kpis=kpis, periods=list(qs.order_by("start"))
         )
@@ -217,17 +255,18 @@ class KpiReportViewSet(mixins.ListModelMixin, TenantGenericViewSet):
     )
     @action(detail=False)
     def leaderboard(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        query = self._query(request)
         kpi = request.query_params.get("kpi", "bookings")
         if kpi not in selectors.LEADERBOARD_KPIS:
             raise serializers.ValidationError(
                 {"kpi": f"Choose one of: {', '.join(selectors.LEADERBOARD_KPIS)}."}
             )
-        period = self._period(request)
+        period = self._period(query)
         team = None
-        if request.query_params.get("team"):
-            team = Team.objects.filter(tenant=self.tenant, pk=request.query_params["team"]).first()
+        if "team" in query:
+            team = Team.objects.filter(tenant=self.tenant, pk=query["team"]).first()
             if team is None:
-                raise Http404()
+                raise NotFound("team: there is no such team.")
         board = selectors.leaderboard(
             self.tenant, period=period, kpi=kpi, viewer=self.membership, team=team
         )
@@ -261,8 +300,9 @@ class KpiReportViewSet(mixins.ListModelMixin, TenantGenericViewSet):
     )
     @action(detail=False)
     def scorecard(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        kind, sid = self._subject(request)
-        period = self._period(request)
+        query = self._query(request)
+        kind, sid = self._subject(query)
+        period = self._period(query)
         rows = [
             {
                 "kpi": row.kpi.key,

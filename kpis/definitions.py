@@ -10,6 +10,8 @@ Units decide how a value is stored and shown:
 
 from __future__ import annotations
 
+import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -105,6 +107,14 @@ STAGE_WEIGHTED = "stage_weighted:"
 CUSTOM = "custom:"
 
 CENT = Decimal("0.01")
+_STAGE_KEY = re.compile(
+    r"(stage_entered|stage_conversion|stage_pipeline|stage_weighted):[1-9][0-9]{0,18}"
+)
+
+
+def is_kpi_key(key: str, *, custom_keys: Collection[str]) -> bool:
+    """Whether ``key`` names a KPI: built-in, of a stage (by id) or one of ``custom_keys``."""
+    return key in BY_KEY or key in custom_keys or _STAGE_KEY.fullmatch(key) is not None
 
 
 def kpi_def(key: str, *, custom_labels: dict[str, tuple[str, str]] | None = None) -> KpiDef:

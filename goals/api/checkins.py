@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -16,6 +17,7 @@ from goals.api.goals import VisibleGoalField
 from goals.models import (
     GoalCheckIn,
 )
+from spm.api.filters import IdFilter
 from spm.permissions import ALL_ROLES
 
 
@@ -40,6 +42,14 @@ class CheckInUpdateSerializer(serializers.Serializer):
     comment = serializers.CharField(allow_blank=True, required=False)
 
 
+class CheckInFilter(filters.FilterSet):
+    goal = IdFilter(field_name="goal_id")
+
+    class Meta:
+        model = GoalCheckIn
+        fields = ["goal"]
+
+
 class CheckInViewSet(CrudViewSet):
     """Check-ins on goals: a dated value and comment. Listed for the goals the
     member sees; recorded on approved goals by their owner or manager; a
@@ -49,7 +59,7 @@ class CheckInViewSet(CrudViewSet):
     serializer_class = CheckInSerializer
     read_roles = ALL_ROLES
     write_roles = ALL_ROLES
-    filterset_fields = ["goal"]
+    filterset_class = CheckInFilter
     ordering = ["-checked_on", "-id"]
 
     def scope_queryset(self, qs: QuerySet) -> QuerySet:

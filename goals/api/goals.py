@@ -20,6 +20,7 @@ from goals.models import (
     Metric,
 )
 from spm.api.base import TenantPrimaryKeyRelatedField
+from spm.api.filters import IdFilter
 from spm.models import Membership, Team
 from spm.permissions import ALL_ROLES
 
@@ -125,6 +126,10 @@ class GoalCloseSerializer(serializers.Serializer):
 
 
 class GoalFilter(filters.FilterSet):
+    owner_membership = IdFilter(field_name="owner_membership_id")
+    owner_team = IdFilter(field_name="owner_team_id")
+    parent = IdFilter(field_name="parent_id")
+
     class Meta:
         model = Goal
         fields = ["level", "status", "metric", "owner_membership", "owner_team", "parent"]

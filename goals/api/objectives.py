@@ -10,6 +10,7 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -20,8 +21,10 @@ from goals.models import (
     ObjectiveScore,
 )
 from spm.api.base import TenantPrimaryKeyRelatedField
+from spm.api.filters import IdFilter
 from spm.models import FiscalPeriod, Membership
 from spm.permissions import ALL_ROLES, MANAGERS
+from spm.selectors import visible_memberships
 
 
 class ObjectiveSerializer(serializers.ModelSerializer):
@@ -74,7 +77,15 @@ class ObjectiveSetSerializer(serializers.Serializer):
         return [o.pk for o in obj.objectives]
 
 
+class SummaryQuerySerializer(serializers.Serializer):
+    period = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False)
+    membership = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False)
+
+
 class ObjectiveFilter(filters.FilterSet):
+    membership = IdFilter(field_name="membership_id")
+    period = IdFilter(field_name="period_id")
+
     class Meta:
         model = Objective
         fields = ["membership", "period"]
@@ -129,15 +140,21 @@ class ObjectiveViewSet(CrudViewSet):
     @action(detail=False, methods=["get"], filterset_class=None, pagination_class=None)
     def summary(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Each member's set per period with its weight total and weighted score."""
+        query = SummaryQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
         period = membership = None
-        if request.query_params.get("period", "").isdigit():
-            period = FiscalPeriod.objects.filter(
-                tenant=self.tenant, pk=int(request.query_params["period"])
-            ).first()
-        if request.query_params.get("membership", "").isdigit():
-            membership = Membership.objects.filter(
-                tenant=self.tenant, pk=int(request.query_params["membership"])
-            ).first()
+        if "period" in query.validated_data:
+            pk = query.validated_data["period"]
+            period = FiscalPeriod.objects.filter(tenant=self.tenant, pk=pk).first()
+            if period is None:
+                raise NotFound("period: there is no such period.")
+        if "membership" in query.validated_data:
+            pk = query.validated_data["membership"]
+            membership = (
+                visible_memberships(self.tenant, viewer=self.membership).filter(pk=pk).first()
+            )
+            if membership is None:
+                raise NotFound("membership: there is no such member.")
         sets = selectors.objective_sets(
             self.tenant, viewer=self.membership, period=period, membership=membership
         )
@@ -174,6 +191,14 @@ class ObjectiveScoreUpdateSerializer(serializers.Serializer):
     comment = serializers.CharField(allow_blank=True, required=False, default="")
 
 
+class ObjectiveScoreFilter(filters.FilterSet):
+    objective = IdFilter(field_name="objective_id")
+
+    class Meta:
+        model = ObjectiveScore
+        fields = ["objective"]
+
+
 class ObjectiveScoreViewSet(CrudViewSet):
     """Scores of objectives. The member's manager or an admin scores (POST
     replaces an existing score); the member sees their own; a closed period's
@@ -183,7 +208,7 @@ class ObjectiveScoreViewSet(CrudViewSet):
     serializer_class = ObjectiveScoreSerializer
     read_roles = ALL_ROLES
     write_roles = MANAGERS
-    filterset_fields = ["objective"]
+    filterset_class = ObjectiveScoreFilter
     ordering = ["id"]
 
     def scope_queryset(self, qs: QuerySet) -> QuerySet:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, cast
 
 from django.db.models import QuerySet
+from django_filters import rest_framework as filters
 from rest_framework import serializers
 
 from pipeline import services
@@ -12,6 +13,7 @@ from pipeline.models import (
     ExchangeRate,
 )
 from spm.api.base import TenantModelViewSet, TenantPrimaryKeyRelatedField
+from spm.api.filters import IdFilter
 from spm.models import FiscalPeriod
 from spm.permissions import ADMIN
 
@@ -44,6 +46,14 @@ class ExchangeRateSerializer(serializers.ModelSerializer):
         validators: ClassVar[list[Any]] = []
 
 
+class ExchangeRateFilter(filters.FilterSet):
+    period = IdFilter(field_name="period_id")
+
+    class Meta:
+        model = ExchangeRate
+        fields = ["currency", "period"]
+
+
 class ExchangeRateViewSet(TenantModelViewSet):
     """The tenant's rate table (admins only): units of tenant currency per unit
     of ``currency`` for a fiscal month. Deals in another currency saved without
@@ -53,7 +63,7 @@ class ExchangeRateViewSet(TenantModelViewSet):
     serializer_class = ExchangeRateSerializer
     read_roles = ADMIN
     write_roles = ADMIN
-    filterset_fields: ClassVar[list[str]] = ["currency", "period"]
+    filterset_class = ExchangeRateFilter
     ordering = ["currency", "period__start", "id"]
 
     def scope_queryset(self, qs: QuerySet) -> QuerySet:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, cast
 
 from django.db.models import Prefetch, QuerySet
+from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
@@ -17,6 +18,7 @@ from pipeline.models import (
     Stage,
 )
 from spm.api.base import TenantModelViewSet, TenantPrimaryKeyRelatedField
+from spm.api.filters import IdFilter
 from spm.permissions import ADMIN
 
 
@@ -126,6 +128,14 @@ class PipelineViewSet(TenantModelViewSet):
         return Response(PipelineSerializer(self.get_queryset().get(pk=pipeline.pk)).data)
 
 
+class StageFilter(filters.FilterSet):
+    pipeline = IdFilter(field_name="pipeline_id")
+
+    class Meta:
+        model = Stage
+        fields = ["pipeline", "is_active", "is_won", "is_lost"]
+
+
 class StageViewSet(TenantModelViewSet):
     """Stages of every pipeline. Retire a stage with ``is_active: false``; a
     stage that has held deals cannot be deleted."""
@@ -133,7 +143,7 @@ class StageViewSet(TenantModelViewSet):
     queryset = Stage.all_tenants.all()
     serializer_class = StageSerializer
     write_roles = ADMIN
-    filterset_fields: ClassVar[list[str]] = ["pipeline", "is_active", "is_won", "is_lost"]
+    filterset_class = StageFilter
     ordering = ["pipeline", "position", "id"]
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer]:

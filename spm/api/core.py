@@ -185,6 +185,15 @@ class TeamSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "path", "depth"]
 
 
+class TeamFilter(filters.FilterSet):
+    parent = IdFilter(field_name="parent_id")
+    manager = IdFilter(field_name="manager_id")
+
+    class Meta:
+        model = Team
+        fields = ["parent", "manager", "depth"]
+
+
 class TeamViewSet(
     CsvListModelMixin,
     mixins.RetrieveModelMixin,
@@ -200,7 +209,7 @@ class TeamViewSet(
     serializer_class = TeamSerializer
     read_roles = ALL_ROLES
     write_roles = ADMIN
-    filterset_fields = ["parent", "manager", "depth"]
+    filterset_class = TeamFilter
     ordering = ["path"]
 
     def scope_queryset(self, qs: QuerySet) -> QuerySet:
