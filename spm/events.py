@@ -1,16 +1,19 @@
 """Domain events: what a write changed, told to the apps above it after commit.
 
-The service that owns a write builds an event from what it wrote (old and new
-values it holds anyway; no query only for the event) and calls ``publish``
-inside its transaction. Receivers subscribe with ``@subscribe(EventType,
-...)`` in their app's ``receivers.py`` (imported from ``AppConfig.ready``);
-each is called once per committed transaction with the list of that
-transaction's events of its types, in publication order. A rolled-back
-transaction, or a rolled-back savepoint, delivers nothing of what was
-published inside it. Outside a transaction an event is delivered at once.
+The service that owns a write builds an event from what it wrote (the old and
+new values it holds anyway; a delete also reads what its cascade takes along)
+and calls ``publish`` inside its transaction. Receivers subscribe with
+``@subscribe(EventType, ...)`` in their app's ``receivers.py`` (imported from
+``AppConfig.ready``). After the commit each receiver is called with a list of
+the events of its types, in publication order: one list per service call (the
+events published under the same savepoints of the transaction; two services
+called in one request make two lists). A rolled-back transaction, or a
+rolled-back savepoint, delivers nothing of what was published inside it.
+Outside a transaction an event is delivered at once.
 
-Bulk writes publish one event with all their rows (a 10,000-row import is one
-``ActivityWritten``, not 10,000). Events carry ids and values, never model
+Bulk writes publish one event per kind of change with all its rows: a
+10,000-row lead import is one ``LeadWritten``; a deal import at most one
+``DealCreated``, one ``DealChanged`` and one ``StageEntered``. Events carry ids and values, never model
 instances, so a receiver may hand them to a task as they are.
 
 Failure policy: receivers run after the commit, so the write stands whatever

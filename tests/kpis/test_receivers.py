@@ -592,3 +592,33 @@ def test_a_deal_write_costs_no_more_queries_than_before_events(
         )
         with django_assert_num_queries(11):
             pipeline_services.deal_delete(w.tenant, deal=deal, actor=None)
+
+
+def test_an_allocation_publishes_one_quota_event_with_all_its_quotas(
+    world_a, in_tenant_a, published, django_capture_on_commit_callbacks
+):
+    """Allocating 1,000,000 to the company team for FY2027 equally: the team's
+    quota and East's and West's in one QuotaSet; only FY2027 is marked."""
+    t = world_a.tenant
+    year = period(t, "year", 2027)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        goal_services.quota_allocate(
+            t,
+            actor=world_a.admin,
+            team=world_a.root_team,
+            period=year,
+            amount=Decimal("1000000"),
+            method="equal",
+            unit=Decimal("1"),
+        )
+
+    assert len(callbacks) == 1
+    (event,) = published
+    assert isinstance(event, events.QuotaSet)
+    assert sorted(q.team_id for q in event.quotas) == sorted(
+        [world_a.root_team.pk, world_a.other_team.pk, world_a.team.pk]
+    )
+    assert {(q.period_id, q.membership_id, q.measure) for q in event.quotas} == {
+        (year.pk, None, "bookings")
+    }
+    assert _dirty(t) == {"FY2027"}
