@@ -13,8 +13,9 @@ Outside a transaction an event is delivered at once.
 
 Bulk writes publish one event per kind of change with all its rows: a
 10,000-row lead import is one ``LeadWritten``; a deal import at most one
-``DealCreated``, one ``DealChanged`` and one ``StageEntered``. Events carry ids and values, never model
-instances, so a receiver may hand them to a task as they are.
+``DealCreated``, one ``DealChanged`` and one ``StageEntered``. Events carry
+ids and values, never model instances, so a receiver may hand them to a task
+as they are.
 
 Failure policy: receivers run after the commit, so the write stands whatever
 they do. A receiver that raises is logged (``spm.events``, with the
