@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
 from rest_framework import permissions, serializers, viewsets
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import NotAuthenticated, NotFound, PermissionDenied
 from rest_framework.request import Request
 
 from spm.api.csv import CsvListModelMixin
@@ -42,7 +42,10 @@ class TenantViewSetMixin:
         self.perform_authentication(request)  # type: ignore[attr-defined]
         tenant = getattr(request._request, "tenant", None)
         if tenant is None:
-            raise NotFound()
+            # An unknown slug answers as a real one: 401 to anonymous callers, 404 to others.
+            if request.user and request.user.is_authenticated:
+                raise NotFound()
+            raise NotAuthenticated()
         if request.user and request.user.is_authenticated:
             request._request.user = request.user
             membership = resolve_membership(request._request)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 
@@ -36,7 +36,8 @@ class TenantMiddleware:
     """Pages under /<tenant_slug>/ and API under /api/v1/<tenant_slug>/ run in
     one transaction with ``app.tenant_id`` set, so RLS and the scoped managers
     both see that tenant only. Membership is checked by the base view and
-    viewset (after DRF authentication); an unknown slug is a 404."""
+    viewset (after DRF authentication); an unknown slug reaches them with no
+    tenant and gets the answer a non-member gets."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -58,24 +59,19 @@ class TenantMiddleware:
             finally:
                 timezone.deactivate()
         tenant = Tenant.objects.filter(slug=slug).first()
+        # Read before the branch, so the session is touched (Vary: Cookie) whether or not
+        # the slug exists.
+        signed_in = request.user.is_authenticated
         if tenant is None:
-            if request.path_info.startswith("/api/"):
-                return JsonResponse(
-                    {
-                        "type": "about:blank",
-                        "title": "Not Found",
-                        "status": 404,
-                        "detail": "Not found.",
-                    },
-                    status=404,
-                    content_type="application/problem+json",
-                )
-            raise Http404("No such tenant.")
+            # The view answers as it does for a real tenant the caller has no
+            # membership in (anonymous: the login page or a 401; signed in: a
+            # 404), so a slug's existence never shows.
+            return self.get_response(request)
         request.tenant = tenant  # type: ignore[attr-defined]
         # Dates ("today", the current period) are the tenant's, not the server's.
         timezone.activate(ZoneInfo(tenant.time_zone))
         with tenant_context(tenant):
-            if request.user.is_authenticated:
+            if signed_in:
                 resolve_membership(request)
             try:
                 return self.get_response(request)
