@@ -123,6 +123,12 @@ def mbo_score(items: Sequence[tuple[Decimal, Decimal]]) -> Decimal:
     return sum((w * s for w, s in items), Decimal(0)).normalize()
 
 
+def mbo_counted(achieved: Decimal, cap: Decimal) -> Decimal:
+    """What an objective's achievement counts in the weighted score: as
+    measured, up to the objective's cap (achieved 1.40 with a 1.20 cap counts 1.20)."""
+    return min(achieved, cap)
+
+
 def mbo_payout(score: Decimal, target_bonus: Decimal) -> Decimal:
     """Target bonus x weighted score, half-up to cents (0.805 x 5,000.00 = 4,025.00)."""
     return _to_decimal(Fraction(score) * Fraction(target_bonus))

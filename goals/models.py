@@ -388,7 +388,7 @@ class ObjectiveScore(TenantModel):
         ordering = ["objective_id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(score__gte=0) & Q(score__lte=2), name="objectivescore_range"
+                condition=Q(score__gte=0) & Q(score__lte=10), name="objectivescore_range"
             ),
             models.UniqueConstraint(fields=["tenant", "objective"], name="objectivescore_unique"),
         ]

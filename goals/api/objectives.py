@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from goals import selectors, services
 from goals.api.base import RATIO, CrudViewSet
+from goals.engine import mbo_counted
 from goals.models import (
     Objective,
     ObjectiveScore,
@@ -174,7 +175,12 @@ class VisibleObjectiveField(TenantPrimaryKeyRelatedField):
 class ObjectiveScoreSerializer(serializers.ModelSerializer):
     objective = VisibleObjectiveField()
     score = serializers.DecimalField(
-        **RATIO, min_value=Decimal("0"), help_text="A fraction: 0.8 is 80%; at most the cap"
+        **RATIO,
+        min_value=Decimal("0"),
+        help_text="The achievement as measured, a fraction: 0.8 is 80%, 1.4 is 140% (at most 10)",
+    )
+    counted_score = serializers.SerializerMethodField(
+        help_text="What counts in the weighted score: the score up to the objective's cap"
     )
     scored_by: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(
         read_only=True
@@ -182,8 +188,12 @@ class ObjectiveScoreSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ObjectiveScore
-        fields = ["id", "objective", "score", "comment", "scored_by", "scored_at"]
+        fields = ["id", "objective", "score", "counted_score", "comment", "scored_by", "scored_at"]
         read_only_fields = ["id", "scored_by", "scored_at"]
+
+    @extend_schema_field(serializers.DecimalField(**RATIO))
+    def get_counted_score(self, obj: ObjectiveScore) -> str:
+        return format(mbo_counted(obj.score, obj.objective.score_cap), "f")
 
 
 class ObjectiveScoreUpdateSerializer(serializers.Serializer):
@@ -212,7 +222,8 @@ class ObjectiveScoreViewSet(CrudViewSet):
     ordering = ["id"]
 
     def scope_queryset(self, qs: QuerySet) -> QuerySet:
-        return selectors.objective_scores_visible(self.tenant, viewer=self.membership)
+        scores = selectors.objective_scores_visible(self.tenant, viewer=self.membership)
+        return scores.select_related("objective")
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         data = serializer.validated_data

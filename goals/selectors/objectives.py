@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.db.models import Prefetch, QuerySet
 
-from goals.engine import mbo_score
+from goals.engine import mbo_counted, mbo_score
 from goals.models import Objective, ObjectiveScore
 from spm import selectors as core_selectors
 from spm.models import FiscalPeriod, Membership, Tenant
@@ -47,7 +47,12 @@ class ObjectiveSet:
         """The weighted score once every objective is scored and the weights add up to 100%."""
         if not self.scored or not self.is_complete:
             return None
-        return mbo_score([(o.weight, o.current_score or Decimal(0)) for o in self.objectives])
+        return mbo_score(
+            [
+                (o.weight, mbo_counted(o.current_score or Decimal(0), o.score_cap))
+                for o in self.objectives
+            ]
+        )
 
 
 def objective_sets(
@@ -73,8 +78,11 @@ def objective_sets(
         scores = list(obj.scores.all())
         obj.current_score = scores[0].score if scores else None  # type: ignore[attr-defined]
         obj.current_score_row = scores[0] if scores else None  # type: ignore[attr-defined]
+        obj.counted_score = (  # type: ignore[attr-defined]
+            mbo_counted(scores[0].score, obj.score_cap) if scores else None
+        )
         obj.weighted_score = (  # type: ignore[attr-defined]
-            obj.weight * scores[0].score if scores else None
+            obj.weight * obj.counted_score if scores else None  # type: ignore[attr-defined]
         )
         key = (obj.membership_id, obj.period_id)
         if key not in sets:

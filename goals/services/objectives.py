@@ -21,6 +21,9 @@ from goals.services.common import refuse_unknown_fields
 from spm.models import FiscalPeriod, Membership, Role, Tenant
 from spm.services import audit_record
 
+# The highest achievement a score may record (1,000%); what counts is capped per objective.
+MAX_ACHIEVEMENT = Decimal(10)
+
 
 def _objective_locked_message(period: FiscalPeriod) -> str:
     return f"{period.label} is closed; its objectives and scores are locked."
@@ -153,11 +156,6 @@ def objective_update(
             + weight
         )
         _refuse_weights_over_100(total)
-        score = ObjectiveScore.objects.filter(tenant=tenant, objective=objective).first()
-        if score is not None and score.score > cap:
-            raise ValidationError(
-                {"score_cap": f"The objective is already scored {engine.percent(score.score)}."}
-            )
         changes = {}
         for name, value in fields.items():
             if getattr(objective, name) != value:
@@ -265,17 +263,6 @@ def objectives_replace(
                     position=position,
                 )
             saved.append(obj)
-        over_cap = ObjectiveScore.objects.filter(tenant=tenant, objective__in=saved).select_related(
-            "objective"
-        )
-        for score in over_cap:
-            if score.score > score.objective.score_cap:
-                raise ValidationError(
-                    {
-                        "score_cap": f"'{score.objective.title}' is already scored "
-                        f"{engine.percent(score.score)}."
-                    }
-                )
         audit_record(
             tenant,
             actor=actor.user,
@@ -292,15 +279,20 @@ def objectives_replace(
 def objective_score(
     tenant: Tenant, *, actor: Membership, objective: Objective, score: Decimal, comment: str = ""
 ) -> ObjectiveScore:
-    """Score an objective (0 to its cap; 0.8 is 80%). The member's manager or
-    an admin scores; the set's weights must add up to 100% first; scores of a
-    closed period are locked."""
+    """Record the achievement of an objective as measured (0.8 is 80%, 1.4 is
+    140%, up to ``MAX_ACHIEVEMENT``); it counts in the weighted score up to the
+    objective's cap (``engine.mbo_counted``). The member's manager or an admin
+    scores; the set's weights must add up to 100% first; scores of a closed
+    period are locked."""
     _check_objective_change(tenant, actor=actor, objective=objective)
     if score is None or score < 0:
         raise ValidationError({"score": "A score is 0% or more."})
-    if score > objective.score_cap:
+    if score > MAX_ACHIEVEMENT:
         raise ValidationError(
-            {"score": f"The score cannot exceed the cap of {engine.percent(objective.score_cap)}."}
+            {
+                "score": f"A score is at most {engine.percent(MAX_ACHIEVEMENT)} "
+                f"(got {engine.percent(score)})."
+            }
         )
     if score != score.quantize(Decimal("0.000001")):
         raise ValidationError({"score": "Use at most six decimal places."})

@@ -442,3 +442,33 @@ def test_objectives_scores_and_summary_reproduce_formulas(
     with tenant_context(world_b.tenant):
         assert ObjectiveScore.objects.count() == 0
         assert Objective.objects.count() == 1
+
+
+def test_an_objective_scored_above_its_cap_keeps_the_measure_and_counts_the_cap(world_a):
+    # given: one objective weighing 100% with a 120% cap
+    with tenant_context(world_a.tenant):
+        q1 = period(world_a.tenant, "quarter", 2027, 1)
+    manager = api_client_for(world_a.manager.user)
+    objective = manager.post(
+        api(world_a, "objectives/"),
+        {
+            "membership": world_a.rep1.pk,
+            "period": q1.pk,
+            "title": "Open the partner channel",
+            "weight": "1",
+            "score_cap": "1.2",
+        },
+    ).json()
+
+    # when: it is scored 140%
+    scored = manager.post(
+        api(world_a, "objective-scores/"), {"objective": objective["id"], "score": "1.40"}
+    )
+
+    # then: the score is 140% as measured, 120% counts, both shown; the set scores 1.2
+    assert scored.status_code == 201, scored.json()
+    assert (scored.json()["score"], scored.json()["counted_score"]) == ("1.400000", "1.200000")
+    listed = manager.get(api(world_a, "objective-scores/")).json()["results"]
+    assert [(r["score"], r["counted_score"]) for r in listed] == [("1.400000", "1.200000")]
+    summary = manager.get(api(world_a, "objectives/summary/"), {"period": q1.pk}).json()
+    assert summary[0]["score"] == "1.200000"

@@ -76,23 +76,45 @@ def test_scoring_waits_until_the_weights_add_up_to_100_percent(world_a, in_tenan
     assert ObjectiveScore.objects.count() == 0
 
 
-def test_scores_above_100_percent_stop_at_the_cap(world_a, in_tenant_a):
+def test_a_score_is_stored_as_measured_and_counts_up_to_the_cap(world_a, in_tenant_a):
+    # given: two objectives of 50% each, one capped at 120%, one at 100%
     t = world_a.tenant
     q1 = period(t, "quarter", 2027, 1)
-    objective = rep1_objective(
-        world_a,
-        period=q1,
-        title="Overachieve",
-        weight=Decimal("1"),
-        score_cap=Decimal("1.5"),
+    stretch = rep1_objective(
+        world_a, period=q1, title="Overachieve", weight=Decimal("0.5"), score_cap=Decimal("1.2")
     )
-    services.objective_score(t, actor=world_a.manager, objective=objective, score=Decimal("1.25"))
+    steady = rep1_objective(world_a, period=q1, title="Keep the CRM clean", weight=Decimal("0.5"))
+
+    # when: the manager records 140% and 80%
+    services.objective_score(t, actor=world_a.manager, objective=stretch, score=Decimal("1.40"))
+    services.objective_score(t, actor=world_a.manager, objective=steady, score=Decimal("0.80"))
+
+    # then: 140% is kept, counts 120%: 0.5 x 1.20 + 0.5 x 0.80 = 1.00
+    assert ObjectiveScore.objects.get(objective=stretch).score == Decimal("1.400000")
+    (mbo,) = selectors.objective_sets(t, viewer=world_a.rep1, period=q1)
+    assert [(o.current_score, o.counted_score, o.weighted_score) for o in mbo.objectives] == [
+        (Decimal("1.400000"), Decimal("1.200000"), Decimal("0.600000000000")),
+        (Decimal("0.800000"), Decimal("0.800000"), Decimal("0.400000000000")),
+    ]
+    assert mbo.score == Decimal("1")
+    # a cap lowered below a recorded score is allowed: the score stays, what counts follows
+    services.objective_update(t, actor=world_a.manager, objective=stretch, score_cap=Decimal("1"))
+    (mbo,) = selectors.objective_sets(t, viewer=world_a.rep1, period=q1)
+    assert mbo.score == Decimal("0.9")
+
+
+def test_a_score_above_1000_percent_is_refused(world_a, in_tenant_a):
+    t = world_a.tenant
+    q1 = period(t, "quarter", 2027, 1)
+    objective = rep1_objective(world_a, period=q1, title="Overachieve", weight=Decimal("1"))
+
     with pytest.raises(ValidationError) as exc:
         services.objective_score(
-            t, actor=world_a.manager, objective=objective, score=Decimal("1.6")
+            t, actor=world_a.manager, objective=objective, score=Decimal("10.5")
         )
-    assert exc.value.message_dict == {"score": ["The score cannot exceed the cap of 150%."]}
-    assert ObjectiveScore.objects.get().score == Decimal("1.250000")
+
+    assert exc.value.message_dict == {"score": ["A score is at most 1000% (got 1050%)."]}
+    assert ObjectiveScore.objects.count() == 0
 
 
 def test_scores_of_a_closed_period_are_locked(world_a, in_tenant_a):

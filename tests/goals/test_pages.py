@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -398,3 +399,39 @@ def test_objective_set_page_scopes_members_and_locks_reps_out(world_a, world_b):
     assert services_ok.status_code == 302
     with tenant_context(world_a.tenant):
         assert ObjectiveScore.objects.get().score == Decimal("0.800000")
+
+
+def test_objective_page_records_140_percent_and_shows_it_counting_120(world_a):
+    # given: an objective of 100% weight capped at 120%
+    with tenant_context(world_a.tenant):
+        q1 = period(world_a.tenant, "quarter", 2027, 1)
+        objective = rep1_objective(
+            world_a, period=q1, weight=Decimal("1"), score_cap=Decimal("1.2")
+        )
+    set_url = url("objective-set", world_a)
+    manager = client_for(world_a.manager.user)
+
+    # when: the manager enters 140 on the page
+    saved = manager.post(
+        set_url,
+        {
+            "member": world_a.rep1.pk,
+            "period": q1.pk,
+            "action": "scores",
+            "score-TOTAL_FORMS": "1",
+            "score-INITIAL_FORMS": "1",
+            "score-0-objective_id": objective.pk,
+            "score-0-score_percent": "140",
+        },
+    )
+
+    # then: 140% is stored; the rep's page shows 140%, counting 120% (the cap)
+    assert saved.status_code == 302
+    with tenant_context(world_a.tenant):
+        assert ObjectiveScore.objects.get().score == Decimal("1.400000")
+    page = client_for(world_a.rep1.user).get(set_url, {"member": world_a.rep1.pk, "period": q1.pk})
+    html = page.content.decode()
+    counted = re.search(r'data-testid="counted-score">(.*?)</td>', html).group(1)
+    mbo = re.search(r'data-testid="mbo-score">(.*?)</span>', html).group(1)
+    assert (counted, mbo) == ('120% <span class="muted">(120%)</span>', "120%")
+    assert '<td class="num">140%</td>' in html
