@@ -30,6 +30,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from contextlib import ExitStack, suppress
 from pathlib import Path
 from urllib.parse import quote
@@ -79,11 +80,15 @@ def _local_postgres_admin() -> str | None:
 
 
 def _embedded_postgres(stack: ExitStack, var: Path) -> str:
-    import pgserver
-
     data_dir = var / "pg"
     data_dir.parent.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(str(data_dir), cleanup_mode="stop")
+    with warnings.catch_warnings():
+        # platformdirs (under pgserver) warns when XDG_RUNTIME_DIR is unset, as in
+        # containers and CI; pgserver keeps everything under data_dir.
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+        import pgserver
+
+        server = pgserver.get_server(str(data_dir), cleanup_mode="stop")
     stack.callback(server.cleanup)
     socket_dir = quote(str(data_dir), safe="")
     return f"postgresql://postgres@{socket_dir}/postgres"

@@ -10,10 +10,11 @@ import datetime as dt
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
 from django.utils import timezone
@@ -81,6 +82,38 @@ def tenant_create(
             periods_ensure(tenant, around=today or timezone.localdate(), years=years)
             audit_record(tenant, actor=actor, action="tenant.create", obj=tenant)
     return tenant
+
+
+def tenant_delete(tenant: Tenant) -> None:
+    """Delete ``tenant`` and every row that belongs to it, in one transaction.
+
+    A cascade from the tenant cannot pass the PROTECT foreign keys between its
+    own tables (a team with sub-teams, a stage holding deals, a period with
+    quotas), so each table that references the tenant loses the tenant's rows
+    in one statement, with the foreign keys deferred, and they are checked
+    before returning: a row of another table still pointing at a deleted one
+    raises IntegrityError and nothing is deleted. No audit row: the audit
+    table is the tenant's and goes with it. Other tenants are untouched (the
+    statements run inside the tenant's context, so RLS holds them to it).
+    """
+    columns = sorted(
+        (model._meta.db_table, field.column)
+        for model in apps.get_models()
+        for field in model._meta.concrete_fields
+        if field.is_relation and field.related_model is Tenant
+    )
+    quote = connection.ops.quote_name
+    with transaction.atomic(), tenant_context(tenant), connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        for table, column in columns:
+            # Identifiers from the model registry, quoted; the value is a parameter.
+            statement = f"DELETE FROM {quote(table)} WHERE {quote(column)} = %s"  # noqa: S608
+            cursor.execute(statement, [tenant.pk])
+        cursor.execute(
+            f"DELETE FROM {quote(Tenant._meta.db_table)} WHERE id = %s",  # noqa: S608
+            [tenant.pk],
+        )
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 def tenant_update(tenant: Tenant, *, actor: User, **fields: Any) -> Tenant:

@@ -11,6 +11,7 @@ import datetime as dt
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import pytest
 import redis
@@ -33,15 +34,15 @@ def _test_db_name() -> str:
     return f"test_spm_{os.getpid()}"
 
 
-def _server_url(alias: str) -> str:
+def database_url(alias: str, name: str | None = None) -> str:
+    """A connection URL for the ``alias`` role, to database ``name`` (default:
+    the alias's database, which is this process's test database once set up)."""
     cfg = settings.DATABASES[alias]
-    from urllib.parse import quote
-
     host = cfg.get("HOST") or ""
     host_part = quote(host, safe="") if host.startswith("/") else host
     port = f":{cfg['PORT']}" if cfg.get("PORT") else ""
     password = f":{quote(cfg['PASSWORD'])}" if cfg.get("PASSWORD") else ""
-    return f"postgresql://{quote(cfg['USER'])}{password}@{host_part}{port}/postgres"
+    return f"postgresql://{quote(cfg['USER'])}{password}@{host_part}{port}/{name or cfg['NAME']}"
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +50,7 @@ def django_db_setup(django_db_blocker: pytest.FixtureRequest) -> Iterator[None]:
     """Create a fresh database for this test process, migrate it as the owner
     role, and point both aliases at it. Tests then run as the runtime role."""
     name = _test_db_name()
-    admin_url = env_str("DATABASE_ADMIN_URL") or _server_url("owner")
+    admin_url = env_str("DATABASE_ADMIN_URL") or database_url("owner", "postgres")
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
         for alias in ("default", "owner"):
             connections[alias].close()

@@ -2,9 +2,15 @@
 services, their health checks, and which container receives which secret."""
 
 import re
+import secrets
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
+from django.conf import settings
+
+from tests.conftest import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -88,3 +94,31 @@ def test_each_container_receives_only_the_secrets_it_uses():
 def test_every_interpolated_variable_is_in_the_example_env_and_none_is_left_over():
     used = {name for service in SERVICES for name in _references(service)}
     assert sorted(used) == sorted(EXAMPLE)
+
+
+def test_migrate_needs_no_runtime_password_it_never_logs_in_as_the_runtime_role(django_db_setup):
+    # given the migrate container's settings: the runtime role named at an address
+    # where nothing listens, the owner role's real connection
+    environment = SERVICES["migrate"]["environment"]
+    assert environment["DATABASE_URL"].startswith("postgres://spm_app@")
+    env = {
+        "DJANGO_SETTINGS_MODULE": "spm.settings.production",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": EXAMPLE["ALLOWED_HOSTS"],
+        "DATABASE_URL": f"postgres://{settings.DATABASES['default']['USER']}@127.0.0.1:1/x",
+        "DATABASE_OWNER_URL": database_url("owner"),
+        "REDIS_URL": "redis://127.0.0.1:1/0",
+    }
+    # when migrate runs (the test database is migrated: it checks, grants and stops)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    # then it succeeds without ever opening the runtime role's connection
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout.splitlines()[-2:] == ["Running migrations:", "  No migrations to apply."]

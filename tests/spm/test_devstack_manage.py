@@ -10,7 +10,6 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import psycopg
-import pytest
 import redis
 
 from spm import devstack
@@ -28,7 +27,6 @@ SHELL = (
 )
 
 
-@pytest.mark.filterwarnings("ignore:XDG_RUNTIME_DIR is not set")  # pgserver's platformdirs
 def test_manage_reaches_the_embedded_services_of_a_running_stack_and_leaves_them_up(
     monkeypatch, tmp_path
 ):

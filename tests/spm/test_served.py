@@ -16,7 +16,6 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 import yaml
@@ -25,6 +24,7 @@ from django.test import Client
 from gunicorn.ctl.client import ControlClient
 
 from spm import devstack
+from tests.conftest import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -71,14 +71,6 @@ def _serving(command: list[str], env: dict[str, str], port: int, log: Path) -> I
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
-
-
-def _database_url(alias: str) -> str:
-    cfg = settings.DATABASES[alias]
-    host = quote(cfg["HOST"], safe="") if cfg["HOST"].startswith("/") else cfg["HOST"]
-    password = f":{quote(cfg['PASSWORD'])}" if cfg["PASSWORD"] else ""
-    port = f":{cfg['PORT']}" if cfg["PORT"] else ""
-    return f"postgresql://{quote(cfg['USER'])}{password}@{host}{port}/{cfg['NAME']}"
 
 
 def _dockerfile_cmd() -> list[str]:
@@ -151,8 +143,8 @@ def make_run_env(monkeypatch, django_db_setup, tmp_path) -> Iterator[dict[str, s
     profile named), pointed at this test process's database and Redis keys."""
     for name in ("DJANGO_SETTINGS_MODULE", "DEBUG"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("DATABASE_URL", _database_url("default"))
-    monkeypatch.setenv("DATABASE_OWNER_URL", _database_url("owner"))
+    monkeypatch.setenv("DATABASE_URL", database_url("default"))
+    monkeypatch.setenv("DATABASE_OWNER_URL", database_url("owner"))
     monkeypatch.setenv("SPM_VAR_DIR", str(tmp_path))
     monkeypatch.setenv("CACHE_KEY_PREFIX", settings.CACHES["default"]["KEY_PREFIX"])
     monkeypatch.setenv("CELERY_QUEUE", settings.CELERY_TASK_DEFAULT_QUEUE)

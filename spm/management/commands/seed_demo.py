@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from spm.demo import ACME, GLOBEX, seed_demo
 from spm.models import Tenant
-from spm.tenancy.context import tenant_context
+from spm.services import tenant_delete
 
 
 class Command(BaseCommand):
@@ -43,8 +43,7 @@ class Command(BaseCommand):
                 "Demo tenants exist; pass --reset to recreate them or --if-empty to skip."
             )
         for tenant in existing:
-            with tenant_context(tenant):
-                tenant.delete()
+            tenant_delete(tenant)
         tenants = seed_demo(seed=options["seed"], today=options["today"])
         self.stdout.write(
             self.style.SUCCESS(
