@@ -3,7 +3,7 @@
 The services of pipeline, goals and the core publish what they wrote
 (``spm.events``); after the commit this receiver marks the periods (months,
 quarters, years) each event names dirty in ``kpis_dirtyperiod`` and queues
-one debounced recompute per tenant. It reads nothing of the writer's
+one debounced recompute per tenant. It runs outside the writer's
 transaction and writes nothing but the queue.
 
 What each event marks:

@@ -246,11 +246,11 @@ def _deliver(events: Sequence[Event]) -> None:
             receiver(mine)
         except Exception:
             log.exception(
-                "Receiver %s.%s failed on %d events (%s); the write stands.",
+                "Receiver %s.%s failed on %s (%d in all); the write stands.",
                 receiver.__module__,
                 receiver.__qualname__,
-                len(mine),
                 ", ".join(sorted({type(event).__name__ for event in mine})),
+                len(mine),
             )
 
 

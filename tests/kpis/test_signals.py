@@ -1,7 +1,8 @@
-"""The on-change path outside the browser: pipeline and goals services and the
-bulk API mark the touched (tenant, period) dirty after commit, nothing on a
-rollback; the runs page starts a recompute for admins only; KPI-metric goals
-get their progress from the engine."""
+"""The on-change path outside the browser: the events published by the
+pipeline, goals and core services and the bulk API mark the touched (tenant,
+period) dirty after commit, nothing on a rollback; the runs page starts a
+recompute for admins only; KPI-metric goals get their progress from the
+engine."""
 
 from __future__ import annotations
 
@@ -117,8 +118,8 @@ def test_a_rolled_back_deal_marks_nothing(world_a, in_tenant_a, django_capture_o
 def test_bulk_upsert_through_the_api_marks_the_deals_periods(
     world_a, world_b, django_capture_on_commit_callbacks
 ):
-    """The bulk path writes rows without a save() per deal and sends
-    pipeline's rows_written: one open deal expected May 15 (May, Q2) and one won
+    """The bulk path writes rows without a save() per deal and publishes one
+    event per kind of change: one open deal expected May 15 (May, Q2) and one won
     Feb 10 (February, Q1), and the year; and today's month (Mar 31), where the
     batch's stage history lands."""
     w = world_a

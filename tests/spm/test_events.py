@@ -109,7 +109,7 @@ def test_a_failing_receiver_is_logged_and_the_others_still_run(
     (record,) = caplog.records
     assert record.getMessage() == (
         "Receiver tests.spm.test_events.test_a_failing_receiver_is_logged_and_the_others_still_run"
-        ".<locals>.broken failed on 1 events (PeriodClosed); the write stands."
+        ".<locals>.broken failed on PeriodClosed (1 in all); the write stands."
     )
     assert record.exc_info is not None
     assert str(record.exc_info[1]) == "receiver bug"
