@@ -15,6 +15,7 @@ from django.db.models import Q
 
 from goals.engine import goal_progress
 from spm.models import FiscalPeriod, Membership, Team
+from spm.tenancy.fields import TenantForeignKey
 from spm.tenancy.models import TenantModel
 
 __all__ = [
@@ -56,11 +57,11 @@ class Quota(TenantModel):
     figure; without one the team's quota is the sum of its reps' quotas.
     """
 
-    period = models.ForeignKey(FiscalPeriod, on_delete=models.PROTECT, related_name="+")
-    membership = models.ForeignKey(
+    period = TenantForeignKey(FiscalPeriod, on_delete=models.PROTECT, related_name="+")
+    membership = TenantForeignKey(
         Membership, null=True, blank=True, on_delete=models.CASCADE, related_name="quotas"
     )
-    team = models.ForeignKey(
+    team = TenantForeignKey(
         Team, null=True, blank=True, on_delete=models.CASCADE, related_name="quotas"
     )
     measure = models.CharField(max_length=20, choices=Measure.choices, default=Measure.BOOKINGS)
@@ -119,16 +120,14 @@ class QuotaChange(TenantModel):
     ``old_amount`` is null for a creation, ``new_amount`` for a deletion.
     """
 
-    quota = models.ForeignKey(
+    quota = TenantForeignKey(
         Quota, null=True, blank=True, on_delete=models.SET_NULL, related_name="changes"
     )
-    period = models.ForeignKey(FiscalPeriod, on_delete=models.PROTECT, related_name="+")
-    membership = models.ForeignKey(
+    period = TenantForeignKey(FiscalPeriod, on_delete=models.PROTECT, related_name="+")
+    membership = TenantForeignKey(
         Membership, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
-    team = models.ForeignKey(
-        Team, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
-    )
+    team = TenantForeignKey(Team, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     measure = models.CharField(max_length=20, choices=Measure.choices)
     old_amount = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
     new_amount = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
@@ -221,10 +220,10 @@ class Goal(TenantModel):
     """
 
     level = models.CharField(max_length=8, choices=GoalLevel.choices)
-    owner_membership = models.ForeignKey(
+    owner_membership = TenantForeignKey(
         Membership, null=True, blank=True, on_delete=models.CASCADE, related_name="goals"
     )
-    owner_team = models.ForeignKey(
+    owner_team = TenantForeignKey(
         Team, null=True, blank=True, on_delete=models.CASCADE, related_name="goals"
     )
     title = models.CharField(max_length=200)
@@ -234,7 +233,7 @@ class Goal(TenantModel):
     baseline_value = models.DecimalField(max_digits=18, decimal_places=4, default=Decimal("0"))
     target_value = models.DecimalField(max_digits=18, decimal_places=4)
     rationale = models.TextField(help_text="Why it matters")
-    parent = models.ForeignKey(
+    parent = TenantForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
     start_date = models.DateField()
@@ -242,10 +241,10 @@ class Goal(TenantModel):
     status = models.CharField(max_length=10, choices=GoalStatus.choices, default=GoalStatus.DRAFT)
     progress_value = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
     progress_updated_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(
+    created_by = TenantForeignKey(
         Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    approved_by = models.ForeignKey(
+    approved_by = TenantForeignKey(
         Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     approved_at = models.DateTimeField(null=True, blank=True)
@@ -311,8 +310,8 @@ class Goal(TenantModel):
 class GoalCheckIn(TenantModel):
     """A dated update on a goal: the measured value (manual goals) and a comment."""
 
-    goal = models.ForeignKey(Goal, on_delete=models.CASCADE, related_name="checkins")
-    author = models.ForeignKey(
+    goal = TenantForeignKey(Goal, on_delete=models.CASCADE, related_name="checkins")
+    author = TenantForeignKey(
         Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     checked_on = models.DateField()
@@ -338,8 +337,8 @@ class Objective(TenantModel):
     current_score: Decimal | None
     current_score_row: Any
 
-    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="objectives")
-    period = models.ForeignKey(FiscalPeriod, on_delete=models.PROTECT, related_name="+")
+    membership = TenantForeignKey(Membership, on_delete=models.CASCADE, related_name="objectives")
+    period = TenantForeignKey(FiscalPeriod, on_delete=models.PROTECT, related_name="+")
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     weight = models.DecimalField(max_digits=9, decimal_places=6)
@@ -376,10 +375,10 @@ class Objective(TenantModel):
 class ObjectiveScore(TenantModel):
     """The manager's score of one objective (a fraction: 0.8 is 80%)."""
 
-    objective = models.ForeignKey(Objective, on_delete=models.CASCADE, related_name="scores")
+    objective = TenantForeignKey(Objective, on_delete=models.CASCADE, related_name="scores")
     score = models.DecimalField(max_digits=9, decimal_places=6)
     comment = models.TextField(blank=True)
-    scored_by = models.ForeignKey(
+    scored_by = TenantForeignKey(
         Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     scored_at = models.DateTimeField(auto_now=True)

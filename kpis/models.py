@@ -19,6 +19,7 @@ from django.db.models import Q
 from kpis.definitions import BUILT_IN, COUNT, DAYS, HIGHER, LOWER, MONEY, NUMBER, RATIO
 from spm.models import FiscalPeriod, Team
 from spm.roles import Role
+from spm.tenancy.fields import TenantForeignKey
 from spm.tenancy.models import TenantModel
 
 
@@ -46,7 +47,7 @@ class KpiValue(TenantModel):
         related_name="+",
         db_index=False,
     )
-    period = models.ForeignKey(
+    period = TenantForeignKey(
         FiscalPeriod,
         on_delete=models.CASCADE,
         related_name="+",
@@ -175,7 +176,7 @@ class DirtyPeriod(TenantModel):
     """A period whose inputs changed since its last recompute (the coalescing
     queue of the on-change recompute: many changes, one row, one run)."""
 
-    period = models.ForeignKey(FiscalPeriod, on_delete=models.CASCADE, related_name="+")
+    period = TenantForeignKey(FiscalPeriod, on_delete=models.CASCADE, related_name="+")
     marked_at = models.DateTimeField()
 
     class Meta:
@@ -215,9 +216,7 @@ class KpiSetting(TenantModel):
 
     kpi = models.CharField(max_length=80)
     role = models.CharField(max_length=16, choices=Role.choices, blank=True)
-    team = models.ForeignKey(
-        Team, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
-    )
+    team = TenantForeignKey(Team, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     is_shown = models.BooleanField(default=True)
     direction = models.CharField(max_length=8, choices=Direction.choices, default=Direction.HIGHER)
     target = models.DecimalField(max_digits=28, decimal_places=10, null=True, blank=True)

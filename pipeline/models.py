@@ -21,6 +21,7 @@ from django.db.models import Q
 
 from spm.models import FiscalPeriod, Membership, TaskRun
 from spm.money import MONEY_KWARGS, RATE_KWARGS, to_cents
+from spm.tenancy.fields import TenantForeignKey
 from spm.tenancy.models import TenantModel
 
 PERCENT_KWARGS: Final[dict[str, Any]] = {"max_digits": 5, "decimal_places": 2}
@@ -98,7 +99,7 @@ class Stage(TenantModel):
     """A step of a pipeline. Retired stages keep their deals and history but
     take no new deals; a stage that has ever held a deal cannot be deleted."""
 
-    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="stages")
+    pipeline = TenantForeignKey(Pipeline, on_delete=models.CASCADE, related_name="stages")
     name = models.CharField(max_length=120)
     position = models.PositiveIntegerField(default=0)
     probability = models.DecimalField(
@@ -146,7 +147,7 @@ class Account(TenantModel):
     name = models.CharField(max_length=200)
     segment = models.CharField(max_length=60, blank=True)
     industry = models.CharField(max_length=80, blank=True)
-    owner = models.ForeignKey(
+    owner = TenantForeignKey(
         Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_accounts"
     )
     customer_since = models.DateField(null=True, blank=True)
@@ -186,10 +187,10 @@ class Deal(TenantModel):
     """
 
     name = models.CharField(max_length=200)
-    account = models.ForeignKey(
+    account = TenantForeignKey(
         Account, null=True, blank=True, on_delete=models.PROTECT, related_name="deals"
     )
-    owner = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="owned_deals")
+    owner = TenantForeignKey(Membership, on_delete=models.PROTECT, related_name="owned_deals")
     amount = models.DecimalField(**MONEY_KWARGS, validators=[MinValueValidator(Decimal("0"))])
     currency = models.CharField(max_length=3, validators=[currency_validator])
     exchange_rate = models.DecimalField(
@@ -198,8 +199,8 @@ class Deal(TenantModel):
         help_text="Units of tenant currency per unit of the deal's currency.",
     )
     base_amount = models.DecimalField(**MONEY_KWARGS, editable=False)
-    pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="deals")
-    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="deals")
+    pipeline = TenantForeignKey(Pipeline, on_delete=models.PROTECT, related_name="deals")
+    stage = TenantForeignKey(Stage, on_delete=models.PROTECT, related_name="deals")
     probability = models.DecimalField(**PERCENT_KWARGS, validators=percent_validators)
     forecast_category = models.CharField(max_length=16, choices=ForecastCategory.choices)
     expected_close_date = models.DateField()
@@ -254,8 +255,8 @@ class DealSplit(TenantModel):
     """A member's share of a deal's credit, with the credited amount stored in
     the tenant's currency (FORMULAS.md section 2) so credits sum in SQL."""
 
-    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="splits")
-    member = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="deal_splits")
+    deal = TenantForeignKey(Deal, on_delete=models.CASCADE, related_name="splits")
+    member = TenantForeignKey(Membership, on_delete=models.PROTECT, related_name="deal_splits")
     percent = models.DecimalField(**PERCENT_KWARGS, validators=percent_validators)
     credited_amount = models.DecimalField(**MONEY_KWARGS)
     position = models.PositiveSmallIntegerField(default=0)
@@ -281,13 +282,13 @@ class StageChange(TenantModel):
     stage a deal was created in). Written by the services whatever the entry
     point, so time in stage, conversion and cycle length can be measured."""
 
-    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="stage_changes")
-    from_stage = models.ForeignKey(
+    deal = TenantForeignKey(Deal, on_delete=models.CASCADE, related_name="stage_changes")
+    from_stage = TenantForeignKey(
         Stage, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    to_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="stage_entries")
+    to_stage = TenantForeignKey(Stage, on_delete=models.PROTECT, related_name="stage_entries")
     changed_at = models.DateTimeField()
-    changed_by = models.ForeignKey(
+    changed_by = TenantForeignKey(
         Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     source = models.CharField(max_length=8, choices=ChangeSource.choices)
@@ -316,13 +317,13 @@ class Lead(TenantModel):
     action_on = models.DateField(null=True, blank=True)
     source = models.CharField(max_length=80, blank=True)
     campaign = models.CharField(max_length=120, blank=True)
-    owner = models.ForeignKey(
+    owner = TenantForeignKey(
         Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_leads"
     )
-    account = models.ForeignKey(
+    account = TenantForeignKey(
         Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
     )
-    converted_deal = models.ForeignKey(
+    converted_deal = TenantForeignKey(
         Deal, null=True, blank=True, on_delete=models.SET_NULL, related_name="source_leads"
     )
     external_id = models.CharField(max_length=100, null=True, blank=True)
@@ -353,15 +354,15 @@ class Activity(TenantModel):
     kind = models.CharField(max_length=8, choices=ActivityKind.choices)
     subject = models.CharField(max_length=200, blank=True)
     occurred_on = models.DateField()
-    member = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="activities")
+    member = TenantForeignKey(Membership, on_delete=models.PROTECT, related_name="activities")
     outcome = models.CharField(max_length=120, blank=True)
-    deal = models.ForeignKey(
+    deal = TenantForeignKey(
         Deal, null=True, blank=True, on_delete=models.CASCADE, related_name="activities"
     )
-    lead = models.ForeignKey(
+    lead = TenantForeignKey(
         Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="activities"
     )
-    account = models.ForeignKey(
+    account = TenantForeignKey(
         Account, null=True, blank=True, on_delete=models.CASCADE, related_name="activities"
     )
     external_id = models.CharField(max_length=100, null=True, blank=True)
@@ -406,10 +407,10 @@ class ImportBatch(TenantModel):
     headers = models.JSONField(default=list)
     mapping = models.JSONField(default=dict, help_text="field name -> CSV header")
     all_or_nothing = models.BooleanField(default=True)
-    run = models.ForeignKey(
+    run = TenantForeignKey(
         TaskRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    created_by = models.ForeignKey(
+    created_by = TenantForeignKey(
         Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -430,7 +431,7 @@ class ExchangeRate(TenantModel):
     (its close date once won)."""
 
     currency = models.CharField(max_length=3, validators=[currency_validator])
-    period = models.ForeignKey(
+    period = TenantForeignKey(
         FiscalPeriod,
         on_delete=models.PROTECT,
         related_name="+",

@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 
 from spm.roles import Role
+from spm.tenancy.fields import TenantForeignKey
 from spm.tenancy.models import TenantModel
 
 __all__ = [
@@ -97,10 +98,10 @@ class Team(TenantModel):
     ("/1/4/9/"), so a subtree is one indexed prefix match."""
 
     name = models.CharField(max_length=120)
-    parent = models.ForeignKey(
+    parent = TenantForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
-    manager = models.ForeignKey(
+    manager = TenantForeignKey(
         "spm.Membership",
         null=True,
         blank=True,
@@ -136,7 +137,7 @@ class Membership(TenantModel):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.REP)
     title = models.CharField(max_length=120, blank=True)
-    team = models.ForeignKey(
+    team = TenantForeignKey(
         Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="members"
     )
     start_date = models.DateField(default=dt.date.today)
@@ -225,7 +226,7 @@ class TaskRun(TenantModel):
     rows = models.PositiveIntegerField(default=0)
     message = models.TextField(blank=True)
     result = models.JSONField(default=dict, blank=True)
-    created_by = models.ForeignKey(
+    created_by = TenantForeignKey(
         Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)

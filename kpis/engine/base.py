@@ -79,11 +79,14 @@ FULL JOIN (
 WHERE v.id IS NULL OR r.kpi IS NULL OR v.value IS DISTINCT FROM r.value::numeric(28, 10)
 """
 
-# Changed values are updated in place; new ones are inserted plainly (the
-# period's advisory lock keeps other runs out, so no conflict handling).
+# Changed values are updated in place (by the primary key, tenant first); new
+# ones are inserted. The period's advisory lock keeps other runs out, so the
+# ON CONFLICT never fires: it is there because Citus runs an INSERT ... SELECT
+# from a temporary table into a table under RLS only in that form.
 UPDATE_SQL = """
 UPDATE kpis_kpivalue v SET value = d.value, computed_at = now()
-FROM kpis_diff d WHERE v.id = d.stored_id AND d.stored_id IS NOT NULL AND d.kpi IS NOT NULL
+FROM kpis_diff d
+WHERE v.tenant_id = %s AND v.id = d.stored_id AND d.stored_id IS NOT NULL AND d.kpi IS NOT NULL
 """
 
 INSERT_SQL = """
@@ -91,6 +94,7 @@ INSERT INTO kpis_kpivalue (tenant_id, period_id, subject_kind, subject_id, kpi, 
 SELECT %s, r.period_id, r.subject_kind, r.subject_id, r.kpi, r.value, now()
 FROM kpis_diff r WHERE r.stored_id IS NULL
 ORDER BY r.period_id, r.subject_kind, r.subject_id, r.kpi
+ON CONFLICT (tenant_id, period_id, subject_kind, subject_id, kpi) DO NOTHING
 """
 
 STALE_SQL = """

@@ -235,7 +235,8 @@ _S_SET, _S_OLD, _S_NEW = _excluded(_STAGE_COLUMNS)
 # upserted where a figure moved.
 FACTS_WRITE_SQL = f"""
 INSERT INTO kpis_frun (month, kind, sid) SELECT unnest(%(months)s::date[]), 'tenant', 0;
-DROP TABLE IF EXISTS pg_temp.kpis_fagg, pg_temp.kpis_sfagg;
+DROP TABLE IF EXISTS pg_temp.kpis_fagg, pg_temp.kpis_sfagg, pg_temp.kpis_fstale,
+    pg_temp.kpis_sfstale;
 CREATE TEMP TABLE kpis_fagg ON COMMIT DROP AS
 SELECT month, kind, sid, SUM(bookings) AS bookings, COALESCE(SUM(won), 0) AS won,
        COALESCE(SUM(lost), 0) AS lost, COALESCE(SUM(cycle_sum), 0) AS cycle_sum,
@@ -252,15 +253,20 @@ SELECT month, kind, sid, stage_id, SUM(open_amount) AS open_amount, SUM(weighted
        COALESCE(SUM(entered_q), 0) AS entered_q, COALESCE(SUM(conv_q), 0) AS conv_q,
        COALESCE(SUM(entered_y), 0) AS entered_y, COALESCE(SUM(conv_y), 0) AS conv_y
 FROM kpis_sfrun GROUP BY month, kind, sid, stage_id;
-DELETE FROM kpis_monthfact f
-WHERE f.tenant_id = %(t)s AND f.month = ANY(%(months)s::date[]) AND NOT EXISTS (
-    SELECT 1 FROM kpis_fagg r
-    WHERE r.month = f.month AND r.kind = f.subject_kind AND r.sid = f.subject_id);
-DELETE FROM kpis_stagefact f
-WHERE f.tenant_id = %(t)s AND f.month = ANY(%(months)s::date[]) AND NOT EXISTS (
-    SELECT 1 FROM kpis_sfagg r
-    WHERE r.month = f.month AND r.kind = f.subject_kind AND r.sid = f.subject_id
-      AND r.stage_id = f.stage_id);
+-- Stale rows are found by an outer join into a temporary table, then deleted
+-- by id: a DELETE correlated with a temporary table (NOT EXISTS) is not
+-- something a distributed database (Citus) can run.
+CREATE TEMP TABLE kpis_fstale ON COMMIT DROP AS
+SELECT f.id FROM kpis_monthfact f
+LEFT JOIN kpis_fagg r ON r.month = f.month AND r.kind = f.subject_kind AND r.sid = f.subject_id
+WHERE f.tenant_id = %(t)s AND f.month = ANY(%(months)s::date[]) AND r.month IS NULL;
+CREATE TEMP TABLE kpis_sfstale ON COMMIT DROP AS
+SELECT f.id FROM kpis_stagefact f
+LEFT JOIN kpis_sfagg r ON r.month = f.month AND r.kind = f.subject_kind AND r.sid = f.subject_id
+ AND r.stage_id = f.stage_id
+WHERE f.tenant_id = %(t)s AND f.month = ANY(%(months)s::date[]) AND r.month IS NULL;
+DELETE FROM kpis_monthfact f USING kpis_fstale x WHERE f.tenant_id = %(t)s AND f.id = x.id;
+DELETE FROM kpis_stagefact f USING kpis_sfstale x WHERE f.tenant_id = %(t)s AND f.id = x.id;
 INSERT INTO kpis_monthfact AS f (tenant_id, month, subject_kind, subject_id, {_MONTH_COLUMNS})
 SELECT %(t)s, month, kind, sid, bookings, won, lost, cycle_sum, open_amount, open_n, weighted,
        n, calls, emails, meetings, demos, aware, interest, decision, action
@@ -274,14 +280,16 @@ SELECT %(t)s, month, kind, sid, stage_id, open_amount, weighted, entered_m, conv
 FROM kpis_sfagg
 ON CONFLICT (tenant_id, month, subject_kind, subject_id, stage_id) DO UPDATE SET {_S_SET}
 WHERE ({_S_OLD}) IS DISTINCT FROM ({_S_NEW});
-DROP TABLE kpis_frun, kpis_sfrun, kpis_fagg, kpis_sfagg, kpis_entries
+DROP TABLE kpis_frun, kpis_sfrun, kpis_fagg, kpis_sfagg, kpis_fstale, kpis_sfstale, kpis_entries
 """  # noqa: S608 -- constant column lists
 
 # Months of the run's periods whose facts were never computed (no tenant row).
 MISSING_MONTHS_SQL = """
+-- (NOT IN over the tenant's computed months, a few hundred at most: a subquery
+-- correlated with a temporary table is not something Citus can run)
 SELECT DISTINCT mp.ms FROM kpis_mp mp
-WHERE NOT EXISTS (
-    SELECT 1 FROM kpis_monthfact f
-    WHERE f.tenant_id = %s AND f.month = mp.ms AND f.subject_kind = 'tenant' AND f.subject_id = 0
+WHERE mp.ms NOT IN (
+    SELECT f.month FROM kpis_monthfact f
+    WHERE f.tenant_id = %s AND f.subject_kind = 'tenant' AND f.subject_id = 0
 )
 """

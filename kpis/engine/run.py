@@ -111,7 +111,7 @@ def compute(
         clock.lap("diff")
         upserted, deleted = 0, 0
         if changed:
-            cursor.execute(UPDATE_SQL)
+            cursor.execute(UPDATE_SQL, [tenant.pk])
             upserted += cursor.rowcount
         if new:
             cursor.execute(INSERT_SQL, [tenant.pk])

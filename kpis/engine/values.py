@@ -24,22 +24,24 @@ f AS (
 ),
 qraw AS (
     -- quotas touching the run, members' prorated to active days (FORMULAS.md 1)
-    SELECT COALESCE(q.membership_id, -q.team_id) AS k, c.start, c."end",
+    SELECT x.k, x.start, x."end",
            CASE
-             WHEN q.membership_id IS NULL THEN q.amount
-             WHEN act.n >= c."end" - c.start + 1 THEN q.amount
-             ELSE ROUND(q.amount * act.n / (c."end" - c.start + 1), 2)
+             WHEN x.member_id IS NULL THEN x.amount
+             WHEN x.n >= x."end" - x.start + 1 THEN x.amount
+             ELSE ROUND(x.amount * x.n / (x."end" - x.start + 1), 2)
            END AS amount
-    FROM goals_quota q
-    JOIN spm_fiscalperiod c ON c.id = q.period_id,
-    LATERAL (
-        SELECT GREATEST(0, LEAST(c."end", COALESCE(mm.end_date, c."end"))
-                           - GREATEST(c.start, COALESCE(mm.start_date, c.start)) + 1)::numeric AS n
-        FROM (SELECT 1) one
-        LEFT JOIN spm_membership mm ON mm.id = q.membership_id AND mm.tenant_id = %(t)s
-    ) act
-    WHERE q.tenant_id = %(t)s AND q.measure = 'bookings'
-      AND c.start >= %(lo)s::date AND c."end" <= %(hi)s::date
+    FROM (
+        SELECT COALESCE(q.membership_id, -q.team_id) AS k, q.membership_id AS member_id,
+               q.amount, c.start, c."end",
+               GREATEST(0, LEAST(c."end", COALESCE(mm.end_date, c."end"))
+                           - GREATEST(c.start, COALESCE(mm.start_date, c.start)) + 1)::numeric
+                   AS n
+        FROM goals_quota q
+        JOIN spm_fiscalperiod c ON c.tenant_id = q.tenant_id AND c.id = q.period_id
+        LEFT JOIN spm_membership mm ON mm.tenant_id = q.tenant_id AND mm.id = q.membership_id
+        WHERE q.tenant_id = %(t)s AND q.measure = 'bookings'
+          AND c.start >= %(lo)s::date AND c."end" <= %(hi)s::date
+    ) x
 ),
 qp AS (
     -- per period: the explicit quota, else the shorter periods' quotas inside it

@@ -36,7 +36,7 @@ WITH b AS (
     FROM kpis_kpivalue v
     JOIN spm_membership m ON m.tenant_id = v.tenant_id AND m.id = v.subject_id
     JOIN spm_user u ON u.id = m.user_id
-    LEFT JOIN spm_team tm ON tm.id = m.team_id
+    LEFT JOIN spm_team tm ON tm.tenant_id = m.tenant_id AND tm.id = m.team_id
     WHERE v.tenant_id = %(t)s AND v.period_id = %(p)s AND v.subject_kind = 'member'
       AND v.kpi = %(kpi)s AND m.role = 'rep'
       AND (%(path)s::text IS NULL OR left(tm.path, length(%(path)s::text)) = %(path)s::text)

@@ -17,8 +17,10 @@ GOALS_SQL = """
 SELECT g.id, g.metric, v.value
 FROM goals_goal g
 JOIN LATERAL (
+    -- (the tenant as a constant, not g.tenant_id: Citus plans this LATERAL
+    -- only in that form)
     SELECT p.id FROM spm_fiscalperiod p
-    WHERE p.tenant_id = g.tenant_id AND p.start <= g.start_date AND p."end" >= g.due_date
+    WHERE p.tenant_id = %(t)s AND p.start <= g.start_date AND p."end" >= g.due_date
     ORDER BY p."end" - p.start, p.start LIMIT 1
 ) gp ON true
 LEFT JOIN kpis_kpivalue v
@@ -26,7 +28,7 @@ LEFT JOIN kpis_kpivalue v
  AND v.subject_kind = CASE g.level WHEN 'member' THEN 'member' WHEN 'team' THEN 'team'
                                    ELSE 'tenant' END
  AND v.subject_id = COALESCE(g.owner_membership_id, g.owner_team_id, 0)
-WHERE g.tenant_id = %s AND g.metric <> 'manual' AND gp.id = ANY(%s)
+WHERE g.tenant_id = %(t)s AND g.metric <> 'manual' AND gp.id = ANY(%(pids)s)
 """
 
 
@@ -37,7 +39,7 @@ def goals_progress_update(tenant: Tenant, *, period_ids: Sequence[int]) -> int:
     goals app as percentages (55.56 for an attainment of 0.5556), the way its
     targets are entered. One query, then ``goals.services.goal_progress_record``."""
     with connection.cursor() as cursor:
-        cursor.execute(GOALS_SQL, [tenant.pk, list(period_ids)])
+        cursor.execute(GOALS_SQL, {"t": tenant.pk, "pids": list(period_ids)})
         rows = cursor.fetchall()
     values: dict[int, Decimal] = {}
     for goal_id, metric, value in rows:

@@ -82,7 +82,8 @@ first AS (
             SELECT (SELECT MIN(sc.changed_at) FROM pipeline_stagechange sc
                     WHERE sc.tenant_id = %(t)s AND sc.to_stage_id = st.id) AS first
             FROM pipeline_stage st WHERE st.tenant_id = %(t)s) x),
-        (SELECT MIN(c.start) FROM goals_quota q JOIN spm_fiscalperiod c ON c.id = q.period_id
+        (SELECT MIN(c.start) FROM goals_quota q
+         JOIN spm_fiscalperiod c ON c.tenant_id = q.tenant_id AND c.id = q.period_id
          WHERE q.tenant_id = %(t)s)
     ) AS lo
 )

@@ -87,6 +87,8 @@ def _database(url: str, *, name: str) -> dict:
         raise EnvError(f"{name} is not a valid database URL: {exc}") from exc
     if config.get("ENGINE") != "django.db.backends.postgresql":
         raise EnvError(f"{name} must point at PostgreSQL (postgres://...), got {url!r}")
+    # Django's PostgreSQL backend fitted to tenant-led keys (plain PostgreSQL and Citus).
+    config["ENGINE"] = "spm.db.postgresql"
     config["CONN_HEALTH_CHECKS"] = True
     return dict(config)
 

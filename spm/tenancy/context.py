@@ -9,7 +9,7 @@ Security policies read.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
@@ -39,15 +39,13 @@ def require_tenant() -> Tenant:
     return tenant
 
 
-def _set_db_setting(name: str, value: str, using: str) -> str:
-    """Set a transaction-local setting and return its previous value ('' if unset)."""
+def _set_local(name: str, value: int | None, using: str) -> None:
+    """``SET LOCAL name = 'value'`` ('' when None). SET takes no bind
+    parameters, so the value is formatted here: it is an integer id, never
+    text from outside."""
+    text = "" if value is None else str(int(value))
     with connections[using].cursor() as cursor:
-        cursor.execute(
-            "SELECT coalesce(current_setting(%s, true), ''), set_config(%s, %s, true)",
-            [name, name, value],
-        )
-        row = cursor.fetchone()
-    return row[0] if row else ""
+        cursor.execute(f"SET LOCAL {name} = '{text}'")
 
 
 def set_db_user(user_id: int | None, using: str = "default") -> None:
@@ -55,27 +53,34 @@ def set_db_user(user_id: int | None, using: str = "default") -> None:
 
     Must be called inside a transaction: the setting is transaction-local.
     """
-    _set_db_setting(USER_SETTING, "" if user_id is None else str(user_id), using)
+    _set_local(USER_SETTING, user_id, using)
 
 
 @contextmanager
 def tenant_context(tenant: Tenant, using: str = "default") -> Iterator[Tenant]:
     """Enter ``tenant`` for the ORM's scoped managers and for RLS.
 
-    Opens a transaction (a savepoint when one is already open) because
-    ``set_config(..., true)`` only lives as long as the transaction. On exit the
-    previous tenant is restored, so nested contexts behave.
+    The database side is ``SET LOCAL app.tenant_id``, which lives as long as
+    the transaction; Citus carries it to the workers (with
+    ``citus.propagate_set_commands = 'local'``, which ``manage.py
+    citus_distribute`` sets for the database). Outside a transaction this
+    opens one and sets the tenant in it. Inside one (a request, a task, an
+    outer context) it sets the tenant first, in the enclosing transaction,
+    then opens a savepoint for the block: the setting is never made inside a
+    savepoint that is released while later queries still need it (Citus
+    drops a ``SET LOCAL`` when its savepoint is released; PostgreSQL keeps
+    it). On exit the previous tenant is set again, so nested contexts behave.
     """
-    with transaction.atomic(using=using):
-        previous_db = _set_db_setting(TENANT_SETTING, str(tenant.pk), using)
+    connection = connections[using]
+    nested = connection.in_atomic_block
+    previous = _current_tenant.get()
+    with nullcontext() if nested else transaction.atomic(using=using):
+        _set_local(TENANT_SETTING, tenant.pk, using)
         token = _current_tenant.set(tenant)
         try:
-            yield tenant
-        except BaseException:
-            # The transaction or savepoint rolls back, which restores the setting.
+            with transaction.atomic(using=using) if nested else nullcontext():
+                yield tenant
+        finally:
             _current_tenant.reset(token)
-            raise
-        _current_tenant.reset(token)
-        if not connections[using].needs_rollback:
-            # (When marked for rollback, the rollback itself restores the setting.)
-            _set_db_setting(TENANT_SETTING, previous_db, using)
+            if nested and not connection.needs_rollback:
+                _set_local(TENANT_SETTING, None if previous is None else previous.pk, using)

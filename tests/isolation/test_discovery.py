@@ -6,23 +6,30 @@ from the OpenAPI schema. Objects for detail routes come from
 ``tests/isolation/objects_<app>.py`` modules (``make_objects(world)``), so a
 new app is covered by adding its objects there; a detail route whose model has
 no object fails the test with a message saying so.
+
+Every SQL statement those requests run is captured, and a test fails when an
+ORM join between two tenant tables lacks ``tenant_id = tenant_id`` (the rule
+of ``tests/isolation/catalogue.py``).
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Iterator
 from importlib import import_module
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from drf_spectacular.generators import SchemaGenerator
 
 from spm.models import Role
 from spm.tenancy.context import tenant_context
 from tests.conftest import api_client_for, client_for
+from tests.isolation.catalogue import join_violations, tenant_tables
 
 HERE = Path(__file__).parent
 ROLE_ORDER = [Role.ADMIN, Role.MANAGER, Role.FINANCE, Role.REP]
@@ -107,13 +114,27 @@ def _allowed_member(world: Any, callback: Any) -> Any:
 
 
 @pytest.fixture
-def worlds(world_a: Any, world_b: Any) -> dict[str, Any]:
-    return {
+def worlds(world_a: Any, world_b: Any) -> Iterator[dict[str, Any]]:
+    """The two worlds with their objects; every statement run while the test
+    requests pages and endpoints is checked for joins without the tenant."""
+    worlds = {
         "a": world_a,
         "b": world_b,
         "a_objects": _objects_by_model(world_a),
         "b_objects": _objects_by_model(world_b),
     }
+    statements: list[str] = []
+
+    def capture(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(capture):
+        yield worlds
+    with connection.cursor() as cursor:
+        tenant = tenant_tables(cursor)
+    violations = sorted({v for sql in statements for v in join_violations(sql, tenant)})
+    assert violations == []
 
 
 def test_discovery_finds_the_core_routes():
