@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import pytest
 from django.apps import apps
-from django.db import connection, models
+from django.db import connection, connections, models, transaction
+from django.db.migrations.state import ModelState, ProjectState
 
 from pipeline.models import Deal, DealSplit
-from spm.db.tenant_keys import fk_constraint_name, primary_key_columns
+from spm.db.tenant_keys import (
+    TenantKeys,
+    fk_constraint_name,
+    foreign_key_target,
+    primary_key_columns,
+)
 from spm.models import Membership, Team
 from spm.tenancy.context import tenant_context
 from spm.tenancy.fields import TenantForeignKey
@@ -181,3 +187,49 @@ def test_the_check_catches_a_join_without_the_tenant():
     assert join_violations(sql, {"pipeline_deal", "pipeline_account", "spm_team"}) == [
         'JOIN pipeline_account ON ("pipeline_deal"."account_id" = "pipeline_account"."id")'
     ]
+
+
+@pytest.mark.django_db(databases=["default", "owner"])
+def test_tenant_keys_give_a_new_tenant_table_its_keys_as_a_later_migration_would():
+    """A later migration's CreateModel of two tenant models, then TenantKeys:
+    composite primary keys and foreign key, nothing left on ``id`` alone."""
+    state = ProjectState.from_apps(apps)
+    tenant_fk = ("tenant", models.ForeignKey("spm.tenant", models.CASCADE, related_name="+"))
+    state.add_model(
+        ModelState("spm", "KeysParent", [("id", models.BigAutoField(primary_key=True)), tenant_fk])
+    )
+    state.add_model(
+        ModelState(
+            "spm",
+            "KeysChild",
+            [
+                ("id", models.BigAutoField(primary_key=True)),
+                tenant_fk,
+                ("parent", TenantForeignKey("spm.keysparent", models.CASCADE, related_name="+")),
+            ],
+        )
+    )
+    owner = connections["owner"]
+    with transaction.atomic(using="owner"):
+        with owner.schema_editor(atomic=False) as editor:
+            for name in ("keysparent", "keyschild"):
+                editor.create_model(state.apps.get_model("spm", name))
+            TenantKeys("keysparent", "keyschild").database_forwards("spm", editor, state, state)
+        with owner.cursor() as cursor:
+            violations = key_violations(cursor)
+            keys = [primary_key_columns(cursor, t)[1] for t in ("spm_keysparent", "spm_keyschild")]
+            cursor.execute(
+                "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE conrelid = 'spm_keyschild'::regclass AND contype = 'f' ORDER BY 1"
+            )
+            foreign_keys = [row[0] for row in cursor.fetchall()]
+            composite = foreign_key_target(cursor, "spm_keyschild", "spm_keyschild_parent_id_tfk")
+        transaction.set_rollback(True, using="owner")
+    assert violations == []
+    assert keys == [["tenant_id", "id"], ["tenant_id", "id"]]
+    assert foreign_keys == [
+        "FOREIGN KEY (tenant_id) REFERENCES spm_tenant(id) DEFERRABLE INITIALLY DEFERRED",
+        "FOREIGN KEY (tenant_id, parent_id) REFERENCES spm_keysparent(tenant_id, id) "
+        "DEFERRABLE INITIALLY DEFERRED",
+    ]
+    assert composite == "spm_keysparent"
