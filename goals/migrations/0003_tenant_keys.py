@@ -14,7 +14,7 @@ from spm.db.tenant_keys import TenantKeys
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('goals', '0001_initial'),
+        ('goals', '0002_objective_score_as_measured'),
         ('spm', '0004_tenant_keys'),
     ]
 
