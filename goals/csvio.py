@@ -18,9 +18,11 @@ import csv
 import io
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from goals.selectors import QuotaGrid
 from goals.smart import parse_number
+from spm.money import MONEY_LIMIT, MONEY_MAX
 
 FIXED_COLUMNS = ("key", "name", "team")
 
@@ -63,6 +65,16 @@ def parse_grid_csv(text: str, *, period_labels: list[str], keys: set[str]) -> Pa
     unknown period columns are errors (a typo must not pass silently)."""
     result = ParsedGrid()
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    try:
+        return _parse_rows(reader, result, period_labels=period_labels, keys=keys)
+    except csv.Error as exc:
+        result.errors.append(f"Line {reader.line_num}: {exc}.")
+        return result
+
+
+def _parse_rows(
+    reader: Any, result: ParsedGrid, *, period_labels: list[str], keys: set[str]
+) -> ParsedGrid:
     header = next(reader, None)
     if not header or header[0].strip().lower() != "key":
         result.errors.append(
@@ -94,6 +106,10 @@ def parse_grid_csv(text: str, *, period_labels: list[str], keys: set[str]) -> Pa
                 result.errors.append(f"Line {line_no}, {label}: '{raw}' is not a number.")
             elif number < 0:
                 result.errors.append(f"Line {line_no}, {label}: a quota cannot be negative.")
+            elif number >= MONEY_LIMIT:
+                result.errors.append(
+                    f"Line {line_no}, {label}: the amount is too large (at most {MONEY_MAX:,})."
+                )
             elif number != number.quantize(Decimal("0.01")):
                 result.errors.append(f"Line {line_no}, {label}: use at most two decimal places.")
             else:

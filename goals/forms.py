@@ -7,12 +7,14 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 from goals import selectors
 from goals.models import Goal, GoalLevel, Metric, SeasonalityProfile
 from goals.services import AllocationMethod
 from goals.smart import parse_number, smart_check
 from spm.models import FiscalPeriod, Membership, Team, Tenant
+from spm.uploads import refuse_binary
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -110,8 +112,12 @@ class ImportForm(forms.Form):
         upload = self.cleaned_data["file"]
         if upload.size > 2_000_000:
             raise forms.ValidationError("The file is larger than 2 MB.")
+        data = upload.read()
         try:
-            return upload.read().decode("utf-8-sig")
+            refuse_binary(data)
+            return data.decode("utf-8-sig")
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.message_dict["file"]) from None
         except UnicodeDecodeError:
             raise forms.ValidationError("The file is not UTF-8 text.") from None
 

@@ -26,6 +26,7 @@ from spm import services as core
 from spm.db.locks import lock_key
 from spm.models import Membership, TaskRun, Tenant
 from spm.tenancy.context import tenant_context
+from spm.uploads import refuse_binary
 
 MAX_ROWS = 100_000
 MAX_REPORTED_ERRORS = 1000
@@ -36,7 +37,11 @@ Row = tuple[int, dict[str, Any]]
 
 def decode_upload(data: bytes) -> str:
     """Text of an uploaded file: UTF-8 (with or without BOM), else Windows-1252
-    (what Excel writes on many systems)."""
+    (what Excel writes on many systems).
+
+    Raises ValidationError naming ``file`` for a binary file (``refuse_binary``).
+    """
+    refuse_binary(data)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -59,6 +64,8 @@ def read_csv(content: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]
         headers = [h.strip() for h in next(reader)]
     except StopIteration:
         raise ValidationError({"file": "The file is empty."}) from None
+    except csv.Error as exc:
+        raise ValidationError({"file": f"Line 1: {exc}."}) from None
     if not any(headers):
         raise ValidationError({"file": "The first line must hold the column names."})
     seen: set[str] = set()
@@ -67,15 +74,18 @@ def read_csv(content: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]
             raise ValidationError({"file": f"The column '{header}' appears twice."})
         seen.add(header.lower())
     rows = []
-    for number, values in enumerate(reader, start=2):
-        if not any(v.strip() for v in values):
-            continue
-        rows.append(
-            (
-                number,
-                {h: (values[i] if i < len(values) else "") for i, h in enumerate(headers) if h},
+    try:
+        for number, values in enumerate(reader, start=2):
+            if not any(v.strip() for v in values):
+                continue
+            rows.append(
+                (
+                    number,
+                    {h: (values[i] if i < len(values) else "") for i, h in enumerate(headers) if h},
+                )
             )
-        )
+    except csv.Error as exc:
+        raise ValidationError({"file": f"Line {reader.line_num}: {exc}."}) from None
     return headers, rows
 
 

@@ -15,6 +15,11 @@ MONEY_KWARGS: Final[dict[str, Any]] = {"max_digits": 18, "decimal_places": 2}
 RATE_KWARGS: Final[dict[str, Any]] = {"max_digits": 9, "decimal_places": 6}
 
 
+# The largest amount a NUMERIC(18,2) column holds, and the first one it does not.
+MONEY_MAX: Final = Decimal("9999999999999999.99")
+MONEY_LIMIT: Final = Decimal("1e16")
+
+
 def to_cents(value: Decimal) -> Decimal:
     """Round half-up to cents (the one rounding rule for money)."""
     return value.quantize(CENT, rounding=ROUND_HALF_UP)

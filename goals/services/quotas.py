@@ -22,6 +22,7 @@ from goals.models import (
 from spm import events
 from spm.db.locks import lock_key
 from spm.models import FiscalPeriod, Membership, Team, Tenant
+from spm.money import MONEY_LIMIT, MONEY_MAX
 from spm.periods import active_days
 from spm.services import audit_record
 
@@ -87,10 +88,11 @@ def _validate_quota_input(
         errors["amount"] = "Enter an amount."
     elif item.amount < 0:
         errors["amount"] = "A quota cannot be negative."
+    elif item.amount >= MONEY_LIMIT:
+        # Checked before the decimals: quantizing 1e30 would itself fail.
+        errors["amount"] = f"The amount is too large (at most {MONEY_MAX:,})."
     elif item.amount != item.amount.quantize(engine.CENT):
         errors["amount"] = "Use at most two decimal places."
-    elif item.amount >= Decimal("1e16"):
-        errors["amount"] = "The amount is too large."
     if item.membership is not None:
         m = item.membership
         if m.tenant_id != tenant.pk or not scope.can_write(membership_id=m.pk, team_id=None):

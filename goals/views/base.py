@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.core.exceptions import BadRequest
 from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
@@ -47,8 +48,16 @@ class GoalsPageMixin(TenantViewMixin):
         return kind if kind in VIEWS else "month"
 
     def measure(self) -> str:
+        """The measure asked for (default bookings). An unknown one is refused on
+        a write (BadRequest, a 400) and falls back to bookings on a read."""
         measure = self.request.GET.get("measure") or self.request.POST.get("measure")
-        return measure if measure in Measure.values else Measure.BOOKINGS
+        if not measure or measure in Measure.values:
+            return measure or Measure.BOOKINGS
+        if self.request.method == "POST":
+            raise BadRequest(
+                f"'{measure}' is not a measure; choose one of {', '.join(Measure.values)}."
+            )
+        return Measure.BOOKINGS
 
     def grid_url(self) -> str:
         base = reverse("goals:quota-grid", kwargs={"tenant_slug": self.tenant.slug})

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import BadRequest, ValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -68,6 +68,43 @@ class QuotaCellView(GoalsPageMixin, View):
 
     allowed_roles = MANAGERS
 
+    def _save(
+        self,
+        period: FiscalPeriod,
+        membership: Membership | None,
+        team: Team | None,
+        measure: str,
+        raw: str,
+    ) -> str:
+        """Save (or, emptied, remove) the cell's quota; the refusal message, or ''."""
+        amount, given = parse_number(raw)
+        try:
+            if not given:
+                existing = Quota.objects.filter(
+                    tenant=self.tenant,
+                    period=period,
+                    measure=measure,
+                    membership=membership,
+                    team=team,
+                ).first()
+                if existing is not None:
+                    services.quota_delete(self.tenant, actor=self.membership, quota=existing)
+            elif amount is None:
+                return f"'{raw}' is not a number; enter an amount like 90000.00."
+            else:
+                services.quota_set(
+                    self.tenant,
+                    actor=self.membership,
+                    period=period,
+                    amount=amount,
+                    membership=membership,
+                    team=team,
+                    measure=measure,
+                )
+        except ValidationError as exc:
+            return " ".join(m for messages_ in exc.message_dict.values() for m in messages_)
+        return ""
+
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         scope = selectors.quota_scope(self.tenant, viewer=self.membership)
         subject = request.POST.get("subject", "")
@@ -89,39 +126,18 @@ class QuotaCellView(GoalsPageMixin, View):
             FiscalPeriod.objects.filter(tenant=self.tenant), pk=_int(request.POST.get("period"), 0)
         )
         raw = request.POST.get("amount", "").strip()
-        error = ""
-        amount, given = parse_number(raw)
         try:
-            if not given:
-                existing = Quota.objects.filter(
-                    tenant=self.tenant,
-                    period=period,
-                    measure=self.measure(),
-                    membership=membership,
-                    team=team,
-                ).first()
-                if existing is not None:
-                    services.quota_delete(self.tenant, actor=self.membership, quota=existing)
-            elif amount is None:
-                error = f"'{raw}' is not a number; enter an amount like 90000.00."
-            else:
-                services.quota_set(
-                    self.tenant,
-                    actor=self.membership,
-                    period=period,
-                    amount=amount,
-                    membership=membership,
-                    team=team,
-                    measure=self.measure(),
-                )
-        except ValidationError as exc:
-            error = " ".join(m for messages_ in exc.message_dict.values() for m in messages_)
+            measure = self.measure()
+        except BadRequest as exc:
+            measure, error = Measure.BOOKINGS, str(exc)
+        else:
+            error = self._save(period, membership, team, measure, raw)
         grid = selectors.quota_grid(
             self.tenant,
             viewer=self.membership,
             fiscal_year=period.fiscal_year,
             kind=period.kind,
-            measure=self.measure(),
+            measure=measure,
         )
         row = next((r for r in grid.rows() if r.key == subject), None)
         if row is None:
@@ -135,7 +151,7 @@ class QuotaCellView(GoalsPageMixin, View):
             "raw": raw,
             "can_edit": True,
             "tenant": self.tenant,
-            "grid_query": f"year={period.fiscal_year}&view={period.kind}&measure={self.measure()}",
+            "grid_query": f"year={period.fiscal_year}&view={period.kind}&measure={measure}",
         }
         html = render_to_string("goals/partials/grid_cell.html", context, request=request)
         if not error:

@@ -61,7 +61,10 @@ class Command(BaseCommand):
             if not sep:
                 raise CommandError(f'Write --map as FIELD="Column" (got {item!r}).')
             mapping[field.strip()] = column.strip().strip('"')
-        content = importing.decode_upload(path.read_bytes())
+        try:
+            content = importing.decode_upload(path.read_bytes())
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from None
         started = time.monotonic()
         with tenant_context(tenant):
             actor = None
