@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('goals', '0002_tenant_keys'),
+        ('goals', '0001_initial'),
     ]
 
     operations = [
