@@ -20,7 +20,7 @@ DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class AllocateForm(forms.Form):
-    period = forms.ModelChoiceField(queryset=FiscalPeriod.all_tenants.none())
+    period = forms.ModelChoiceField(queryset=FiscalPeriod.objects.none())
     amount = forms.DecimalField(
         max_digits=18, decimal_places=2, min_value=Decimal("0"), label="Team quota"
     )
@@ -86,10 +86,10 @@ class AllocateForm(forms.Form):
 
 class SpreadForm(forms.Form):
     period = forms.ModelChoiceField(
-        queryset=FiscalPeriod.all_tenants.none(), label="Quarter or year to spread"
+        queryset=FiscalPeriod.objects.none(), label="Quarter or year to spread"
     )
     profile = forms.ModelChoiceField(
-        queryset=SeasonalityProfile.all_tenants.none(),
+        queryset=SeasonalityProfile.objects.none(),
         required=False,
         empty_label="Evenly",
         label="Seasonality",
@@ -127,11 +127,9 @@ class GoalForm(forms.Form):
     SMART check, not a generic 'This field is required.', says what is missing."""
 
     level = forms.ChoiceField(choices=GoalLevel.choices, label="Whose goal")
-    owner_team = forms.ModelChoiceField(
-        queryset=Team.all_tenants.none(), required=False, label="Team"
-    )
+    owner_team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False, label="Team")
     owner_membership = forms.ModelChoiceField(
-        queryset=Membership.all_tenants.none(), required=False, label="Person"
+        queryset=Membership.objects.none(), required=False, label="Person"
     )
     title = forms.CharField(
         max_length=200,
@@ -156,7 +154,7 @@ class GoalForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Why it matters"
     )
     parent = forms.ModelChoiceField(
-        queryset=Goal.all_tenants.none(), required=False, label="Supports the higher goal"
+        queryset=Goal.objects.none(), required=False, label="Supports the higher goal"
     )
     start_date = forms.DateField(required=False, widget=DATE)
     due_date = forms.DateField(required=False, widget=DATE)

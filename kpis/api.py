@@ -99,7 +99,7 @@ class KpiValueFilter(filters.FilterSet):
 class KpiValueViewSet(TenantReadOnlyViewSet):
     """KPI snapshot values by subject and period (JSON or ``?format=csv``)."""
 
-    queryset = KpiValue.all_tenants.all()
+    model = KpiValue
     serializer_class = KpiValueSerializer
     filterset_class = KpiValueFilter
     ordering_fields = ["period__start", "value", "kpi"]
@@ -148,7 +148,7 @@ class ReportQuerySerializer(serializers.Serializer):
 class KpiReportViewSet(mixins.ListModelMixin, TenantGenericViewSet):
     """Time series, leaderboards and scorecards built from snapshots."""
 
-    queryset = KpiValue.all_tenants.all()
+    model = KpiValue
     renderer_classes = RENDERERS
     pagination_class = None
     serializer_class = KpiValueSerializer

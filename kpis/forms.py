@@ -38,7 +38,7 @@ class KpiSettingForm(TenantScopedFormMixin, KpiSettingValuesForm):
         choices=[("", "Every role"), *Role.choices], required=False, label="For role"
     )
     team = forms.ModelChoiceField(
-        queryset=Team.all_tenants.none(), required=False, empty_label="Every team", label="For team"
+        queryset=Team.objects.none(), required=False, empty_label="Every team", label="For team"
     )
     field_order = ["kpi", "role", "team"]
 

@@ -134,7 +134,7 @@ def models_q_active_or(stage_id: int | None) -> Q:
 
 
 class SplitForm(forms.Form):
-    member = MemberChoiceField(queryset=Membership.all_tenants.none(), required=False)
+    member = MemberChoiceField(queryset=Membership.objects.none(), required=False)
     percent = forms.DecimalField(
         required=False, max_digits=5, decimal_places=2, min_value=Decimal("0.01"), max_value=100
     )

@@ -71,7 +71,7 @@ class MemberAddForm(TenantScopedFormMixin, forms.Form):
     last_name = forms.CharField(max_length=150, required=False)
     role = forms.ChoiceField(choices=Role.choices, initial=Role.REP)
     title = forms.CharField(max_length=120, required=False)
-    team = forms.ModelChoiceField(queryset=Team.all_tenants.none(), required=False)
+    team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False)
     start_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     end_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     send_invite = forms.BooleanField(
@@ -119,10 +119,10 @@ class TeamChoiceField(forms.ModelChoiceField):
 class TeamForm(TenantScopedFormMixin, forms.Form):
     name = forms.CharField(max_length=120)
     parent = TeamChoiceField(
-        queryset=Team.all_tenants.none(), required=False, empty_label="(top level)"
+        queryset=Team.objects.none(), required=False, empty_label="(top level)"
     )
     manager = ManagerChoiceField(
-        queryset=Membership.all_tenants.none(), required=False, empty_label="(no manager)"
+        queryset=Membership.objects.none(), required=False, empty_label="(no manager)"
     )
 
     def __init__(self, *args: Any, tenant: Tenant, team: Team | None = None, **kwargs: Any) -> None:

@@ -1,33 +1,14 @@
-"""Role checks shared by pages and the API (DESIGN.md, Roles)."""
+"""The role sets that views declare (``allowed_roles``, ``read_roles``,
+``write_roles``) and the reach model builds on. Free of models so app configs
+can import it; what a role may see is decided in ``spm.reach``."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from spm.roles import Role
-
-if TYPE_CHECKING:
-    from spm.models import Membership
 
 ALL_ROLES = frozenset(Role.values)
 ADMIN = frozenset({Role.ADMIN})
-ADMIN_FINANCE = frozenset({Role.ADMIN, Role.FINANCE})
 MANAGERS = frozenset({Role.ADMIN, Role.MANAGER})
 READ_ALL = frozenset({Role.ADMIN, Role.FINANCE})
-
-
-def has_role(membership: Membership | None, roles: frozenset[str]) -> bool:
-    return membership is not None and membership.role in roles
-
-
-def is_admin(membership: Membership | None) -> bool:
-    return has_role(membership, ADMIN)
-
-
-def can_read_all(membership: Membership | None) -> bool:
-    """Admins and finance read every figure of the tenant."""
-    return has_role(membership, READ_ALL)
-
-
-def can_manage_people(membership: Membership | None) -> bool:
-    return is_admin(membership)
+SELLERS = frozenset({Role.ADMIN, Role.MANAGER, Role.REP})
+NOT_REPS = frozenset({Role.ADMIN, Role.MANAGER, Role.FINANCE})

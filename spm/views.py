@@ -358,6 +358,6 @@ class TaskRunView(TenantViewMixin, DetailView):
         return qs.filter(created_by=self.membership)
 
     def get_template_names(self) -> list[str]:
-        if getattr(self.request, "htmx", False):
+        if self.htmx:
             return ["spm/partials/task_run.html"]
         return ["spm/task_run.html"]

@@ -55,7 +55,7 @@ class CheckInViewSet(CrudViewSet):
     member sees; recorded on approved goals by their owner or manager; a
     manual goal's progress is its latest check-in's value."""
 
-    queryset = GoalCheckIn.all_tenants.all()
+    model = GoalCheckIn
     serializer_class = CheckInSerializer
     read_roles = ALL_ROLES
     write_roles = ALL_ROLES

@@ -142,7 +142,7 @@ class GoalViewSet(CrudViewSet):
     of the teams above them; managers their subtree's; everyone their own.
     Actions: submit (propose), approve, return (to draft), close."""
 
-    queryset = Goal.all_tenants.all()
+    model = Goal
     serializer_class = GoalSerializer
     read_roles = ALL_ROLES
     write_roles = ALL_ROLES

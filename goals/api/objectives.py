@@ -97,7 +97,7 @@ class ObjectiveViewSet(CrudViewSet):
     to 1 per member and period; admins and the member's manager write; the
     member sees their own. ``summary`` gives each set's weighted score."""
 
-    queryset = Objective.all_tenants.all()
+    model = Objective
     serializer_class = ObjectiveSerializer
     read_roles = ALL_ROLES
     write_roles = MANAGERS
@@ -214,7 +214,7 @@ class ObjectiveScoreViewSet(CrudViewSet):
     replaces an existing score); the member sees their own; a closed period's
     scores are locked."""
 
-    queryset = ObjectiveScore.all_tenants.all()
+    model = ObjectiveScore
     serializer_class = ObjectiveScoreSerializer
     read_roles = ALL_ROLES
     write_roles = MANAGERS

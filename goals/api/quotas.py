@@ -156,7 +156,7 @@ class QuotaViewSet(CrudViewSet):
     or replaces the quota of that subject, period and measure. Quotas of a
     closed period cannot change."""
 
-    queryset = Quota.all_tenants.all()
+    model = Quota
     serializer_class = QuotaSerializer
     read_roles = ALL_ROLES
     write_roles = MANAGERS

@@ -32,7 +32,7 @@ class SeasonalityProfileViewSet(CrudViewSet):
     """Monthly weight profiles for spreading quarters and years to months.
     Everyone reads; admins and managers write."""
 
-    queryset = SeasonalityProfile.all_tenants.all()
+    model = SeasonalityProfile
     serializer_class = SeasonalityProfileSerializer
     read_roles = ALL_ROLES
     write_roles = MANAGERS

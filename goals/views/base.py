@@ -64,7 +64,7 @@ class GoalsPageMixin(TenantViewMixin):
         return f"{base}?year={self.fiscal_year()}&view={self.grid_kind()}&measure={self.measure()}"
 
     def redirect_to_grid(self) -> HttpResponse:
-        if getattr(self.request, "htmx", False):
+        if self.htmx:
             response = HttpResponse(status=204)
             response["HX-Redirect"] = self.grid_url()
             return response

@@ -16,7 +16,7 @@ class PeriodMixin(TenantViewMixin):
         period = selectors.period_selected(
             self.tenant,
             periods=periods,
-            period_id=self.request.GET.get("period"),  # type: ignore[attr-defined]
+            period_id=self.request.GET.get("period"),
         )
         self.periods, self.period = periods, period
         return {"periods": periods, "period": period, "currency": self.tenant.currency}

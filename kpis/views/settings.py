@@ -134,7 +134,7 @@ class SettingEditView(TenantViewMixin, View):
     ) -> HttpResponse:
         labels = selectors.custom_labels(self.tenant)
         context = {"row": _setting_row(setting, labels), "form": form, "tenant": self.tenant}
-        if getattr(request, "htmx", False):
+        if self.htmx:
             # htmx swaps only 2xx answers: the row with its errors comes back as 200.
             return render(request, "kpis/_setting_edit_row.html", context)
         return render(request, "kpis/setting_edit.html", context, status=status)
@@ -148,7 +148,7 @@ class SettingEditView(TenantViewMixin, View):
             "position": setting.position,
             **_shown_values(setting, unit),
         }
-        if request.GET.get("cancel") and getattr(request, "htmx", False):
+        if request.GET.get("cancel") and self.htmx:
             context = {"row": _setting_row(setting, selectors.custom_labels(self.tenant))}
             return render(request, "kpis/_setting_row.html", {**context, "tenant": self.tenant})
         return self._render(request, setting, KpiSettingValuesForm(initial=initial), 200)
@@ -171,7 +171,7 @@ class SettingEditView(TenantViewMixin, View):
             except ValidationError as exc:
                 form_errors_add(form, exc)
             else:
-                if getattr(request, "htmx", False):
+                if self.htmx:
                     return render(
                         request,
                         "kpis/_setting_row.html",

@@ -55,7 +55,7 @@ class AccountViewSet(BulkUpsertMixin, TenantModelViewSet):
     """Customer and prospect accounts; everyone in the tenant reads them. Reps
     change only accounts they own. ``POST accounts/bulk/`` upserts by external_id."""
 
-    queryset = Account.all_tenants.all()
+    model = Account
     serializer_class = AccountSerializer
     write_roles = SELLERS
     filterset_class = AccountFilter

@@ -86,7 +86,7 @@ class ActivityViewSet(BulkUpsertMixin, TenantModelViewSet):
     """Calls, emails, meetings and demos logged against deals, leads and
     accounts. ``POST activities/bulk/`` upserts by external_id."""
 
-    queryset = Activity.all_tenants.all()
+    model = Activity
     serializer_class = ActivitySerializer
     write_roles = SELLERS
     filterset_class = ActivityFilter

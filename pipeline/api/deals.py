@@ -186,7 +186,7 @@ class DealViewSet(BulkUpsertMixin, TenantModelViewSet):
     write land in ``deals/{id}/history/``. ``POST deals/bulk/`` upserts by
     external_id."""
 
-    queryset = Deal.all_tenants.all()
+    model = Deal
     serializer_class = DealSerializer
     write_roles = SELLERS
     filterset_class = DealFilter

@@ -59,7 +59,7 @@ class ExchangeRateViewSet(TenantModelViewSet):
     of ``currency`` for a fiscal month. Deals in another currency saved without
     an ``exchange_rate`` take the rate of their close month."""
 
-    queryset = ExchangeRate.all_tenants.all()
+    model = ExchangeRate
     serializer_class = ExchangeRateSerializer
     read_roles = ADMIN
     write_roles = ADMIN

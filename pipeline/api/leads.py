@@ -93,7 +93,7 @@ class LeadViewSet(BulkUpsertMixin, TenantModelViewSet):
     """Leads in the AIDA funnel with the date each stage was reached.
     ``POST leads/bulk/`` upserts by external_id."""
 
-    queryset = Lead.all_tenants.all()
+    model = Lead
     serializer_class = LeadSerializer
     write_roles = SELLERS
     filterset_class = LeadFilter

@@ -75,7 +75,7 @@ class PipelineViewSet(TenantModelViewSet):
     """Sales pipelines with their ordered stages. Everyone reads them; admins
     change them. ``POST pipelines/{id}/reorder/`` puts the stages in order."""
 
-    queryset = Pipeline.all_tenants.all()
+    model = Pipeline
     serializer_class = PipelineSerializer
     write_roles = ADMIN
     filterset_fields: ClassVar[list[str]] = ["is_active"]
@@ -140,7 +140,7 @@ class StageViewSet(TenantModelViewSet):
     """Stages of every pipeline. Retire a stage with ``is_active: false``; a
     stage that has held deals cannot be deleted."""
 
-    queryset = Stage.all_tenants.all()
+    model = Stage
     serializer_class = StageSerializer
     write_roles = ADMIN
     filterset_class = StageFilter

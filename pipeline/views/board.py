@@ -73,7 +73,7 @@ class BoardView(TenantViewMixin, TemplateView):
         return context
 
     def get_template_names(self) -> list[str]:
-        if getattr(self.request, "htmx", False) and self.request.htmx.target == "board":  # type: ignore[attr-defined]
+        if self.htmx.target == "board":
             return ["pipeline/partials/board.html"]
         return [self.template_name]
 
@@ -106,7 +106,7 @@ class DealMoveView(TenantViewMixin, View):
                 )
             except ValidationError as exc:
                 error = " ".join(exc.messages)
-        if getattr(request, "htmx", False):
+        if self.htmx:
             context = board_context(
                 self.tenant,
                 self.membership,

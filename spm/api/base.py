@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
@@ -13,7 +13,10 @@ from rest_framework.request import Request
 from spm.api.csv import CsvListModelMixin
 from spm.models import Membership, Tenant
 from spm.permissions import ALL_ROLES
+from spm.reach import Reach
 from spm.tenancy.middleware import resolve_membership
+from spm.tenancy.request import TenantRequest
+from spm.tenancy.views import tenant_queryset
 
 
 class TenantViewSetMixin:
@@ -22,14 +25,19 @@ class TenantViewSetMixin:
 
     - ``read_roles`` may use safe methods, ``write_roles`` the others.
     - Not a member of the tenant: 404. Role not allowed: 403 naming the roles.
-    - ``get_queryset`` is final: subclasses narrow through ``scope_queryset``.
+    - Subclasses declare ``model``; ``get_queryset`` is final: it starts from
+      the model's rows of the tenant, lets ``scope_queryset(qs)`` narrow them
+      (with ``self.reach``) and applies the tenant filter again.
+    - A record the member may read but not change (``may_write(obj)`` false)
+      answers 403 to every other method, and nothing is written.
     """
 
     read_roles: ClassVar[frozenset[str]] = ALL_ROLES
     write_roles: ClassVar[frozenset[str]] = ALL_ROLES
-    queryset: Any = None
+    model: Any = None
     tenant: Tenant
     membership: Membership
+    reach: Reach
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -37,35 +45,41 @@ class TenantViewSetMixin:
             raise ImproperlyConfigured(
                 f"{cls.__name__} overrides get_queryset(); override scope_queryset() instead."
             )
+        if "queryset" in cls.__dict__:
+            raise ImproperlyConfigured(
+                f"{cls.__name__} sets queryset; declare model = <Model> instead."
+            )
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         self.perform_authentication(request)  # type: ignore[attr-defined]
-        tenant = getattr(request._request, "tenant", None)
+        http_request = cast(TenantRequest, request._request)
+        tenant = http_request.tenant
         if tenant is None:
             # An unknown slug answers as a real one: 401 to anonymous callers, 404 to others.
             if request.user and request.user.is_authenticated:
                 raise NotFound()
             raise NotAuthenticated()
         if request.user and request.user.is_authenticated:
-            request._request.user = request.user
-            membership = resolve_membership(request._request)
-            if membership is None:
+            http_request.user = request.user
+            membership = resolve_membership(http_request)
+            if membership is None or http_request.reach is None:
                 raise NotFound()
             roles = (
                 self.read_roles if request.method in permissions.SAFE_METHODS else self.write_roles
             )
-            if membership.role not in roles:
+            if not http_request.reach.allowed(roles):
                 raise PermissionDenied(
                     f"This action needs one of these roles: {', '.join(sorted(roles))}."
                 )
             self.tenant = tenant
             self.membership = membership
+            self.reach = http_request.reach
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
 
     def base_queryset(self) -> QuerySet:
-        if self.queryset is None:
-            raise ImproperlyConfigured(f"{type(self).__name__} needs a queryset.")
-        return self.queryset.model.objects.filter(tenant=self.tenant)
+        if self.model is None:
+            raise ImproperlyConfigured(f"{type(self).__name__} needs a model.")
+        return self.model.objects.filter(tenant=self.tenant)
 
     def scope_queryset(self, qs: QuerySet) -> QuerySet:
         """Narrow to what this member may see. Default: the whole tenant."""
@@ -73,8 +87,18 @@ class TenantViewSetMixin:
 
     def get_queryset(self) -> QuerySet:
         if getattr(self, "swagger_fake_view", False):
-            return self.queryset.model.objects.none()
-        return self.scope_queryset(self.base_queryset())
+            # Schema generation: only the model is read, outside any tenant.
+            return self.model.unscoped().none()
+        return tenant_queryset(self, self.scope_queryset(self.base_queryset()))
+
+    def may_write(self, obj: Any) -> bool:
+        """Whether the member may change ``obj``, which they can read. Default: yes."""
+        return True
+
+    def check_object_permissions(self, request: Request, obj: Any) -> None:
+        super().check_object_permissions(request, obj)  # type: ignore[misc]
+        if request.method not in permissions.SAFE_METHODS and not self.may_write(obj):
+            raise PermissionDenied("You may read this record but not change it.")
 
     def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()  # type: ignore[misc]
@@ -103,7 +127,8 @@ class TenantPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
     def __init__(self, model: Any = None, **kwargs: Any) -> None:
         self.related_model = model
         if not kwargs.get("read_only"):
-            kwargs["queryset"] = model.all_tenants.none() if model is not None else None
+            # Only satisfies DRF's check; get_queryset() gives the choices.
+            kwargs["queryset"] = model.objects.none() if model is not None else None
         super().__init__(**kwargs)
 
     def get_queryset(self) -> QuerySet:

@@ -127,7 +127,7 @@ class MemberViewSet(
     """People of the tenant. Admins and finance see everyone, managers their
     subtree, reps themselves. Only admins add or change members."""
 
-    queryset = Membership.all_tenants.all()
+    model = Membership
     serializer_class = MemberSerializer
     read_roles = ALL_ROLES
     write_roles = ADMIN
@@ -205,7 +205,7 @@ class TeamViewSet(
     """The team tree. Everyone in the tenant reads it; admins change it.
     ``GET teams/{id}/subtree/`` lists a team and all teams below it."""
 
-    queryset = Team.all_tenants.all()
+    model = Team
     serializer_class = TeamSerializer
     read_roles = ALL_ROLES
     write_roles = ADMIN
@@ -286,7 +286,7 @@ class PeriodViewSet(TenantReadOnlyViewSet):
     """Fiscal periods (months, quarters, years) from the tenant's calendar.
     ``?contains=2027-02-10&kind=quarter`` finds the quarter containing a date."""
 
-    queryset = FiscalPeriod.all_tenants.all()
+    model = FiscalPeriod
     serializer_class = PeriodSerializer
     filterset_class = PeriodFilter
     ordering = ["start", "kind"]

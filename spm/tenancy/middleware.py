@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from django.http import HttpRequest, HttpResponse
@@ -10,16 +11,19 @@ from django.urls import Resolver404, resolve
 from django.utils import timezone
 
 from spm.models import Membership, Tenant
+from spm.reach import Reach
 from spm.tenancy.context import set_db_user, tenant_context
+from spm.tenancy.request import TenantRequest
 
 TENANT_KWARG = "tenant_slug"
 
 
-def resolve_membership(request: HttpRequest) -> Membership | None:
+def resolve_membership(request: TenantRequest) -> Membership | None:
     """The active membership of ``request.user`` in ``request.tenant``; sets
-    ``request.membership`` and the RLS user. Call inside the tenant context."""
+    ``request.membership``, ``request.reach`` and the RLS user. Call inside the
+    tenant context."""
     user = getattr(request, "user", None)
-    tenant = getattr(request, "tenant", None)
+    tenant = request.tenant
     membership = None
     if tenant is not None and user is not None and user.is_authenticated:
         set_db_user(user.pk)
@@ -28,7 +32,8 @@ def resolve_membership(request: HttpRequest) -> Membership | None:
             .filter(tenant=tenant, user=user, is_active=True)
             .first()
         )
-    request.membership = membership  # type: ignore[attr-defined]
+    request.membership = membership
+    request.reach = Reach(membership) if membership is not None else None
     return membership
 
 
@@ -42,9 +47,11 @@ class TenantMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.tenant = None  # type: ignore[attr-defined]
-        request.membership = None  # type: ignore[attr-defined]
+    def __call__(self, http_request: HttpRequest) -> HttpResponse:
+        request = cast(TenantRequest, http_request)
+        request.tenant = None
+        request.membership = None
+        request.reach = None
         try:
             match = resolve(request.path_info)
         except Resolver404:
@@ -67,7 +74,7 @@ class TenantMiddleware:
             # membership in (anonymous: the login page or a 401; signed in: a
             # 404), so a slug's existence never shows.
             return self.get_response(request)
-        request.tenant = tenant  # type: ignore[attr-defined]
+        request.tenant = tenant
         # Dates ("today", the current period) are the tenant's, not the server's.
         timezone.activate(ZoneInfo(tenant.time_zone))
         with tenant_context(tenant):

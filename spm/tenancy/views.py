@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
@@ -11,6 +11,23 @@ from django.http import Http404, HttpRequest, HttpResponseBase
 
 from spm.models import Membership, Tenant
 from spm.permissions import ALL_ROLES
+from spm.reach import Reach
+from spm.tenancy.request import TenantRequest
+
+if TYPE_CHECKING:
+    from django_htmx.middleware import HtmxDetails
+
+
+def tenant_queryset(owner: Any, scoped: QuerySet) -> QuerySet:
+    """``scoped`` (what ``owner``'s scope hook returned) with the tenant filter
+    applied again, so that no hook can widen a queryset beyond the tenant."""
+    model = owner.model
+    if scoped.model is not model:
+        raise ImproperlyConfigured(
+            f"{type(owner).__name__}.scope_queryset() returned {scoped.model.__name__} rows; "
+            f"it must narrow the {model.__name__} queryset it is given."
+        )
+    return scoped.filter(tenant=owner.tenant)
 
 
 class TenantViewMixin:
@@ -19,9 +36,12 @@ class TenantViewMixin:
     Anonymous users go to the login page; users without a membership in the
     tenant get a 404 (no existence leak); users whose role is not in
     ``allowed_roles`` get a 403 page that says which role is needed.
+    ``self.tenant``, ``self.membership`` and ``self.reach`` (``spm.reach``)
+    are set.
 
     Querysets come from ``get_queryset()``, which subclasses cannot override:
-    they narrow it through ``scope_queryset(qs)`` (role scoping) instead.
+    it starts from ``model``'s rows of the tenant, lets ``scope_queryset(qs)``
+    narrow them (with ``self.reach``) and applies the tenant filter again.
     """
 
     allowed_roles: ClassVar[frozenset[str]] = ALL_ROLES
@@ -30,6 +50,7 @@ class TenantViewMixin:
     kwargs: dict[str, Any]
     tenant: Tenant
     membership: Membership
+    reach: Reach
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -41,16 +62,23 @@ class TenantViewMixin:
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        tenant = getattr(request, "tenant", None)
-        membership = getattr(request, "membership", None)
-        if tenant is None or membership is None:
+        tenant_request = cast(TenantRequest, request)
+        tenant = tenant_request.tenant
+        membership, reach = tenant_request.membership, tenant_request.reach
+        if tenant is None or membership is None or reach is None:
             raise Http404("Not found.")
-        if membership.role not in self.allowed_roles:
+        if not reach.allowed(self.allowed_roles):
             roles = ", ".join(sorted(self.allowed_roles))
             raise PermissionDenied(f"This page needs one of these roles: {roles}.")
         self.tenant = tenant
         self.membership = membership
+        self.reach = reach
         return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+
+    @property
+    def htmx(self) -> HtmxDetails:
+        """django-htmx's view of the request (falsy when htmx did not send it)."""
+        return cast(TenantRequest, self.request).htmx
 
     def base_queryset(self) -> QuerySet:
         if self.model is None:
@@ -62,10 +90,11 @@ class TenantViewMixin:
         return qs
 
     def get_queryset(self) -> QuerySet:
-        return self.scope_queryset(self.base_queryset())
+        return tenant_queryset(self, self.scope_queryset(self.base_queryset()))
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)  # type: ignore[misc]
         context.setdefault("tenant", self.tenant)
         context.setdefault("membership", self.membership)
+        context.setdefault("reach", self.reach)
         return context

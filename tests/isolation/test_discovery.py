@@ -68,10 +68,7 @@ def _objects_by_model(world: Any) -> dict[Any, list[Any]]:
 def _model_for_kwarg(callback: Any, kwarg: str, by_model: dict[Any, list[Any]]) -> Any:
     view_class = getattr(callback, "view_class", None) or getattr(callback, "cls", None)
     if kwarg == "pk":
-        model = getattr(view_class, "model", None)
-        if model is None and getattr(view_class, "queryset", None) is not None:
-            model = view_class.queryset.model
-        return model
+        return getattr(view_class, "model", None)
     name = kwarg.removesuffix("_pk").removesuffix("_id").replace("_", "")
     for model in by_model:
         if model._meta.model_name == name:
@@ -194,8 +191,7 @@ def _api_model(path: str) -> Any:
     concrete = re.sub(r"\{[^}]+\}", "1", path).replace("{tenant_slug}", "x")
     match = resolve(concrete)
     view_class = getattr(match.func, "cls", None)
-    queryset = getattr(view_class, "queryset", None)
-    return queryset.model if queryset is not None else None
+    return getattr(view_class, "model", None)
 
 
 def _api_path(path: str, slug: str, objects: dict[Any, list[Any]]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.apps import apps
 from django.db import DatabaseError, connection, transaction
+from django.db.models import Count
 
 from spm.db.rls import POLICY_NAME
 from spm.tenancy.context import tenant_context
@@ -93,9 +94,31 @@ def test_updating_rows_of_another_tenant_touches_nothing(world_a, world_b):
 
 def test_scoped_manager_fails_closed_without_tenant(world_a):
     from spm.models import Membership, Team
+    from spm.tenancy.context import NoTenantError
 
-    assert list(Team.objects.all()) == []
-    assert Membership.objects.count() == 0
+    # Building a queryset with no tenant is fine (forms and filters declare
+    # theirs at import time); running it raises, naming the model.
+    teams = Team.objects.filter(name="West")
+    with pytest.raises(NoTenantError) as raised:
+        list(teams)
+    assert str(raised.value) == (
+        "Team.objects was queried with no tenant in context: build the queryset inside "
+        "tenant_context(tenant) (pages, the API and tenant tasks run in one), or use "
+        "Team.unscoped() for a deliberate cross-tenant read."
+    )
+    for run in (
+        Membership.objects.count,
+        Membership.objects.exists,
+        lambda: Membership.objects.aggregate(n=Count("id")),
+        lambda: Team.objects.update(name="Hijacked"),
+        lambda: Team.objects.filter(depth=9).delete(),
+        lambda: list(Membership.unscoped().filter(team__in=Team.objects.all())),
+    ):
+        with pytest.raises(NoTenantError), transaction.atomic():
+            run()
+    # The database wall still shows nothing without a tenant.
+    assert list(Team.unscoped()) == []
+    assert Membership.unscoped().count() == 0
     with tenant_context(world_a.tenant):
         assert Team.objects.count() == 3
         assert sorted(Team.objects.values_list("name", flat=True)) == ["East", "Sales", "West"]
