@@ -99,8 +99,9 @@ def _database(url: str, *, name: str) -> dict:
 _database_url = env_str("DATABASE_URL")
 if not _database_url:
     raise EnvError(
-        "DATABASE_URL is not set. Start SPM with `make run` (which sets it, embedding "
-        "PostgreSQL when needed) or export DATABASE_URL and DATABASE_OWNER_URL."
+        "DATABASE_URL is not set. Start SPM with `make run` and run manage.py commands "
+        'with `make manage ARGS="..."` (both set it, embedding PostgreSQL when needed), '
+        "or export DATABASE_URL and DATABASE_OWNER_URL."
     )
 _owner_url = env_str("DATABASE_OWNER_URL") or _database_url
 DATABASES = {
