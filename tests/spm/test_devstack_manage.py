@@ -4,12 +4,16 @@ services that a running `make run` holds, and leaves them running."""
 from __future__ import annotations
 
 import logging
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
 import psycopg
+import pytest
 import redis
 
 from spm import devstack
@@ -27,15 +31,25 @@ SHELL = (
 )
 
 
+@pytest.fixture
+def var_dir() -> Iterator[Path]:
+    """A data folder the embedded PostgreSQL can reach: run as root, pgserver
+    starts it as its own user, which cannot enter pytest's private tmp_path."""
+    folder = Path(tempfile.mkdtemp(prefix="spm-var-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def test_manage_reaches_the_embedded_services_of_a_running_stack_and_leaves_them_up(
-    monkeypatch, tmp_path
+    monkeypatch, var_dir
 ):
     # given embedded PostgreSQL and Redis under SPM_VAR_DIR, held the way `make run` holds them
     for name in ("DATABASE_URL", "DATABASE_OWNER_URL", "DATABASE_ADMIN_URL", "REDIS_URL"):
         monkeypatch.delenv(name, raising=False)
     for name in ("DJANGO_SETTINGS_MODULE", "DEBUG"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("SPM_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("SPM_VAR_DIR", str(var_dir))
     with ExitStack() as run_stack:
         services = devstack.resolve_services(run_stack, prefer_local=False, quiet=True)
         with psycopg.connect(services["DATABASE_OWNER_URL"], autocommit=True) as owner:
