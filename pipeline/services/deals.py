@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from pipeline.credit import allocate_credit
+from pipeline.credit import allocate_credit, equal_share, split_shares
 from pipeline.models import (
     HUNDRED,
     Account,
@@ -118,7 +119,7 @@ def apply_stage(
 def split_rows(deal: Deal, pairs: Sequence[tuple[int, Decimal]]) -> list[DealSplit]:
     """DealSplit rows for ``pairs`` of (member id, percent), credited amounts
     allocated from the deal's base amount (FORMULAS.md section 2)."""
-    credits = allocate_credit(deal.base_amount, [p for _, p in pairs])
+    credits = allocate_credit(deal.base_amount, split_shares([p for _, p in pairs]))
     return [
         DealSplit(
             tenant_id=deal.tenant_id,
@@ -133,7 +134,8 @@ def split_rows(deal: Deal, pairs: Sequence[tuple[int, Decimal]]) -> list[DealSpl
 
 
 def check_split_pairs(pairs: Sequence[tuple[int, Decimal]], field: str = "splits") -> None:
-    """Percents above 0, members once each, adding up to exactly 100."""
+    """Percents above 0, members once each, adding up to exactly 100, or all the
+    equal share (``pipeline.credit.split_shares``)."""
     if not pairs:
         raise ValidationError({field: "Give at least one split."})
     seen: set[int] = set()
@@ -149,12 +151,18 @@ def check_split_pairs(pairs: Sequence[tuple[int, Decimal]], field: str = "splits
             raise ValidationError(
                 {field: f"Split percentages have at most two decimals (got {percent})."}
             )
-    total = sum((p for _, p in pairs), Decimal("0"))
-    if total != HUNDRED:
+    percents = [p for _, p in pairs]
+    if sum(Fraction(s) for s in split_shares(percents)) != HUNDRED:
+        total = sum(percents, Decimal("0"))
+        equal = (
+            f", or all be the equal share ({equal_share(len(pairs))} each for {len(pairs)})"
+            if len(pairs) > 1
+            else ""
+        )
         raise ValidationError(
             {
                 field: "Split percentages must add up to exactly 100 "
-                f"(they add up to {total.quantize(HUNDRED)})."
+                f"(they add up to {total.quantize(HUNDRED)}){equal}."
             }
         )
 

@@ -243,7 +243,8 @@ def test_splits_are_set_through_the_api_and_must_add_up_to_100(world_a):
     assert bad.json()["errors"] == [
         {
             "field": "splits",
-            "message": "Split percentages must add up to exactly 100 (they add up to 90.00).",
+            "message": "Split percentages must add up to exactly 100 (they add up to 90.00), "
+            "or all be the equal share (50.00 each for 2).",
         }
     ]
     good = client.patch(

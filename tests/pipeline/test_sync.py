@@ -218,7 +218,10 @@ def test_bad_rows_are_all_reported_and_nothing_is_written(world_a, in_tenant_a):
         {
             "row": 5,
             "field": "splits",
-            "message": ("Split percentages must add up to exactly 100 (they add up to 90.00)."),
+            "message": (
+                "Split percentages must add up to exactly 100 (they add up to 90.00), "
+                "or all be the equal share (50.00 each for 2)."
+            ),
         },
     ]
     assert (Deal.objects.count(), Account.objects.count(), StageChange.objects.count()) == (0, 0, 0)
