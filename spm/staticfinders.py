@@ -29,7 +29,9 @@ class PlotlyFinder(BaseFinder):
         if path == f"{PREFIX}/{PLOTLY_FILE}":
             match = str(PLOTLY_DIR / PLOTLY_FILE)
             return [match] if find_all else match
-        return [] if find_all else None
+        # No match is [] either way, as Django's own finders answer: finders.find()
+        # collects a None into its result list and "finds" [None].
+        return []
 
     def list(self, ignore_patterns: Any) -> Any:
         yield PLOTLY_FILE, self.storage
