@@ -62,6 +62,7 @@ class DealFigures:
     stage_id: int
     owner_id: int
     base_amount: Decimal
+    probability: Decimal
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,6 +71,7 @@ def deal_figures(deal: Deal) -> events.DealFigures:
         stage_id=deal.stage_id,
         owner_id=deal.owner_id,
         base_amount=deal.base_amount,
+        probability=deal.probability,
     )
 
 

@@ -404,17 +404,31 @@ def deal_update(
                 obj=locked,
                 data={**changes, "via": [via]},
             )
-        _publish_update(tenant, old_figures, locked, splits_changed=splits_changed, today=today)
+        _publish_update(
+            tenant,
+            old_figures,
+            locked,
+            changed=bool(changes),
+            splits_changed=splits_changed,
+            today=today,
+        )
     return locked
 
 
 def _publish_update(
-    tenant: Tenant, old: events.DealFigures, deal: Deal, *, splits_changed: bool, today: dt.date
+    tenant: Tenant,
+    old: events.DealFigures,
+    deal: Deal,
+    *,
+    changed: bool,
+    splits_changed: bool,
+    today: dt.date,
 ) -> None:
-    """DealChanged when the deal's figures or splits changed, and StageEntered
+    """DealChanged when any field, the base amount or the splits changed (a
+    probability or a created-on date moves figures too), and StageEntered
     when it moved."""
     new = deal_figures(deal)
-    if new != old or splits_changed:
+    if changed or new != old or splits_changed:
         change = events.DealChange(old=old, new=new, splits_changed=splits_changed)
         events.publish(events.DealChanged(tenant_id=tenant.pk, deals=(change,)))
     if new.stage_id != old.stage_id:

@@ -51,6 +51,7 @@ def _figures(deal_id: int, counts_on: dt.date) -> events.DealFigures:
         stage_id=1,
         owner_id=1,
         base_amount=Decimal("100.00"),
+        probability=Decimal("20.00"),
     )
 
 
@@ -349,6 +350,33 @@ def test_activities_mark_their_old_and_new_months_and_go_with_their_deal(
         "FY2027",
     }
     assert Activity.objects.filter(tenant=w.tenant).count() == 0
+
+
+def test_a_new_probability_marks_the_open_deals_month(
+    world_a, in_tenant_a, published, django_capture_on_commit_callbacks
+):
+    """The weighted pipeline moves with the probability: a deal expected Jun
+    10 marks June, Q2 and the year; a new name alone publishes a change too
+    (any field may feed a KPI), with the same figures before and after."""
+    w = world_a
+    deal = open_deal(w.tenant, w.rep1, "1000.00", D(2027, 2, 1), D(2027, 6, 10))
+    _clear(w.tenant)
+
+    with _committed(django_capture_on_commit_callbacks):
+        pipeline_services.deal_update(w.tenant, deal=deal, actor=None, probability=Decimal("75.00"))
+    assert _dirty(w.tenant) == {"Jun 2027", "FY2027 Q2", "FY2027"}
+    (changed,) = published
+    (change,) = changed.deals
+    assert (change.old.probability, change.new.probability) == (
+        deal.probability,
+        Decimal("75.00"),
+    )
+    published.clear()
+
+    with _committed(django_capture_on_commit_callbacks):
+        pipeline_services.deal_update(w.tenant, deal=deal, actor=None, name="Renamed")
+    (renamed,) = published
+    assert renamed.deals[0].old == renamed.deals[0].new
 
 
 def test_leads_and_accounts_mark_the_days_they_count_by(
