@@ -100,7 +100,7 @@ def tenant_delete(tenant: Tenant) -> None:
         (model._meta.db_table, field.column)
         for model in apps.get_models()
         for field in model._meta.concrete_fields
-        if field.is_relation and field.related_model is Tenant
+        if field.is_relation and field.related_model is Tenant and field.column
     )
     quote = connection.ops.quote_name
     with transaction.atomic(), tenant_context(tenant), connection.cursor() as cursor:
