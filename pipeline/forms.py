@@ -21,7 +21,7 @@ from pipeline.models import (
 )
 from spm.forms import TenantScopedFormMixin
 from spm.models import FiscalPeriod, Membership, PeriodKind, Tenant
-from spm.selectors import visible_memberships
+from spm.reach import Reach
 
 DATE = forms.DateInput(attrs={"type": "date"})
 
@@ -91,13 +91,13 @@ class DealForm(TenantScopedFormMixin, forms.ModelForm):
         widgets = {"expected_close_date": DATE}
         field_classes = {"owner": MemberChoiceField, "stage": StageChoiceField}
 
-    def __init__(self, *args: Any, tenant: Tenant, viewer: Membership, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, tenant: Tenant, reach: Reach, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.scope_choices(tenant)
         owner = cast(forms.ModelChoiceField, self.fields["owner"])
-        owner.queryset = (
-            visible_memberships(tenant, viewer=viewer).filter(is_active=True).select_related("user")
-        )
+        owner.queryset = Membership.objects.filter(
+            reach.members(), tenant=tenant, is_active=True
+        ).select_related("user")
         stage = cast(forms.ModelChoiceField, self.fields["stage"])
         current = self.instance.stage_id if self.instance.pk else None
         stage.queryset = (
@@ -112,7 +112,7 @@ class DealForm(TenantScopedFormMixin, forms.ModelForm):
         self.fields["currency"].initial = tenant.currency
         if not self.instance.pk:
             self.initial.setdefault("currency", tenant.currency)
-            self.initial.setdefault("owner", viewer.pk)
+            self.initial.setdefault("owner", reach.pk)
 
     def service_kwargs(self) -> dict[str, Any]:
         """Fields for the deal services. Probability and forecast category go

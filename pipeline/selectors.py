@@ -17,8 +17,6 @@ from django.db.models.functions import Coalesce, RowNumber, TruncDate
 
 from pipeline.models import (
     AIDA_ORDER,
-    Account,
-    Activity,
     Deal,
     DealSplit,
     DealStatus,
@@ -27,9 +25,8 @@ from pipeline.models import (
     Stage,
     StageChange,
 )
-from spm.models import Membership, Role, Tenant
+from spm.models import Tenant
 from spm.money import to_cents
-from spm.selectors import managed_team_ids
 
 ZERO = Decimal("0.00")
 
@@ -55,67 +52,6 @@ def won_bookings_by_member(tenant: Tenant, *, start: dt.date, end: dt.date) -> d
         .order_by()
     )
     return {row["member_id"]: row["total"] for row in rows}
-
-
-# Visibility ------------------------------------------------------------------------
-
-
-def _owner_scope(
-    tenant: Tenant,
-    viewer: Membership,
-    field_name: str,
-    *,
-    include_unowned_for_managers: bool = False,
-) -> Q | None:
-    """The condition on ``field_name`` (a membership FK) for what ``viewer``
-    sees: None for everything (admin, finance), a manager's subtree and self,
-    a rep's own."""
-    if viewer.role in (Role.ADMIN, Role.FINANCE):
-        return None
-    if viewer.role == Role.MANAGER:
-        team_ids = managed_team_ids(tenant, membership=viewer)
-        condition = Q(**{f"{field_name}__team_id__in": team_ids}) | Q(
-            **{f"{field_name}_id": viewer.pk}
-        )
-        if include_unowned_for_managers:
-            condition |= Q(**{f"{field_name}__isnull": True})
-        return condition
-    return Q(**{f"{field_name}_id": viewer.pk})
-
-
-def deals_visible(tenant: Tenant, *, viewer: Membership) -> QuerySet[Deal]:
-    """Deals ``viewer`` may see: admin and finance all, a manager those owned
-    in their subtree, a rep their own."""
-    qs = Deal.objects.filter(tenant=tenant)
-    condition = _owner_scope(tenant, viewer, "owner")
-    return qs if condition is None else qs.filter(condition)
-
-
-def leads_visible(tenant: Tenant, *, viewer: Membership) -> QuerySet[Lead]:
-    """Leads ``viewer`` may see; unassigned leads are visible to managers."""
-    qs = Lead.objects.filter(tenant=tenant)
-    condition = _owner_scope(tenant, viewer, "owner", include_unowned_for_managers=True)
-    return qs if condition is None else qs.filter(condition)
-
-
-def activities_visible(tenant: Tenant, *, viewer: Membership) -> QuerySet[Activity]:
-    """Activities logged by members ``viewer`` may see."""
-    qs = Activity.objects.filter(tenant=tenant)
-    condition = _owner_scope(tenant, viewer, "member")
-    return qs if condition is None else qs.filter(condition)
-
-
-def accounts_visible(tenant: Tenant, *, viewer: Membership) -> QuerySet[Account]:
-    """Accounts are the tenant's shared customer list: everyone reads them."""
-    return Account.objects.filter(tenant=tenant)
-
-
-def accounts_in_reach(tenant: Tenant, *, viewer: Membership) -> QuerySet[Account]:
-    """Accounts on the account pages: as deals, a rep's own, a manager's
-    subtree's (and unowned ones), admin and finance all."""
-    qs = Account.objects.filter(tenant=tenant)
-    condition = _owner_scope(tenant, viewer, "owner", include_unowned_for_managers=True)
-    return qs if condition is None else qs.filter(condition)
 
 
 def pipelines_with_stages(tenant: Tenant, *, include_retired: bool = True) -> list[Pipeline]:

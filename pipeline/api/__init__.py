@@ -11,7 +11,7 @@ from __future__ import annotations
 from pipeline.api.accounts import AccountFilter, AccountSerializer, AccountViewSet
 from pipeline.api.activities import ActivityFilter, ActivitySerializer, ActivityViewSet
 from pipeline.api.bulk import BulkResultSerializer, BulkUpsertMixin, bulk_action
-from pipeline.api.common import MAX_BULK_ITEMS, SELLERS, TenantFilterSet
+from pipeline.api.common import MAX_BULK_ITEMS, TenantFilterSet
 from pipeline.api.deals import (
     DealFilter,
     DealMoveSerializer,
@@ -34,7 +34,6 @@ from pipeline.api.stages import (
 from spm.api.registry import tenant_router
 
 __all__ = [
-    "SELLERS",
     "MAX_BULK_ITEMS",
     "TenantFilterSet",
     "BulkResultSerializer",

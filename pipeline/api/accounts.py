@@ -8,16 +8,17 @@ from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 from rest_framework import serializers
 
-from pipeline import selectors, services
+from pipeline import services
 from pipeline.api.bulk import BulkUpsertMixin, bulk_action
-from pipeline.api.common import SELLERS, TenantFilterSet
+from pipeline.api.common import TenantFilterSet
 from pipeline.models import (
     Account,
     ImportKind,
 )
 from spm.api.base import TenantModelViewSet, TenantPrimaryKeyRelatedField
 from spm.api.filters import IdFilter
-from spm.models import Membership, Role
+from spm.models import Membership
+from spm.permissions import SELLERS
 
 
 class AccountSerializer(serializers.ModelSerializer):
@@ -65,18 +66,16 @@ class AccountViewSet(BulkUpsertMixin, TenantModelViewSet):
     bulk = bulk_action(ImportKind.ACCOUNTS)
 
     def scope_queryset(self, qs: QuerySet) -> QuerySet:
-        qs = selectors.accounts_visible(self.tenant, viewer=self.membership)
-        if (
-            self.request.method not in ("GET", "HEAD", "OPTIONS")
-            and self.membership.role == Role.REP
-        ):
-            qs = qs.filter(owner=self.membership)
-        return qs
+        return qs.filter(self.reach.accounts())
+
+    def may_write(self, obj: Account) -> bool:
+        return self.reach.may_write_account(obj)
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         data = dict(serializer.validated_data)
-        if self.membership.role == Role.REP:
-            data.setdefault("owner", self.membership)
+        owner = self.reach.default_owner()
+        if owner is not None:
+            data.setdefault("owner", owner)
         serializer.instance = services.account_create(self.tenant, actor=self.membership, **data)
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:

@@ -8,9 +8,9 @@ from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 from rest_framework import serializers
 
-from pipeline import selectors, services
+from pipeline import services
 from pipeline.api.bulk import BulkUpsertMixin, bulk_action
-from pipeline.api.common import SELLERS, TenantFilterSet
+from pipeline.api.common import TenantFilterSet
 from pipeline.models import (
     Account,
     Activity,
@@ -22,6 +22,7 @@ from pipeline.models import (
 from spm.api.base import TenantModelViewSet, TenantPrimaryKeyRelatedField
 from spm.api.filters import IdFilter
 from spm.models import Membership
+from spm.permissions import SELLERS
 
 
 class ActivitySerializer(serializers.ModelSerializer):
@@ -96,7 +97,7 @@ class ActivityViewSet(BulkUpsertMixin, TenantModelViewSet):
     bulk = bulk_action(ImportKind.ACTIVITIES)
 
     def scope_queryset(self, qs: QuerySet) -> QuerySet:
-        return selectors.activities_visible(self.tenant, viewer=self.membership)
+        return qs.filter(self.reach.own("member"))
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         serializer.instance = services.activity_create(

@@ -17,7 +17,7 @@ from pipeline.models import (
     ImportKind,
 )
 from spm.api.errors import problem
-from spm.models import Role
+from spm.reach import Reach
 
 
 def _bulk_item_serializer(kind: str) -> type[serializers.Serializer]:
@@ -66,9 +66,10 @@ class BulkUpsertMixin:
     bulk_kind: ClassVar[str]
     tenant: Any
     membership: Any
+    reach: Reach
 
     def bulk_upsert(self, request: Request) -> Response:
-        if self.membership.role != Role.ADMIN:
+        if not self.reach.is_admin:
             return problem(403, "Forbidden", "This action needs one of these roles: admin.")
         items = request.data.get("items") if isinstance(request.data, dict) else None
         if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):

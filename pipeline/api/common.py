@@ -1,5 +1,4 @@
-"""Shared by the pipeline API modules: the seller roles, the bulk limit and the
-tenant filter set."""
+"""Shared by the pipeline API modules: the bulk limit and the tenant filter set."""
 
 from __future__ import annotations
 
@@ -8,10 +7,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 
-from spm.models import Role, Team
-
-SELLERS = frozenset({Role.ADMIN, Role.MANAGER, Role.REP})
-
+from spm.models import Team
 
 MAX_BULK_ITEMS = 5000
 

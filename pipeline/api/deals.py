@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from pipeline import selectors, services
 from pipeline.api.bulk import BulkUpsertMixin, bulk_action
-from pipeline.api.common import SELLERS, TenantFilterSet
+from pipeline.api.common import TenantFilterSet
 from pipeline.models import (
     Account,
     ChangeSource,
@@ -31,6 +31,7 @@ from pipeline.models import (
 from spm.api.base import TenantModelViewSet, TenantPrimaryKeyRelatedField
 from spm.api.filters import IdFilter
 from spm.models import Membership
+from spm.permissions import SELLERS
 
 
 class SplitSerializer(serializers.ModelSerializer):
@@ -204,9 +205,11 @@ class DealViewSet(BulkUpsertMixin, TenantModelViewSet):
     bulk = bulk_action(ImportKind.DEALS)
 
     def scope_queryset(self, qs: QuerySet) -> QuerySet:
-        return selectors.deals_visible(self.tenant, viewer=self.membership).prefetch_related(
-            "splits"
-        )
+        return qs.filter(self.reach.deals()).select_related("owner").prefetch_related("splits")
+
+    def may_write(self, obj: Deal) -> bool:
+        # Split credit lets a rep read a deal they do not own, never change it.
+        return self.reach.may_write_deal(obj)
 
     def _service_kwargs(self, data: dict[str, Any]) -> dict[str, Any]:
         kwargs = dict(data)

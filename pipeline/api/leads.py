@@ -8,9 +8,9 @@ from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 from rest_framework import serializers
 
-from pipeline import selectors, services
+from pipeline import services
 from pipeline.api.bulk import BulkUpsertMixin, bulk_action
-from pipeline.api.common import SELLERS, TenantFilterSet
+from pipeline.api.common import TenantFilterSet
 from pipeline.models import (
     Account,
     AidaStage,
@@ -20,7 +20,8 @@ from pipeline.models import (
 )
 from spm.api.base import TenantModelViewSet, TenantPrimaryKeyRelatedField
 from spm.api.filters import IdFilter
-from spm.models import Membership, Role
+from spm.models import Membership
+from spm.permissions import SELLERS
 
 
 class LeadSerializer(serializers.ModelSerializer):
@@ -103,12 +104,13 @@ class LeadViewSet(BulkUpsertMixin, TenantModelViewSet):
     bulk = bulk_action(ImportKind.LEADS)
 
     def scope_queryset(self, qs: QuerySet) -> QuerySet:
-        return selectors.leads_visible(self.tenant, viewer=self.membership)
+        return qs.filter(self.reach.own("owner", unowned=True))
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         data = dict(serializer.validated_data)
-        if self.membership.role == Role.REP:
-            data.setdefault("owner", self.membership)
+        owner = self.reach.default_owner()
+        if owner is not None:
+            data.setdefault("owner", owner)
         serializer.instance = services.lead_create(self.tenant, actor=self.membership, **data)
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:

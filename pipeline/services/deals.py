@@ -39,8 +39,8 @@ from pipeline.services.common import (
 )
 from pipeline.services.exchange_rates import compute_base_amount
 from spm import events
-from spm.models import Membership, Role, Tenant
-from spm.selectors import visible_memberships
+from spm.models import Membership, Tenant
+from spm.reach import Reach
 from spm.services import audit_record
 
 DEAL_FIELDS = {
@@ -71,18 +71,13 @@ SplitInput = Sequence[tuple[Membership, Decimal]]
 def check_owner_allowed(
     tenant: Tenant, *, actor: Membership | None, owner: Membership, field: str = "owner"
 ) -> None:
-    """A rep may only own deals (accounts, leads, activities) themselves; a
-    manager may give them to their subtree; admins to anyone. Raises
-    ValidationError naming ``field``."""
+    """``owner`` must be a member of the tenant whom ``actor`` may give the
+    record (deal, account, lead, activity) to (``spm.reach.Reach.check_assignee``);
+    with no actor (imports, the system) anyone. Raises ValidationError naming
+    ``field``."""
     _check_member(tenant, field, owner)
-    if actor is None or actor.role == Role.ADMIN:
-        return
-    if actor.role == Role.FINANCE:
-        raise ValidationError({field: "Finance has read-only access to deals."})
-    if not visible_memberships(tenant, viewer=actor).filter(pk=owner.pk).exists():
-        if actor.role == Role.REP:
-            raise ValidationError({field: "A rep can only assign records to themselves."})
-        raise ValidationError({field: "Choose a member of your team."})
+    if actor is not None:
+        Reach(actor).check_assignee(owner, field=field)
 
 
 def apply_stage(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pipeline.views.accounts import AccountDetailView, AccountListView
 from pipeline.views.board import BoardView, DealMoveView, board_context
-from pipeline.views.common import MAX_ID, SELLERS, DealFilters, parse_id
+from pipeline.views.common import MAX_ID, DealFilters, parse_id
 from pipeline.views.csv_import import ImportDetailView, ImportStatusView, ImportView
 from pipeline.views.deals import (
     CSV_COLUMNS,
@@ -23,7 +23,6 @@ from pipeline.views.leads import LEAD_CSV_COLUMNS, LeadDetailView, LeadExportVie
 from pipeline.views.stages import StageAddView, StageEditView, StageSettingsView
 
 __all__ = [
-    "SELLERS",
     "MAX_ID",
     "parse_id",
     "DealFilters",

@@ -8,9 +8,10 @@ from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.views.generic import ListView, TemplateView
 
-from pipeline import selectors
 from pipeline.models import (
     Account,
+    Activity,
+    Deal,
     DealStatus,
 )
 from spm.tenancy.views import TenantViewMixin
@@ -25,7 +26,7 @@ class AccountListView(TenantViewMixin, ListView):
     paginate_by = 50
 
     def scope_queryset(self, qs: QuerySet) -> QuerySet:
-        qs = selectors.accounts_in_reach(self.tenant, viewer=self.membership)
+        qs = qs.filter(self.reach.own("owner", unowned=True))
         query = self.request.GET.get("q", "").strip()
         if query:
             qs = qs.filter(name__icontains=query)
@@ -52,22 +53,19 @@ class AccountDetailView(TenantViewMixin, TemplateView):
     model = Account
 
     def scope_queryset(self, qs: QuerySet) -> QuerySet:
-        return selectors.accounts_in_reach(self.tenant, viewer=self.membership).select_related(
-            "owner__user"
-        )
+        return qs.filter(self.reach.own("owner", unowned=True)).select_related("owner__user")
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         account = get_object_or_404(self.get_queryset(), pk=kwargs["pk"])
         context["account"] = account
         context["deals"] = (
-            selectors.deals_visible(self.tenant, viewer=self.membership)
-            .filter(account=account)
+            Deal.objects.filter(self.reach.deals(), tenant=self.tenant, account=account)
             .select_related("owner__user", "stage")
             .order_by("-expected_close_date", "id")
         )
         context["activities"] = (
-            selectors.activities_visible(self.tenant, viewer=self.membership)
+            Activity.objects.filter(self.reach.own("member"), tenant=self.tenant)
             .filter(Q(account=account) | Q(deal__account=account))
             .select_related("member__user", "deal")
             .order_by("-occurred_on", "-id")[:100]

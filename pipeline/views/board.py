@@ -12,7 +12,7 @@ from django.http import (
     HttpResponse,
     QueryDict,
 )
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.generic import TemplateView, View
 
 from pipeline import selectors, services
@@ -22,13 +22,16 @@ from pipeline.models import (
     Pipeline,
     Stage,
 )
-from pipeline.views.common import SELLERS, DealFilters, parse_id
-from spm.models import Membership, Tenant
+from pipeline.views.common import DealFilters, parse_id
+from pipeline.views.deals import DealPageMixin
+from spm.models import Tenant
+from spm.permissions import SELLERS
+from spm.reach import Reach
 from spm.tenancy.views import TenantViewMixin
 
 
 def board_context(
-    tenant: Tenant, membership: Membership, visible: QuerySet[Deal], params: QueryDict
+    tenant: Tenant, reach: Reach, visible: QuerySet[Deal], params: QueryDict
 ) -> dict[str, Any]:
     """Columns of the chosen pipeline (default: the first active one) for the
     deals in ``visible`` that pass the filters in ``params``."""
@@ -39,7 +42,7 @@ def board_context(
     pipeline = next(
         (p for p in pipelines if str(p.pk) == chosen), pipelines[0] if pipelines else None
     )
-    filters = DealFilters(tenant, membership, params)
+    filters = DealFilters(tenant, reach, params)
     deals = filters.apply(visible, default_period=True)
     context = filters.context(default_period=True)
     context.update(
@@ -49,7 +52,7 @@ def board_context(
             "columns": selectors.board_columns(tenant, pipeline=pipeline, deals=deals)
             if pipeline
             else [],
-            "can_move": membership.role in SELLERS,
+            "can_move": reach.allowed(DealMoveView.allowed_roles),
             "query": params.urlencode(),
         }
     )
@@ -63,12 +66,12 @@ class BoardView(TenantViewMixin, TemplateView):
     model = Deal
 
     def scope_queryset(self, qs: QuerySet) -> QuerySet:
-        return selectors.deals_visible(self.tenant, viewer=self.membership)
+        return qs.filter(self.reach.deals())
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context.update(
-            board_context(self.tenant, self.membership, self.get_queryset(), self.request.GET)
+            board_context(self.tenant, self.reach, self.get_queryset(), self.request.GET)
         )
         return context
 
@@ -78,18 +81,14 @@ class BoardView(TenantViewMixin, TemplateView):
         return [self.template_name]
 
 
-class DealMoveView(TenantViewMixin, View):
+class DealMoveView(DealPageMixin, View):
     """POST stage=<id>: move a deal (the board's drop). Answers the re-rendered
     board for htmx, else redirects to the deal."""
 
-    model = Deal
     allowed_roles = SELLERS
 
-    def scope_queryset(self, qs: QuerySet) -> QuerySet:
-        return selectors.deals_visible(self.tenant, viewer=self.membership)
-
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        deal = get_object_or_404(self.get_queryset(), pk=kwargs["pk"])
+        deal = self.deal_to_change(kwargs["pk"])
         stage_id = parse_id(request.POST.get("stage"))
         stage = Stage.objects.filter(tenant=self.tenant, pk=stage_id).first() if stage_id else None
         error = None
@@ -109,7 +108,7 @@ class DealMoveView(TenantViewMixin, View):
         if self.htmx:
             context = board_context(
                 self.tenant,
-                self.membership,
+                self.reach,
                 self.get_queryset(),
                 QueryDict(request.POST.get("query", "")),
             )

@@ -15,11 +15,8 @@ from pipeline.models import (
     DealStatus,
     DealType,
 )
-from spm.models import FiscalPeriod, Membership, Role, Team, Tenant
-from spm.selectors import visible_memberships
-
-SELLERS = frozenset({Role.ADMIN, Role.MANAGER, Role.REP})
-
+from spm.models import FiscalPeriod, Membership, Team, Tenant
+from spm.reach import Reach
 
 MAX_ID = 2**63 - 1
 
@@ -37,9 +34,9 @@ class DealFilters:
     """The owner / team / period / type / stage / status filters shared by the
     board and the deal list, read from the query string."""
 
-    def __init__(self, tenant: Tenant, viewer: Membership, params: QueryDict) -> None:
+    def __init__(self, tenant: Tenant, reach: Reach, params: QueryDict) -> None:
         self.tenant = tenant
-        self.viewer = viewer
+        self.reach = reach
         self.params = params
         self.periods = list(
             FiscalPeriod.objects.filter(
@@ -92,7 +89,7 @@ class DealFilters:
     def context(self, *, default_period: bool) -> dict[str, Any]:
         selected = self.period(default=default_period)
         return {
-            "owners": visible_memberships(self.tenant, viewer=self.viewer)
+            "owners": Membership.objects.filter(self.reach.members(), tenant=self.tenant)
             .select_related("user")
             .order_by("user__first_name", "user__last_name"),
             "teams": Team.objects.filter(tenant=self.tenant).order_by("path"),

@@ -6,7 +6,7 @@ import csv
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import (
     HttpRequest,
@@ -28,8 +28,9 @@ from pipeline.models import (
     Lead,
     Stage,
 )
-from pipeline.views.common import SELLERS, DealFilters
+from pipeline.views.common import DealFilters
 from spm.forms import form_errors_add
+from spm.permissions import SELLERS
 from spm.tenancy.views import TenantViewMixin
 
 SORTS = {
@@ -59,11 +60,10 @@ class DealListView(TenantViewMixin, ListView):
 
     @cached_property
     def filters(self) -> DealFilters:
-        return DealFilters(self.tenant, self.membership, self.request.GET)
+        return DealFilters(self.tenant, self.reach, self.request.GET)
 
     def scope_queryset(self, qs: QuerySet) -> QuerySet:
-        qs = selectors.deals_visible(self.tenant, viewer=self.membership)
-        qs = self.filters.apply(qs, default_period=False)
+        qs = self.filters.apply(qs.filter(self.reach.deals()), default_period=False)
         return qs.select_related("owner__user", "account", "stage").order_by(self.sort()[1], "id")
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -78,7 +78,7 @@ class DealListView(TenantViewMixin, ListView):
         export.pop("page", None)
         context["export_query"] = export.urlencode()
         context["sort"] = self.request.GET.get("sort", "close")
-        context["can_create"] = self.membership.role in SELLERS
+        context["can_create"] = self.reach.allowed(DealCreateView.allowed_roles)
         context["stages"] = (
             Stage.objects.filter(tenant=self.tenant)
             .select_related("pipeline")
@@ -132,11 +132,11 @@ class DealCreateView(TenantViewMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context.setdefault("form", DealForm(tenant=self.tenant, viewer=self.membership))
+        context.setdefault("form", DealForm(tenant=self.tenant, reach=self.reach))
         return context
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        form = DealForm(request.POST, tenant=self.tenant, viewer=self.membership)
+        form = DealForm(request.POST, tenant=self.tenant, reach=self.reach)
         if form.is_valid():
             try:
                 deal = services.deal_create(
@@ -153,22 +153,34 @@ class DealCreateView(TenantViewMixin, TemplateView):
         return self.render_to_response(self.get_context_data(form=form))
 
 
-class DealDetailView(TenantViewMixin, TemplateView):
-    """The deal, its stage timeline, splits and activities; sellers who can see
-    it edit it here (finance reads)."""
+class DealPageMixin(TenantViewMixin):
+    """A deal page: the deals in the member's reach; a change is refused (403)
+    on a deal they may read but not change (finance, split credit only)."""
 
-    template_name = "pipeline/deal_detail.html"
     model = Deal
 
     def scope_queryset(self, qs: QuerySet) -> QuerySet:
-        return selectors.deals_visible(self.tenant, viewer=self.membership).select_related(
+        return qs.filter(self.reach.deals()).select_related(
             "owner__user", "account", "stage", "pipeline"
         )
+
+    def deal_to_change(self, pk: int) -> Deal:
+        deal = get_object_or_404(self.get_queryset(), pk=pk)
+        if not self.reach.may_write_deal(deal):
+            raise PermissionDenied("You may read this deal but not change it.")
+        return deal
+
+
+class DealDetailView(DealPageMixin, TemplateView):
+    """The deal, its stage timeline, splits and activities; a member who may
+    change it edits it here, the others (finance, split credit) read it."""
+
+    template_name = "pipeline/deal_detail.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         deal = kwargs.get("deal") or get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
-        can_edit = self.membership.role in SELLERS
+        can_edit = self.reach.may_write_deal(deal)
         splits = list(deal.splits.filter(tenant=self.tenant).select_related("member__user"))
         context.update(
             {
@@ -184,7 +196,7 @@ class DealDetailView(TenantViewMixin, TemplateView):
         )
         if can_edit:
             context.setdefault(
-                "form", DealForm(instance=deal, tenant=self.tenant, viewer=self.membership)
+                "form", DealForm(instance=deal, tenant=self.tenant, reach=self.reach)
             )
             initial = (
                 [{"member": s.member_id, "percent": s.percent} for s in splits]
@@ -201,14 +213,12 @@ class DealDetailView(TenantViewMixin, TemplateView):
         return context
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        deal = get_object_or_404(self.get_queryset(), pk=kwargs["pk"])
-        if self.membership.role not in SELLERS:
-            return HttpResponse("Finance has read-only access to deals.", status=403)
+        deal = self.deal_to_change(kwargs["pk"])
         form = DealForm(
             request.POST,
             instance=Deal.objects.get(pk=deal.pk),
             tenant=self.tenant,
-            viewer=self.membership,
+            reach=self.reach,
         )
         formset = SplitFormSet(request.POST, tenant=self.tenant, prefix="splits")
         if form.is_valid() and formset.is_valid():
@@ -231,17 +241,13 @@ class DealDetailView(TenantViewMixin, TemplateView):
         )
 
 
-class DealActivityView(TenantViewMixin, View):
+class DealActivityView(DealPageMixin, View):
     """POST: log an activity on the deal (by the current member)."""
 
-    model = Deal
     allowed_roles = SELLERS
 
-    def scope_queryset(self, qs: QuerySet) -> QuerySet:
-        return selectors.deals_visible(self.tenant, viewer=self.membership)
-
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        deal = get_object_or_404(self.get_queryset(), pk=kwargs["pk"])
+        deal = self.deal_to_change(kwargs["pk"])
         form = ActivityForm(request.POST)
         if form.is_valid():
             try:

@@ -27,7 +27,7 @@ class FunnelView(TenantViewMixin, TemplateView):
     model = Lead
 
     def scope_queryset(self, qs: QuerySet) -> QuerySet:
-        return selectors.leads_visible(self.tenant, viewer=self.membership)
+        return qs.filter(self.reach.own("owner", unowned=True))
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)

@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.utils.functional import cached_property
 from django.views.generic import ListView, TemplateView
 
-from pipeline import selectors, services
+from pipeline import services
 from pipeline.models import (
     AIDA_ORDER,
     AidaStage,
@@ -24,9 +24,7 @@ from pipeline.models import (
     DealStatus,
     Lead,
 )
-from pipeline.views.common import SELLERS
-from spm.models import FiscalPeriod
-from spm.selectors import visible_memberships
+from spm.models import FiscalPeriod, Membership
 from spm.tenancy.views import TenantViewMixin
 
 LEAD_CSV_COLUMNS = [
@@ -64,7 +62,7 @@ class LeadListView(TenantViewMixin, ListView):
         )
 
     def scope_queryset(self, qs: QuerySet) -> QuerySet:
-        qs = selectors.leads_visible(self.tenant, viewer=self.membership)
+        qs = qs.filter(self.reach.own("owner", unowned=True))
         params = self.request.GET
         stage = params.get("stage", "")
         if stage in AidaStage.values:
@@ -83,11 +81,11 @@ class LeadListView(TenantViewMixin, ListView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        visible = selectors.leads_visible(self.tenant, viewer=self.membership)
+        visible = Lead.objects.filter(self.reach.own("owner", unowned=True), tenant=self.tenant)
         context["stages"] = AidaStage.choices
-        context["owners"] = visible_memberships(self.tenant, viewer=self.membership).select_related(
-            "user"
-        )
+        context["owners"] = Membership.objects.filter(
+            self.reach.members(), tenant=self.tenant
+        ).select_related("user")
         context["sources"] = list(
             visible.exclude(source="")
             .values_list("source", flat=True)
@@ -124,13 +122,13 @@ class LeadDetailView(TenantViewMixin, TemplateView):
     model = Lead
 
     def scope_queryset(self, qs: QuerySet) -> QuerySet:
-        return selectors.leads_visible(self.tenant, viewer=self.membership).select_related(
+        return qs.filter(self.reach.own("owner", unowned=True)).select_related(
             "owner__user", "account", "converted_deal"
         )
 
     def convertible_deals(self, lead: Lead) -> QuerySet[Deal]:
-        deals = selectors.deals_visible(self.tenant, viewer=self.membership).filter(
-            status=DealStatus.OPEN
+        deals = Deal.objects.filter(
+            self.reach.deals(write=True), tenant=self.tenant, status=DealStatus.OPEN
         )
         if lead.account_id is not None:
             return deals.filter(account_id=lead.account_id).order_by("name", "id")
@@ -145,7 +143,7 @@ class LeadDetailView(TenantViewMixin, TemplateView):
             (stage.label, getattr(lead, f"{stage.value}_on")) for stage in AIDA_ORDER
         ]
         context["next_stage"] = AIDA_ORDER[index + 1] if index + 1 < len(AIDA_ORDER) else None
-        context["can_edit"] = self.membership.role in SELLERS
+        context["can_edit"] = self.reach.sells
         context["deals"] = (
             list(self.convertible_deals(lead).select_related("stage"))
             if context["can_edit"] and lead.converted_deal_id is None
@@ -158,7 +156,7 @@ class LeadDetailView(TenantViewMixin, TemplateView):
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         lead = get_object_or_404(self.get_queryset(), pk=kwargs["pk"])
-        if self.membership.role not in SELLERS:
+        if not self.reach.sells:
             return HttpResponse("Finance has read-only access to leads.", status=403)
         action = request.POST.get("action")
         try:

@@ -61,4 +61,15 @@ def make_objects(world: Any) -> list[Any]:
         period=FiscalPeriod.objects.filter(tenant=tenant, kind="month").order_by("start").first(),
         rate=Decimal("1.085000"),
     )
-    return [pipeline, stage, account, deal, lead, activity, batch, rate]
+    # Another team's deal on which rep1 holds 40 % of the credit (read-only for rep1).
+    credited = services.deal_create(
+        tenant,
+        actor=None,
+        name="Credited deal",
+        owner=world.other_rep,
+        amount=Decimal("2000.00"),
+        stage=stage,
+        expected_close_date=dt.date(2027, 3, 31),
+        splits=[(world.other_rep, Decimal("60")), (world.rep1, Decimal("40"))],
+    )
+    return [pipeline, stage, account, deal, lead, activity, batch, rate, credited]

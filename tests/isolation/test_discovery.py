@@ -263,3 +263,76 @@ def test_every_tenant_api_list_excludes_other_tenants_rows(worlds):
         if leaked:
             failures.append(f"GET {path} leaks {model.__name__} ids {sorted(leaked)}")
     assert failures == []
+
+
+# Reach inside the tenant: deals a rep holds split credit on ------------------------
+
+
+def _credited_deal(objects: dict[Any, list[Any]]) -> Any:
+    from pipeline.models import Deal
+
+    return next(d for d in objects[Deal] if d.name == "Credited deal")
+
+
+def _deal_state(world: Any, deal: Any) -> tuple[Any, ...]:
+    from pipeline.models import Activity, Deal, DealSplit, StageChange
+
+    with tenant_context(world.tenant):
+        return (
+            Deal.objects.filter(pk=deal.pk).values().get(),
+            list(DealSplit.objects.filter(deal=deal).values_list("member_id", "percent")),
+            StageChange.objects.filter(deal=deal).count(),
+            Activity.objects.filter(deal=deal).count(),
+        )
+
+
+def _deal_requests(deal: Any, slug: str) -> list[tuple[str, str, str]]:
+    """(kind, method, path) of every page and API operation on one deal."""
+    from pipeline.models import Deal
+
+    found = []
+    for route, callback in tenant_page_routes():
+        if "<int:pk>" not in route or _model_for_kwarg(callback, "pk", {}) is not Deal:
+            continue
+        path = _fill(route, slug, callback, {Deal: [deal]})
+        view_class = callback.view_class
+        found.extend(("page", m, path) for m in ("get", "post") if hasattr(view_class, m))
+    for path, method, _ in _api_operations():
+        if "{id}" in path and _api_model(path) is Deal:
+            found.append(
+                ("api", method, path.replace("{tenant_slug}", slug).replace("{id}", str(deal.pk)))
+            )
+    return found
+
+
+def test_a_rep_reads_a_deal_they_hold_credit_on_and_changes_nothing(worlds):
+    a = worlds["a"]
+    deal = _credited_deal(worlds["a_objects"])
+    before = _deal_state(a, deal)
+    clients = {"page": client_for(a.rep1.user), "api": api_client_for(a.rep1.user)}
+    answers = {
+        (kind, method, path): getattr(clients[kind], method)(
+            path, {}, **({"format": "json"} if kind == "api" else {})
+        ).status_code
+        for kind, method, path in _deal_requests(deal, a.tenant.slug)
+    }
+    expected = {key: 200 if key[1] == "get" else 403 for key in answers}
+    assert answers == expected
+    assert len(answers) >= 10
+    assert _deal_state(a, deal) == before
+
+
+def test_a_rep_without_credit_gets_404_on_another_reps_deal(worlds):
+    a = worlds["a"]
+    deal = _credited_deal(worlds["a_objects"])
+    before = _deal_state(a, deal)
+    clients = {"page": client_for(a.rep2.user), "api": api_client_for(a.rep2.user)}
+    answers = {
+        (kind, method, path): getattr(clients[kind], method)(
+            path, {}, **({"format": "json"} if kind == "api" else {})
+        ).status_code
+        for kind, method, path in _deal_requests(deal, a.tenant.slug)
+    }
+    assert answers == {key: 404 for key in answers}
+    assert len(answers) >= 10
+    assert _deal_state(a, deal) == before

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 
-from pipeline.models import Deal, DealSplit, Lead, Stage, StageChange
+from pipeline.models import Account, Deal, DealSplit, Lead, Stage, StageChange
 from spm.tenancy.context import tenant_context
 from tests.conftest import api_client_for
 from tests.pipeline.factories import AccountFactory, DealFactory, LeadFactory, stage_named
@@ -653,12 +653,16 @@ def test_accounts_are_shared_but_reps_change_only_their_own(world_a):
         ).status_code
         == 200
     )
-    assert (
-        client.patch(
-            url(world_a, f"accounts/{theirs.pk}/"), {"industry": "Retail"}, format="json"
-        ).status_code
-        == 404
+    # Everyone reads the account, so the refusal is a 403, and nothing changes.
+    refused = client.patch(
+        url(world_a, f"accounts/{theirs.pk}/"), {"industry": "Retail"}, format="json"
     )
+    assert (refused.status_code, refused.json()["detail"]) == (
+        403,
+        "You may read this record but not change it.",
+    )
+    with tenant_context(world_a.tenant):
+        assert Account.objects.get(pk=theirs.pk).industry == "Software"
     churn = client.patch(
         url(world_a, f"accounts/{mine.pk}/"),
         {"customer_since": "2026-05-01", "churned_on": "2026-04-01"},
