@@ -31,8 +31,10 @@ def split_shares(percents: Sequence[Decimal]) -> list[Decimal | Fraction]:
     33,333.33 + 33,333.33). Anything else is returned as entered (the caller
     refuses a total other than 100)."""
     count = len(percents)
-    if count and sum(percents, Decimal(0)) != 100 and all(
-        p == equal_share(count) for p in percents
+    if (
+        count
+        and sum(percents, Decimal(0)) != 100
+        and all(p == equal_share(count) for p in percents)
     ):
         return [Fraction(100, count)] * count
     return list(percents)

@@ -27,6 +27,9 @@ from spm.tenancy.models import TenantModel
 PERCENT_KWARGS: Final[dict[str, Any]] = {"max_digits": 5, "decimal_places": 2}
 HUNDRED = Decimal("100.00")
 
+# A deal's amount stays under a trillion so that the KPI sums (NUMERIC(28,10))
+# hold a million such deals in one period (README, API: amounts).
+DEAL_AMOUNT_MAX = Decimal("999999999999.99")
 percent_validators = [MinValueValidator(Decimal("0")), MaxValueValidator(HUNDRED)]
 currency_validator = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code, e.g. USD.")
 
@@ -191,7 +194,10 @@ class Deal(TenantModel):
         Account, null=True, blank=True, on_delete=models.PROTECT, related_name="deals"
     )
     owner = TenantForeignKey(Membership, on_delete=models.PROTECT, related_name="owned_deals")
-    amount = models.DecimalField(**MONEY_KWARGS, validators=[MinValueValidator(Decimal("0"))])
+    amount = models.DecimalField(
+        **MONEY_KWARGS,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(DEAL_AMOUNT_MAX)],
+    )
     currency = models.CharField(max_length=3, validators=[currency_validator])
     exchange_rate = models.DecimalField(
         **RATE_KWARGS,

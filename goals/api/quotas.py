@@ -22,6 +22,7 @@ from goals.models import (
     SeasonalityProfile,
 )
 from spm.api.base import TenantPrimaryKeyRelatedField
+from spm.api.fields import MoneyField
 from spm.api.filters import IdFilter, IntegerFilter
 from spm.models import FiscalPeriod, Membership, Team
 from spm.permissions import ALL_ROLES, MANAGERS
@@ -31,7 +32,7 @@ class QuotaSerializer(serializers.ModelSerializer):
     period = TenantPrimaryKeyRelatedField(model=FiscalPeriod)
     membership = TenantPrimaryKeyRelatedField(model=Membership, allow_null=True, required=False)
     team = TenantPrimaryKeyRelatedField(model=Team, allow_null=True, required=False)
-    amount = serializers.DecimalField(**MONEY, min_value=Decimal("0"))
+    amount = MoneyField(min_value=Decimal("0"))
     prorated_amount = serializers.SerializerMethodField(
         help_text="Member quotas: amount x active days / days in the period (FORMULAS.md 1)"
     )
@@ -66,7 +67,7 @@ class QuotaSerializer(serializers.ModelSerializer):
 
 
 class QuotaAmountSerializer(serializers.Serializer):
-    amount = serializers.DecimalField(**MONEY, min_value=Decimal("0"))
+    amount = MoneyField(min_value=Decimal("0"))
 
 
 class QuotaBulkSerializer(serializers.Serializer):
@@ -87,7 +88,7 @@ class QuotaChangeSerializer(serializers.ModelSerializer):
 class AllocateSerializer(serializers.Serializer):
     team = TenantPrimaryKeyRelatedField(model=Team)
     period = TenantPrimaryKeyRelatedField(model=FiscalPeriod)
-    amount = serializers.DecimalField(**MONEY, min_value=Decimal("0"))
+    amount = MoneyField(min_value=Decimal("0"))
     method = serializers.ChoiceField(
         choices=services.AllocationMethod.CHOICES, default=services.AllocationMethod.PRIOR_BOOKINGS
     )
@@ -96,7 +97,7 @@ class AllocateSerializer(serializers.Serializer):
         required=False,
         help_text='Manual weights by target key: {"m<membership id>": "40"} or {"t<team id>": "1"}',
     )
-    unit = serializers.DecimalField(**MONEY, default=Decimal("1"), min_value=Decimal("0.01"))
+    unit = MoneyField(default=Decimal("1"), min_value=Decimal("0.01"))
     factor = serializers.DecimalField(max_digits=5, decimal_places=4, default=Decimal("1"))
     measure = serializers.ChoiceField(choices=Measure.choices, default=Measure.BOOKINGS)
 
@@ -105,7 +106,7 @@ class AllocationPartSerializer(serializers.Serializer):
     key = serializers.CharField()
     label = serializers.CharField()  # type: ignore[assignment]  # the API field is named label
     weight = serializers.DecimalField(max_digits=24, decimal_places=6)
-    amount = serializers.DecimalField(**MONEY)
+    amount = MoneyField()
 
 
 class AllocationSerializer(serializers.Serializer):
@@ -196,6 +197,17 @@ class QuotaViewSet(CrudViewSet):
 
     @extend_schema(request=QuotaAmountSerializer, responses=QuotaSerializer)
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Only ``amount`` changes; a body without it changes nothing. Other fields
+        (subject, period, measure) are refused by name: delete the quota and create
+        another to change those."""
+        data = request.data if isinstance(request.data, dict) else {}
+        fixed = sorted(set(data) - {"amount"})
+        if fixed:
+            raise serializers.ValidationError(
+                {name: "Only amount can change on a quota." for name in fixed}
+            )
+        if "amount" not in data:
+            return Response(self.get_serializer(self.get_object()).data)
         return self.update(request, *args, **kwargs)
 
     def perform_destroy(self, instance: Quota) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, ClassVar, cast
 
 from django.db.models import QuerySet
@@ -16,6 +17,7 @@ from pipeline import selectors, services
 from pipeline.api.bulk import BulkUpsertMixin, bulk_action
 from pipeline.api.common import TenantFilterSet
 from pipeline.models import (
+    DEAL_AMOUNT_MAX,
     Account,
     ChangeSource,
     Deal,
@@ -29,6 +31,7 @@ from pipeline.models import (
     StageChange,
 )
 from spm.api.base import TenantModelViewSet, TenantPrimaryKeyRelatedField
+from spm.api.fields import MoneyField
 from spm.api.filters import IdFilter
 from spm.models import Membership
 from spm.permissions import SELLERS
@@ -80,6 +83,7 @@ class DealSerializer(serializers.ModelSerializer):
         required=False, allow_null=True, help_text="For won or lost deals; defaults to today."
     )
     weighted_amount = serializers.DecimalField(max_digits=18, decimal_places=2, read_only=True)
+    amount = MoneyField(min_value=Decimal("0"), max_value=DEAL_AMOUNT_MAX)
 
     class Meta:
         model = Deal

@@ -33,10 +33,10 @@ def _text(value: Any, max_length: int) -> str:
 def _decimal(value: Any, *, places: int, what: str = "number") -> Decimal | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    if isinstance(value, float):
-        raise FieldError(f'Send the {what} as a decimal string, e.g. "1200.50", not a JSON number.')
     if isinstance(value, bool):
         raise FieldError(f"Expected a {what}.")
+    if isinstance(value, int | float):
+        raise FieldError(f'Send the {what} as a decimal string, e.g. "1200.50", not a JSON number.')
     text = MONEY_STRIP.sub("", str(value)).removesuffix("%")
     try:
         number = Decimal(text)

@@ -9,6 +9,7 @@ from typing import Any
 
 from pipeline.models import (
     AIDA_DATE_FIELD,
+    DEAL_AMOUNT_MAX,
     Account,
     Activity,
     ActivityKind,
@@ -175,11 +176,18 @@ def _parse_splits(lookups: Lookups, value: Any) -> list[tuple[int, Decimal]] | N
     return pairs
 
 
+def _deal_amount(value: Any) -> Decimal | None:
+    number = _money(value)
+    if number is not None and number > DEAL_AMOUNT_MAX:
+        raise FieldError(f"A deal amount is at most {DEAL_AMOUNT_MAX:,} (got {value}).")
+    return number
+
+
 def _check_deal(lookups: Lookups, ctx: _RowContext) -> ValidRow | None:
     tenant = lookups.tenant
     ctx.get("name", _text_of(Deal, "name"), required=True)
     owner_id = ctx.get("owner", lookups.member, required=True)
-    ctx.get("amount", _money, required=True)
+    ctx.get("amount", _deal_amount, required=True)
     currency = ctx.get("currency", _currency)
     rate = ctx.get("exchange_rate", _rate)
     existing = lookups.existing_record(ctx.values.get("external_id"))

@@ -17,7 +17,12 @@ def _flatten(detail: Any, prefix: str = "") -> list[dict[str, str]]:
     errors: list[dict[str, str]] = []
     if isinstance(detail, dict):
         for key, value in detail.items():
-            name = f"{prefix}.{key}" if prefix else str(key)
+            # DRF keys a list's item errors by index (``{"rows": {1: {...}}}``): one path
+            # style for nested rows, ``rows[1].amount``, whatever raised the error.
+            if isinstance(key, int):
+                name = f"{prefix}[{key}]"
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
             if key == "non_field_errors":
                 name = prefix or "non_field_errors"
             errors.extend(_flatten(value, name))
