@@ -10,24 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from fractions import Fraction
 
 from django.core.exceptions import ValidationError
 
+from spm.money import CENT, round_half_up
 from spm.periods import active_days
 
-CENT = Decimal("0.01")
 ONE = Decimal("1")
-
-
-def _to_decimal(value: Fraction, places: Decimal = CENT) -> Decimal:
-    """Round a fraction half-up to ``places`` (FORMULAS.md conventions)."""
-    scaled = value / Fraction(places)
-    floor = scaled.numerator // scaled.denominator
-    if scaled - floor >= Fraction(1, 2):
-        floor += 1
-    return (Decimal(floor) * places).quantize(places)
 
 
 def prorate(
@@ -44,7 +35,7 @@ def prorate(
     active = active_days(period_start, period_end, member_start, member_end)
     if active == days:
         return amount.quantize(CENT)
-    return _to_decimal(Fraction(amount) * active / days)
+    return round_half_up(Fraction(amount) * active / days)
 
 
 def largest_remainder(
@@ -95,7 +86,7 @@ def allocate(
         raise ValidationError(
             {"factor": "The over-assignment factor must be between 1.00 and 3.00."}
         )
-    target = _to_decimal(Fraction(team_amount) * Fraction(factor))
+    target = round_half_up(Fraction(team_amount) * Fraction(factor))
     return largest_remainder(target, weights, unit=unit)
 
 
@@ -131,7 +122,7 @@ def mbo_counted(achieved: Decimal, cap: Decimal) -> Decimal:
 
 def mbo_payout(score: Decimal, target_bonus: Decimal) -> Decimal:
     """Target bonus x weighted score, half-up to cents (0.805 x 5,000.00 = 4,025.00)."""
-    return _to_decimal(Fraction(score) * Fraction(target_bonus))
+    return round_half_up(Fraction(score) * Fraction(target_bonus))
 
 
 def goal_progress(
@@ -143,13 +134,13 @@ def goal_progress(
     sales cycle) as well as up."""
     if current is None or target == baseline:
         return None
-    return _to_decimal(
+    return round_half_up(
         Fraction(current - baseline) / Fraction(target - baseline), Decimal("0.0001")
     )
 
 
 def percent(fraction: Decimal) -> str:
     """0.805 -> '80.5%'; 1 -> '100%' (display only)."""
-    value = (fraction * 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP).normalize()
+    value = round_half_up(fraction * 100).normalize()
     text = format(value, "f")
     return f"{text}%"

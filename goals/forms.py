@@ -14,6 +14,7 @@ from goals.models import Goal, GoalLevel, Metric, SeasonalityProfile
 from goals.services import AllocationMethod
 from goals.smart import parse_number, smart_check
 from spm.models import FiscalPeriod, Membership, Team, Tenant
+from spm.money import MONEY_KWARGS, PERCENT_INPUT_KWARGS, RATE_KWARGS, WEIGHT_KWARGS
 from spm.uploads import refuse_binary
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -21,9 +22,7 @@ DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 class AllocateForm(forms.Form):
     period = forms.ModelChoiceField(queryset=FiscalPeriod.objects.none())
-    amount = forms.DecimalField(
-        max_digits=18, decimal_places=2, min_value=Decimal("0"), label="Team quota"
-    )
+    amount = forms.DecimalField(**MONEY_KWARGS, min_value=Decimal("0"), label="Team quota")
     method = forms.ChoiceField(
         choices=AllocationMethod.CHOICES,
         widget=forms.RadioSelect,
@@ -31,15 +30,13 @@ class AllocateForm(forms.Form):
         label="Weights",
     )
     unit = forms.DecimalField(
-        max_digits=18,
-        decimal_places=2,
+        **MONEY_KWARGS,
         min_value=Decimal("0.01"),
         initial=Decimal("1000"),
         label="Round to a unit of",
     )
     factor = forms.DecimalField(
-        max_digits=5,
-        decimal_places=4,
+        **RATE_KWARGS,
         initial=Decimal("1.00"),
         label="Over-assignment factor",
         help_text="1.10 allocates 110% of the team quota to the reps.",
@@ -62,8 +59,7 @@ class AllocateForm(forms.Form):
             key = self.weight_key(target)
             label = target.display_name if isinstance(target, Membership) else target.name
             self.fields[key] = forms.DecimalField(
-                max_digits=18,
-                decimal_places=6,
+                **WEIGHT_KWARGS,
                 min_value=Decimal("0"),
                 required=False,
                 label=label,
@@ -231,16 +227,14 @@ class ObjectiveRowForm(forms.Form):
     objective_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
     title = forms.CharField(max_length=200, required=False)
     weight_percent = forms.DecimalField(
-        max_digits=9,
-        decimal_places=4,
+        **PERCENT_INPUT_KWARGS,
         required=False,
         min_value=Decimal("0"),
         max_value=Decimal("100"),
         label="Weight %",
     )
     cap_percent = forms.DecimalField(
-        max_digits=9,
-        decimal_places=4,
+        **PERCENT_INPUT_KWARGS,
         initial=Decimal("100"),
         required=False,
         min_value=Decimal("100"),
@@ -255,7 +249,7 @@ ObjectiveFormSet = forms.formset_factory(ObjectiveRowForm, extra=0, min_num=1, m
 class ScoreRowForm(forms.Form):
     objective_id = forms.IntegerField(widget=forms.HiddenInput)
     score_percent = forms.DecimalField(
-        max_digits=9, decimal_places=4, required=False, min_value=Decimal("0"), label="Score %"
+        **PERCENT_INPUT_KWARGS, required=False, min_value=Decimal("0"), label="Score %"
     )
     comment = forms.CharField(max_length=500, required=False)
 

@@ -15,6 +15,7 @@ from django.db.models import Q
 
 from goals.engine import goal_progress
 from spm.models import FiscalPeriod, Membership, Team
+from spm.money import MONEY_KWARGS, QUANTITY_KWARGS, RATE_KWARGS
 from spm.tenancy.fields import TenantForeignKey
 from spm.tenancy.models import TenantModel
 
@@ -65,7 +66,7 @@ class Quota(TenantModel):
         Team, null=True, blank=True, on_delete=models.CASCADE, related_name="quotas"
     )
     measure = models.CharField(max_length=20, choices=Measure.choices, default=Measure.BOOKINGS)
-    amount = models.DecimalField(max_digits=18, decimal_places=2)
+    amount = models.DecimalField(**MONEY_KWARGS)
     source = models.CharField(
         max_length=16, choices=QuotaSource.choices, default=QuotaSource.MANUAL
     )
@@ -129,8 +130,8 @@ class QuotaChange(TenantModel):
     )
     team = TenantForeignKey(Team, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     measure = models.CharField(max_length=20, choices=Measure.choices)
-    old_amount = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
-    new_amount = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    old_amount = models.DecimalField(**MONEY_KWARGS, null=True, blank=True)
+    new_amount = models.DecimalField(**MONEY_KWARGS, null=True, blank=True)
     source = models.CharField(max_length=16, choices=QuotaSource.choices)
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -230,8 +231,8 @@ class Goal(TenantModel):
     description = models.TextField(blank=True)
     metric = models.CharField(max_length=24, choices=Metric.choices, default=Metric.MANUAL)
     unit = models.CharField(max_length=24, blank=True, help_text="What a manual measure counts")
-    baseline_value = models.DecimalField(max_digits=18, decimal_places=4, default=Decimal("0"))
-    target_value = models.DecimalField(max_digits=18, decimal_places=4)
+    baseline_value = models.DecimalField(**QUANTITY_KWARGS, default=Decimal("0"))
+    target_value = models.DecimalField(**QUANTITY_KWARGS)
     rationale = models.TextField(help_text="Why it matters")
     parent = TenantForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
@@ -239,7 +240,7 @@ class Goal(TenantModel):
     start_date = models.DateField()
     due_date = models.DateField()
     status = models.CharField(max_length=10, choices=GoalStatus.choices, default=GoalStatus.DRAFT)
-    progress_value = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
+    progress_value = models.DecimalField(**QUANTITY_KWARGS, null=True, blank=True)
     progress_updated_at = models.DateTimeField(null=True, blank=True)
     created_by = TenantForeignKey(
         Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -315,7 +316,7 @@ class GoalCheckIn(TenantModel):
         Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     checked_on = models.DateField()
-    value = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
+    value = models.DecimalField(**QUANTITY_KWARGS, null=True, blank=True)
     comment = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -341,10 +342,9 @@ class Objective(TenantModel):
     period = TenantForeignKey(FiscalPeriod, on_delete=models.PROTECT, related_name="+")
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
-    weight = models.DecimalField(max_digits=9, decimal_places=6)
+    weight = models.DecimalField(**RATE_KWARGS)
     score_cap = models.DecimalField(
-        max_digits=9,
-        decimal_places=6,
+        **RATE_KWARGS,
         default=Decimal("1"),
         help_text="Highest score allowed (1 = 100%; up to 2 = 200%)",
     )
@@ -376,7 +376,7 @@ class ObjectiveScore(TenantModel):
     """The manager's score of one objective (a fraction: 0.8 is 80%)."""
 
     objective = TenantForeignKey(Objective, on_delete=models.CASCADE, related_name="scores")
-    score = models.DecimalField(max_digits=9, decimal_places=6)
+    score = models.DecimalField(**RATE_KWARGS)
     comment = models.TextField(blank=True)
     scored_by = TenantForeignKey(
         Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -13,7 +13,9 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
+
+from spm.money import round_half_up
 
 MONEY = "money"
 RATIO = "ratio"
@@ -106,7 +108,6 @@ STAGE_PIPELINE = "stage_pipeline:"
 STAGE_WEIGHTED = "stage_weighted:"
 CUSTOM = "custom:"
 
-CENT = Decimal("0.01")
 _STAGE_KEY = re.compile(
     r"(stage_entered|stage_conversion|stage_pipeline|stage_weighted):[1-9][0-9]{0,18}"
 )
@@ -140,14 +141,14 @@ def format_value(value: Decimal | None, unit: str) -> str:
     if value is None:
         return "—"
     if unit == MONEY:
-        return f"{value.quantize(CENT, rounding=ROUND_HALF_UP):,.2f}"
+        return f"{round_half_up(value):,.2f}"
     if unit == RATIO:
-        return f"{(value * 100).quantize(CENT, rounding=ROUND_HALF_UP):,.2f}%"
+        return f"{round_half_up(value * 100):,.2f}%"
     if unit == COUNT:
-        return f"{value.quantize(Decimal(1), rounding=ROUND_HALF_UP):,}"
+        return f"{round_half_up(value, Decimal(1)):,}"
     if unit == DAYS:
-        return f"{value.quantize(Decimal('0.1'), rounding=ROUND_HALF_UP):,} days"
-    return f"{value.quantize(CENT, rounding=ROUND_HALF_UP):,.2f}"
+        return f"{round_half_up(value, Decimal('0.1')):,} days"
+    return f"{round_half_up(value):,.2f}"
 
 
 PLACES = {
@@ -162,11 +163,11 @@ def normalise(value: Decimal | None, unit: str) -> Decimal | None:
     """A stored value at its unit's places (money to cents, ratios at ten places)."""
     if value is None or unit not in PLACES:
         return value
-    return value.quantize(PLACES[unit], rounding=ROUND_HALF_UP)
+    return round_half_up(value, PLACES[unit])
 
 
 def percent(value: Decimal | None) -> Decimal | None:
     """A ratio as a percentage with two decimals (0.5555555556 -> 55.56)."""
     if value is None:
         return None
-    return (value * 100).quantize(CENT, rounding=ROUND_HALF_UP)
+    return round_half_up(value * 100)

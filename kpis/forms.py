@@ -8,6 +8,7 @@ from kpis.definitions import BUILT_IN
 from kpis.models import UNIT_CHOICES, CustomKpi, Direction
 from spm.forms import TenantScopedFormMixin
 from spm.models import Role, Team
+from spm.money import QUANTITY_KWARGS
 
 
 class KpiSettingValuesForm(forms.Form):
@@ -16,17 +17,14 @@ class KpiSettingValuesForm(forms.Form):
 
     is_shown = forms.BooleanField(required=False, initial=True, label="Shown on dashboards")
     direction = forms.ChoiceField(choices=Direction.choices)
-    target = forms.DecimalField(required=False, max_digits=20, decimal_places=4)
+    target = forms.DecimalField(required=False, **QUANTITY_KWARGS)
     green_from = forms.DecimalField(
         required=False,
-        max_digits=20,
-        decimal_places=4,
+        **QUANTITY_KWARGS,
         label="Green from",
         help_text="Percent KPIs in %, e.g. 100 for attainment.",
     )
-    amber_from = forms.DecimalField(
-        required=False, max_digits=20, decimal_places=4, label="Amber from"
-    )
+    amber_from = forms.DecimalField(required=False, **QUANTITY_KWARGS, label="Amber from")
     position = forms.IntegerField(required=False, min_value=0, initial=0)
 
 

@@ -18,9 +18,13 @@ from django.db.models import Q
 
 from kpis.definitions import BUILT_IN, COUNT, DAYS, HIGHER, LOWER, MONEY, NUMBER, RATIO
 from spm.models import FiscalPeriod, Team
+from spm.money import FIGURE_KWARGS
 from spm.roles import Role
 from spm.tenancy.fields import TenantForeignKey
 from spm.tenancy.models import TenantModel
+
+# A stored figure that may be undefined (attainment with no quota).
+FACT_KWARGS: dict[str, Any] = {**FIGURE_KWARGS, "null": True, "blank": True}
 
 
 class SubjectKind(models.TextChoices):
@@ -57,7 +61,7 @@ class KpiValue(TenantModel):
     subject_kind = models.CharField(max_length=8, choices=SubjectKind.choices)
     subject_id = models.BigIntegerField()
     kpi = models.CharField(max_length=80)
-    value = models.DecimalField(max_digits=28, decimal_places=10, null=True, blank=True)
+    value = models.DecimalField(**FACT_KWARGS)
     computed_at = models.DateTimeField()
 
     class Meta:
@@ -80,9 +84,6 @@ class KpiValue(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.kpi} {self.subject_kind}:{self.subject_id} = {self.value}"
-
-
-FACT_KWARGS: dict[str, Any] = {"max_digits": 28, "decimal_places": 10, "null": True, "blank": True}
 
 
 class MonthFact(TenantModel):
@@ -219,9 +220,9 @@ class KpiSetting(TenantModel):
     team = TenantForeignKey(Team, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     is_shown = models.BooleanField(default=True)
     direction = models.CharField(max_length=8, choices=Direction.choices, default=Direction.HIGHER)
-    target = models.DecimalField(max_digits=28, decimal_places=10, null=True, blank=True)
-    green_from = models.DecimalField(max_digits=28, decimal_places=10, null=True, blank=True)
-    amber_from = models.DecimalField(max_digits=28, decimal_places=10, null=True, blank=True)
+    target = models.DecimalField(**FACT_KWARGS)
+    green_from = models.DecimalField(**FACT_KWARGS)
+    amber_from = models.DecimalField(**FACT_KWARGS)
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:

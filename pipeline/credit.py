@@ -1,4 +1,4 @@
-"""Credit allocation (FORMULAS.md section 2): pure arithmetic, no database."""
+"""Credit allocation (docs/formulas.md section 2): pure arithmetic, no database."""
 
 from __future__ import annotations
 
@@ -6,22 +6,13 @@ from collections.abc import Sequence
 from decimal import Decimal
 from fractions import Fraction
 
-from spm.money import CENT
-
-
-def _fraction_to_cents(value: Fraction) -> Decimal:
-    cents = value * 100
-    whole, rest = divmod(cents.numerator, cents.denominator)
-    # Half-up on the cents: add one when the remainder is at least half.
-    if rest * 2 >= cents.denominator:
-        whole += 1
-    return (Decimal(whole) / 100).quantize(CENT)
+from spm.money import CENT, round_half_up
 
 
 def equal_share(count: int) -> Decimal:
     """The percentage that enters an equal split of ``count`` members: 100 / count,
     half-up to two decimals (33.33 for three, 14.29 for seven)."""
-    return _fraction_to_cents(Fraction(100, count))
+    return round_half_up(Fraction(100, count))
 
 
 def split_shares(percents: Sequence[Decimal]) -> list[Decimal | Fraction]:

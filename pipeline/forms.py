@@ -21,6 +21,7 @@ from pipeline.models import (
 )
 from spm.forms import TenantScopedFormMixin
 from spm.models import FiscalPeriod, Membership, PeriodKind, Tenant
+from spm.money import PERCENT_KWARGS, RATE_KWARGS
 from spm.reach import Reach
 
 DATE = forms.DateInput(attrs={"type": "date"})
@@ -50,8 +51,7 @@ class DealForm(TenantScopedFormMixin, forms.ModelForm):
     )
     probability = forms.DecimalField(
         required=False,
-        max_digits=5,
-        decimal_places=2,
+        **PERCENT_KWARGS,
         min_value=0,
         max_value=100,
         help_text="Percent; empty takes the stage's default.",
@@ -61,8 +61,7 @@ class DealForm(TenantScopedFormMixin, forms.ModelForm):
     )
     exchange_rate = forms.DecimalField(
         required=False,
-        max_digits=9,
-        decimal_places=6,
+        **RATE_KWARGS,
         help_text=(
             "Only for another currency: tenant currency per unit. "
             "Empty: the rate table's rate for the close month."
@@ -136,7 +135,7 @@ def models_q_active_or(stage_id: int | None) -> Q:
 class SplitForm(forms.Form):
     member = MemberChoiceField(queryset=Membership.objects.none(), required=False)
     percent = forms.DecimalField(
-        required=False, max_digits=5, decimal_places=2, min_value=Decimal("0.01"), max_value=100
+        required=False, **PERCENT_KWARGS, min_value=Decimal("0.01"), max_value=100
     )
 
     def __init__(self, *args: Any, tenant: Tenant, **kwargs: Any) -> None:

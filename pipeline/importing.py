@@ -18,12 +18,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 
 from pipeline import sync, tasks
 from pipeline.models import ChangeSource, ImportBatch, ImportKind
 from spm import services as core
-from spm.db.locks import lock_key
+from spm.db.locks import advisory_xact_lock
 from spm.models import Membership, TaskRun, Tenant
 from spm.tenancy.context import tenant_context
 from spm.uploads import refuse_binary
@@ -214,30 +214,25 @@ def import_batch_run(tenant: Tenant, *, batch_id: int) -> None:
     """
     with tenant_context(tenant):
         batch = ImportBatch.objects.get(tenant=tenant, pk=batch_id)
-        run_id = batch.run_id
-        if run_id is None:
+        if batch.run_id is None:
             raise ValueError(f"Import batch {batch_id} was never started (no run).")
         rows = mapped_rows(batch)
-        total = len(rows)
-        core.task_run_start(tenant, run_id=run_id, total=2 * total)
         actor = Membership.objects.select_related("user").filter(pk=batch.created_by_id).first()
-    try:
+    total = len(rows)
+    with core.task_run(
+        tenant, run_id=batch.run_id, total=2 * total, failure="The import failed: "
+    ) as run:
         with tenant_context(tenant):
             lookups = sync.load_lookups(tenant, batch.kind, rows)
-
-        def progress(done: int) -> None:
-            with tenant_context(tenant):
-                core.task_run_progress(tenant, run_id=run_id, done=done)
-
-        validated = sync.validate(lookups, rows, on_progress=progress)
+        validated = sync.validate(lookups, rows, on_progress=run.progress)
         if validated.errors and batch.all_or_nothing:
-            _finish_with_errors(tenant, run_id, validated.errors, total)
+            _refused(run, validated.errors, total)
             return
         with tenant_context(tenant):
             # One import per tenant at a time, and the write diffs against the
             # rows as they are once the lock is held (validated again, no queries
             # beyond the lookups).
-            _advisory_lock(tenant.pk, IMPORT_TASK_KIND)
+            advisory_xact_lock(tenant.pk, IMPORT_TASK_KIND)
             lookups = sync.load_lookups(tenant, batch.kind, rows)
             validated = sync.validate(lookups, rows)
             if validated.errors and batch.all_or_nothing:
@@ -246,9 +241,8 @@ def import_batch_run(tenant: Tenant, *, batch_id: int) -> None:
             else:
                 result = sync.write(tenant, validated, actor=actor, via=ChangeSource.IMPORT)
         if result is None:
-            _finish_with_errors(tenant, run_id, validated.errors, total)
+            _refused(run, validated.errors, total)
             return
-        errors = [e.as_dict() for e in validated.errors[:MAX_REPORTED_ERRORS]]
         bad_rows = len({e.row for e in validated.errors})
         summary = (
             f"Imported {total - bad_rows} rows: {result.created} created, "
@@ -257,54 +251,32 @@ def import_batch_run(tenant: Tenant, *, batch_id: int) -> None:
             + (f"; {bad_rows} bad rows skipped" if bad_rows else "")
             + "."
         )
-        with tenant_context(tenant):
-            core.task_run_finish(
-                tenant,
-                run_id=run_id,
-                ok=True,
-                rows=total - bad_rows,
-                message=summary,
-                result={
-                    **result.as_dict(),
-                    "errors": errors,
-                    "error_count": len(validated.errors),
-                    "bad_rows": bad_rows,
-                    "total": total,
-                },
-            )
-    except Exception as exc:
-        with tenant_context(tenant):
-            core.task_run_finish(
-                tenant, run_id=run_id, ok=False, message=f"The import failed: {exc}"
-            )
-        raise
-
-
-def _finish_with_errors(
-    tenant: Tenant, run_id: int, row_errors: list[sync.RowError], total: int
-) -> None:
-    errors = [e.as_dict() for e in row_errors[:MAX_REPORTED_ERRORS]]
-    bad_rows = len({e.row for e in row_errors})
-    with tenant_context(tenant):
-        core.task_run_finish(
-            tenant,
-            run_id=run_id,
-            ok=False,
-            rows=0,
-            message=f"{bad_rows} of {total} rows have errors; nothing was imported.",
-            result={
-                "errors": errors,
-                "error_count": len(row_errors),
-                "bad_rows": bad_rows,
-                "total": total,
-            },
+        run.outcome(
+            rows=total - bad_rows,
+            message=summary,
+            result={**result.as_dict(), **_error_report(validated.errors, total)},
         )
 
 
-def _advisory_lock(tenant_id: int, name: str) -> None:
-    """Wait for, then hold until the transaction ends, the (tenant, name) lock."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [tenant_id, lock_key(name)])
+def _error_report(row_errors: list[sync.RowError], total: int) -> dict[str, Any]:
+    """The row errors a run's result lists (the first ``MAX_REPORTED_ERRORS``)."""
+    return {
+        "errors": [e.as_dict() for e in row_errors[:MAX_REPORTED_ERRORS]],
+        "error_count": len(row_errors),
+        "bad_rows": len({e.row for e in row_errors}),
+        "total": total,
+    }
+
+
+def _refused(run: core.RunRecorder, row_errors: list[sync.RowError], total: int) -> None:
+    """All or nothing, and some rows are bad: the run fails, nothing written."""
+    report = _error_report(row_errors, total)
+    run.outcome(
+        ok=False,
+        rows=0,
+        message=f"{report['bad_rows']} of {total} rows have errors; nothing was imported.",
+        result=report,
+    )
 
 
 def import_file(
@@ -328,7 +300,7 @@ def import_file(
     batch = ImportBatch(kind=kind, content=content, headers=headers, mapping=clean)
     rows = mapped_rows(batch)
     with transaction.atomic():
-        _advisory_lock(tenant.pk, IMPORT_TASK_KIND)
+        advisory_xact_lock(tenant.pk, IMPORT_TASK_KIND)
         lookups = sync.load_lookups(tenant, kind, rows)
         validated = sync.validate(lookups, rows)
         if dry_run or (validated.errors and all_or_nothing):

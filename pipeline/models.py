@@ -13,18 +13,16 @@ Number formats (DESIGN.md "Time and money"):
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Final
 
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 
 from spm.models import FiscalPeriod, Membership, TaskRun
-from spm.money import MONEY_KWARGS, RATE_KWARGS, to_cents
+from spm.money import MONEY_KWARGS, PERCENT_KWARGS, RATE_KWARGS, round_half_up
 from spm.tenancy.fields import TenantForeignKey
 from spm.tenancy.models import TenantModel
 
-PERCENT_KWARGS: Final[dict[str, Any]] = {"max_digits": 5, "decimal_places": 2}
 HUNDRED = Decimal("100.00")
 
 # A deal's amount stays under a trillion so that the KPI sums (NUMERIC(28,10))
@@ -254,7 +252,7 @@ class Deal(TenantModel):
     @property
     def weighted_amount(self) -> Decimal:
         # Money rounds half-up to cents (the default Decimal context would round half-even).
-        return to_cents(self.base_amount * self.probability / HUNDRED)
+        return round_half_up(self.base_amount * self.probability / HUNDRED)
 
 
 class DealSplit(TenantModel):

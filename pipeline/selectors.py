@@ -26,7 +26,7 @@ from pipeline.models import (
     StageChange,
 )
 from spm.models import Tenant
-from spm.money import to_cents
+from spm.money import round_half_up
 
 ZERO = Decimal("0.00")
 
@@ -127,7 +127,7 @@ def board_columns(
         if row:
             column.count = row["n"]
             column.total = row["total"]
-            column.weighted = to_cents(Decimal(row["weighted"]))
+            column.weighted = round_half_up(Decimal(row["weighted"]))
     return list(columns.values())
 
 
@@ -160,7 +160,7 @@ class FunnelStep:
 
     @staticmethod
     def _percent(ratio: Decimal | None) -> Decimal | None:
-        return None if ratio is None else (ratio * 100).quantize(Decimal("0.1"))
+        return None if ratio is None else round_half_up(ratio * 100, Decimal("0.1"))
 
     @property
     def percent_from_previous(self) -> Decimal | None:

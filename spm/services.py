@@ -7,6 +7,9 @@ transaction, and write an audit row in it (STYLE.md habits 4 and 5).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -184,8 +187,38 @@ def periods_ensure(tenant: Tenant, *, around: dt.date, years: tuple[int, int] = 
             _periods_create_year(tenant, year)
 
 
+def period_require_open(
+    tenant: Tenant, *, period_ids: Iterable[int], what: str = "its figures cannot be changed"
+) -> None:
+    """The guard of every write of period-keyed figures (quotas, objective
+    scores, KPI snapshots, exchange rates): raises ValidationError naming
+    ``period`` ("Jan 2027 is closed; " + ``what``) when one of ``period_ids``
+    is closed. Call inside the writing transaction: the periods' rows stay
+    locked (FOR SHARE) until it ends, so a close waits for the write, and a
+    write that comes after the close sees it closed. What "closed" means for
+    each pillar: docs/architecture.md, "Periods"."""
+    ids = sorted({int(pk) for pk in period_ids})
+    if not ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(PERIODS_SHARE_SQL, [tenant.pk, ids])
+        closed = [label for label, is_closed in cursor.fetchall() if is_closed]
+    if closed:
+        raise ValidationError({"period": f"{closed[0]} is closed; {what}."})
+
+
+PERIODS_SHARE_SQL = """
+SELECT label, is_closed FROM spm_fiscalperiod
+WHERE tenant_id = %s AND id = ANY(%s)
+ORDER BY start, "end" DESC
+FOR SHARE
+"""
+
+
 def period_close(tenant: Tenant, *, period: FiscalPeriod, actor: User) -> FiscalPeriod:
-    """Close a period: its figures are never rewritten afterwards (DESIGN.md ledger)."""
+    """Close a period: its figures are frozen from now on (docs/architecture.md,
+    "Periods"); the writes of period-keyed figures refuse it
+    (``period_require_open``)."""
     with transaction.atomic():
         locked = FiscalPeriod.objects.select_for_update().get(tenant=tenant, pk=period.pk)
         if locked.is_closed:
@@ -449,38 +482,91 @@ def task_run_create(
     created_by: Membership | None = None,
     total: int = 0,
 ) -> TaskRun:
+    """A queued run, for a job that a worker will start (the page shows it at once)."""
     return TaskRun.objects.create(
         tenant=tenant, kind=kind, label=label, created_by=created_by, progress_total=total
     )
 
 
-def task_run_start(tenant: Tenant, *, run_id: int, total: int | None = None) -> None:
-    fields: dict[str, Any] = {"status": TaskRun.Status.RUNNING, "started_at": timezone.now()}
-    if total is not None:
-        fields["progress_total"] = total
-    TaskRun.objects.filter(tenant=tenant, pk=run_id).update(**fields)
+@dataclass
+class RunRecorder:
+    """What a long job tells its run while ``task_run`` holds it open: progress
+    as it goes, and the outcome that is recorded when the job ends."""
+
+    tenant: Tenant
+    run_id: int
+    rows: int = 0
+    ok: bool = True
+    message: str = ""
+    result: dict[str, Any] = field(default_factory=dict)
+
+    def progress(self, done: int, *, rows: int | None = None) -> None:
+        """Record ``done`` steps (and the rows so far) in a short transaction of
+        its own, so the page polling the run sees it while the work goes on."""
+        if rows is not None:
+            self.rows = rows
+        with tenant_context(self.tenant):
+            TaskRun.objects.filter(tenant=self.tenant, pk=self.run_id).update(
+                progress_done=done, rows=self.rows
+            )
+
+    def outcome(
+        self,
+        *,
+        ok: bool = True,
+        rows: int | None = None,
+        message: str = "",
+        result: dict[str, Any] | None = None,
+    ) -> None:
+        """What the run records when the job ends (a job that finds bad input
+        ends with ``ok=False`` without raising)."""
+        self.ok, self.message, self.result = ok, message, result or {}
+        if rows is not None:
+            self.rows = rows
 
 
-def task_run_progress(tenant: Tenant, *, run_id: int, done: int) -> None:
-    """Record progress. Called from inside a task's own short transaction so
-    the page polling the run sees it while the work goes on."""
-    TaskRun.objects.filter(tenant=tenant, pk=run_id).update(progress_done=done)
-
-
-def task_run_finish(
+@contextmanager
+def task_run(
     tenant: Tenant,
     *,
-    run_id: int,
-    ok: bool,
-    rows: int = 0,
-    message: str = "",
-    result: dict[str, Any] | None = None,
-) -> None:
-    TaskRun.objects.filter(tenant=tenant, pk=run_id).update(
-        status=TaskRun.Status.SUCCEEDED if ok else TaskRun.Status.FAILED,
-        finished_at=timezone.now(),
-        rows=rows,
-        message=message,
-        result=result or {},
-        progress_done=F("progress_total") if ok else F("progress_done"),
-    )
+    kind: str = "",
+    label: str = "",
+    run_id: int | None = None,
+    total: int | None = None,
+    created_by: Membership | None = None,
+    failure: str = "",
+) -> Iterator[RunRecorder]:
+    """Run a long job under a TaskRun: start it (the queued run ``run_id``,
+    else a new run of ``kind``), hand the job a ``RunRecorder`` for progress
+    and outcome, and on exit record the end: the recorder's outcome, or, when
+    the job raises, a failure whose message is ``failure`` followed by the
+    error (the exception propagates). Each record is a short transaction of
+    its own; call outside any transaction when the progress must be visible
+    while the job runs."""
+    with tenant_context(tenant):
+        if run_id is None:
+            run_id = task_run_create(tenant, kind=kind, label=label, created_by=created_by).pk
+        started: dict[str, Any] = {"status": TaskRun.Status.RUNNING, "started_at": timezone.now()}
+        if total is not None:
+            started["progress_total"] = total
+        TaskRun.objects.filter(tenant=tenant, pk=run_id).update(**started)
+    recorder = RunRecorder(tenant, run_id)
+    try:
+        yield recorder
+    except Exception as exc:
+        recorder.outcome(ok=False, message=f"{failure}{exc}"[:2000])
+        _task_run_end(recorder)
+        raise
+    _task_run_end(recorder)
+
+
+def _task_run_end(recorder: RunRecorder) -> None:
+    with tenant_context(recorder.tenant):
+        TaskRun.objects.filter(tenant=recorder.tenant, pk=recorder.run_id).update(
+            status=TaskRun.Status.SUCCEEDED if recorder.ok else TaskRun.Status.FAILED,
+            finished_at=timezone.now(),
+            rows=recorder.rows,
+            message=recorder.message,
+            result=recorder.result,
+            progress_done=F("progress_total") if recorder.ok else F("progress_done"),
+        )

@@ -5,7 +5,7 @@ through ``goals.services``."""
 
 from __future__ import annotations
 
-from goals.api.base import MONEY, RATIO, SOURCE_HELP, CrudViewSet
+from goals.api.base import SOURCE_HELP, CrudViewSet
 from goals.api.checkins import CheckInSerializer, CheckInUpdateSerializer, CheckInViewSet
 from goals.api.goals import (
     GoalCloseSerializer,
@@ -43,8 +43,6 @@ from goals.api.seasonality import SeasonalityProfileSerializer, SeasonalityProfi
 from spm.api.registry import tenant_router
 
 __all__ = [
-    "MONEY",
-    "RATIO",
     "SOURCE_HELP",
     "CrudViewSet",
     "QuotaSerializer",

@@ -9,13 +9,6 @@ from goals.models import (
 )
 from spm.api.base import TenantGenericViewSet
 from spm.api.csv import CsvListModelMixin
-from spm.money import MONEY_KWARGS, RATE_KWARGS
-
-MONEY = MONEY_KWARGS
-
-
-RATIO = RATE_KWARGS
-
 
 SOURCE_HELP = "How it was set: " + ", ".join(QuotaSource.values)
 

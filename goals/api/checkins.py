@@ -18,6 +18,7 @@ from goals.models import (
     GoalCheckIn,
 )
 from spm.api.filters import IdFilter
+from spm.money import QUANTITY_KWARGS
 from spm.permissions import ALL_ROLES
 
 
@@ -25,7 +26,7 @@ class CheckInSerializer(serializers.ModelSerializer):
     goal = VisibleGoalField()
     author: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(read_only=True)
     value = serializers.DecimalField(
-        max_digits=18, decimal_places=4, allow_null=True, required=False, default=None
+        **QUANTITY_KWARGS, allow_null=True, required=False, default=None
     )
     checked_on = serializers.DateField(required=False, default=None)
 
@@ -36,9 +37,7 @@ class CheckInSerializer(serializers.ModelSerializer):
 
 
 class CheckInUpdateSerializer(serializers.Serializer):
-    value = serializers.DecimalField(
-        max_digits=18, decimal_places=4, allow_null=True, required=False
-    )
+    value = serializers.DecimalField(**QUANTITY_KWARGS, allow_null=True, required=False)
     comment = serializers.CharField(allow_blank=True, required=False)
 
 

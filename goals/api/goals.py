@@ -22,6 +22,7 @@ from goals.models import (
 from spm.api.base import TenantPrimaryKeyRelatedField
 from spm.api.filters import IdFilter
 from spm.models import Membership, Team
+from spm.money import QUANTITY_KWARGS
 from spm.permissions import ALL_ROLES
 
 
@@ -43,8 +44,7 @@ class GoalSerializer(serializers.ModelSerializer):
     parent = VisibleGoalField(allow_null=True, required=False)  # type: ignore[assignment]
     owner_label = serializers.CharField(read_only=True)
     progress = serializers.DecimalField(
-        max_digits=12,
-        decimal_places=4,
+        **QUANTITY_KWARGS,
         read_only=True,
         allow_null=True,
         help_text="Fraction from baseline to target (1 = done)",

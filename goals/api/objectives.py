@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from goals import selectors, services
-from goals.api.base import RATIO, CrudViewSet
+from goals.api.base import CrudViewSet
 from goals.engine import mbo_counted
 from goals.models import (
     Objective,
@@ -24,6 +24,7 @@ from goals.models import (
 from spm.api.base import TenantPrimaryKeyRelatedField
 from spm.api.filters import IdFilter
 from spm.models import FiscalPeriod, Membership
+from spm.money import RATE_KWARGS
 from spm.permissions import ALL_ROLES, MANAGERS
 from spm.selectors import visible_memberships
 
@@ -31,9 +32,9 @@ from spm.selectors import visible_memberships
 class ObjectiveSerializer(serializers.ModelSerializer):
     membership = TenantPrimaryKeyRelatedField(model=Membership)
     period = TenantPrimaryKeyRelatedField(model=FiscalPeriod)
-    weight = serializers.DecimalField(**RATIO, help_text="A fraction: 0.4 is 40%")
+    weight = serializers.DecimalField(**RATE_KWARGS, help_text="A fraction: 0.4 is 40%")
     score_cap = serializers.DecimalField(
-        **RATIO, default=Decimal("1"), help_text="Highest score allowed: 1 (100%) to 2 (200%)"
+        **RATE_KWARGS, default=Decimal("1"), help_text="Highest score allowed: 1 (100%) to 2 (200%)"
     )
 
     class Meta:
@@ -55,8 +56,8 @@ class ObjectiveSerializer(serializers.ModelSerializer):
 class ObjectiveUpdateSerializer(serializers.Serializer):
     title = serializers.CharField(required=False)
     description = serializers.CharField(required=False, allow_blank=True)
-    weight = serializers.DecimalField(**RATIO, required=False)
-    score_cap = serializers.DecimalField(**RATIO, required=False)
+    weight = serializers.DecimalField(**RATE_KWARGS, required=False)
+    score_cap = serializers.DecimalField(**RATE_KWARGS, required=False)
 
 
 class ObjectiveSetSerializer(serializers.Serializer):
@@ -65,10 +66,9 @@ class ObjectiveSetSerializer(serializers.Serializer):
     period = serializers.IntegerField(source="period.pk")
     period_label = serializers.CharField(source="period.label")
     objectives = serializers.SerializerMethodField()
-    weight_total = serializers.DecimalField(**RATIO)
+    weight_total = serializers.DecimalField(**RATE_KWARGS)
     score = serializers.DecimalField(
-        max_digits=12,
-        decimal_places=6,
+        **RATE_KWARGS,
         allow_null=True,
         help_text="Weighted score once all are scored (0.805)",
     )
@@ -175,7 +175,7 @@ class VisibleObjectiveField(TenantPrimaryKeyRelatedField):
 class ObjectiveScoreSerializer(serializers.ModelSerializer):
     objective = VisibleObjectiveField()
     score = serializers.DecimalField(
-        **RATIO,
+        **RATE_KWARGS,
         min_value=Decimal("0"),
         help_text="The achievement as measured, a fraction: 0.8 is 80%, 1.4 is 140% (at most 10)",
     )
@@ -191,13 +191,13 @@ class ObjectiveScoreSerializer(serializers.ModelSerializer):
         fields = ["id", "objective", "score", "counted_score", "comment", "scored_by", "scored_at"]
         read_only_fields = ["id", "scored_by", "scored_at"]
 
-    @extend_schema_field(serializers.DecimalField(**RATIO))
+    @extend_schema_field(serializers.DecimalField(**RATE_KWARGS))
     def get_counted_score(self, obj: ObjectiveScore) -> str:
         return format(mbo_counted(obj.score, obj.objective.score_cap), "f")
 
 
 class ObjectiveScoreUpdateSerializer(serializers.Serializer):
-    score = serializers.DecimalField(**RATIO, min_value=Decimal("0"))
+    score = serializers.DecimalField(**RATE_KWARGS, min_value=Decimal("0"))
     comment = serializers.CharField(allow_blank=True, required=False, default="")
 
 

@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from goals import selectors, services
-from goals.api.base import MONEY, SOURCE_HELP, CrudViewSet
+from goals.api.base import SOURCE_HELP, CrudViewSet
 from goals.models import (
     Measure,
     Quota,
@@ -25,6 +25,7 @@ from spm.api.base import TenantPrimaryKeyRelatedField
 from spm.api.fields import MoneyField
 from spm.api.filters import IdFilter, IntegerFilter
 from spm.models import FiscalPeriod, Membership, Team
+from spm.money import MONEY_KWARGS, RATE_KWARGS, WEIGHT_KWARGS
 from spm.permissions import ALL_ROLES, MANAGERS
 
 
@@ -59,7 +60,7 @@ class QuotaSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["id", "source", "updated_at"]
 
-    @extend_schema_field(serializers.DecimalField(**MONEY))
+    @extend_schema_field(serializers.DecimalField(**MONEY_KWARGS))
     def get_prorated_amount(self, quota: Quota) -> str:
         if quota.membership_id is None:
             return str(quota.amount)
@@ -93,19 +94,19 @@ class AllocateSerializer(serializers.Serializer):
         choices=services.AllocationMethod.CHOICES, default=services.AllocationMethod.PRIOR_BOOKINGS
     )
     weights = serializers.DictField(
-        child=serializers.DecimalField(max_digits=18, decimal_places=6, min_value=Decimal("0")),
+        child=serializers.DecimalField(**WEIGHT_KWARGS, min_value=Decimal("0")),
         required=False,
         help_text='Manual weights by target key: {"m<membership id>": "40"} or {"t<team id>": "1"}',
     )
     unit = MoneyField(default=Decimal("1"), min_value=Decimal("0.01"))
-    factor = serializers.DecimalField(max_digits=5, decimal_places=4, default=Decimal("1"))
+    factor = serializers.DecimalField(**RATE_KWARGS, default=Decimal("1"))
     measure = serializers.ChoiceField(choices=Measure.choices, default=Measure.BOOKINGS)
 
 
 class AllocationPartSerializer(serializers.Serializer):
     key = serializers.CharField()
     label = serializers.CharField()  # type: ignore[assignment]  # the API field is named label
-    weight = serializers.DecimalField(max_digits=24, decimal_places=6)
+    weight = serializers.DecimalField(**WEIGHT_KWARGS)
     amount = MoneyField()
 
 
@@ -113,7 +114,7 @@ class AllocationSerializer(serializers.Serializer):
     team = serializers.IntegerField(source="team.pk")
     period = serializers.IntegerField(source="period.pk")
     team_quota = QuotaSerializer()
-    allocated_total = serializers.DecimalField(**MONEY)
+    allocated_total = serializers.DecimalField(**MONEY_KWARGS)
     prior_period = serializers.CharField(source="prior_period.label", default=None)
     parts = AllocationPartSerializer(many=True)
 

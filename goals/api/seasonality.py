@@ -11,12 +11,13 @@ from goals.api.base import CrudViewSet
 from goals.models import (
     SeasonalityProfile,
 )
+from spm.money import WEIGHT_KWARGS
 from spm.permissions import ALL_ROLES, MANAGERS
 
 
 class SeasonalityProfileSerializer(serializers.ModelSerializer):
     weights = serializers.ListField(
-        child=serializers.DecimalField(max_digits=12, decimal_places=6, min_value=Decimal("0")),
+        child=serializers.DecimalField(**WEIGHT_KWARGS, min_value=Decimal("0")),
         min_length=12,
         max_length=12,
         help_text="Twelve relative weights, fiscal month 1 first",

@@ -19,16 +19,16 @@ from goals.models import (
     SeasonalityProfile,
 )
 from goals.services.quotas import (
+    QUOTAS_FROZEN,
     QuotaInput,
     _lock_quotas,
-    _refuse_closed_periods,
     _upsert_quotas,
     _validate_quota_input,
 )
 from pipeline.selectors import won_bookings_by_member
 from spm.models import FiscalPeriod, Membership, Team, Tenant
 from spm.periods import active_days
-from spm.services import audit_record
+from spm.services import audit_record, period_require_open
 
 
 class AllocationMethod:
@@ -167,7 +167,7 @@ def quota_allocate(
             raise ValidationError(errors)
     with transaction.atomic():
         _lock_quotas(tenant)
-        _refuse_closed_periods(tenant, [period.pk])
+        period_require_open(tenant, period_ids=[period.pk], what=QUOTAS_FROZEN)
         quotas = _upsert_quotas(tenant, actor=actor, items=items, source=QuotaSource.ALLOCATED)
         audit_record(
             tenant,
@@ -271,7 +271,7 @@ def quota_spread(
     ]
     with transaction.atomic():
         _lock_quotas(tenant)
-        _refuse_closed_periods(tenant, (m.pk for m in months))
+        period_require_open(tenant, period_ids=(m.pk for m in months), what=QUOTAS_FROZEN)
         quotas = _upsert_quotas(tenant, actor=actor, items=items, source=QuotaSource.SPREAD)
         audit_record(
             tenant,

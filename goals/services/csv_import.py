@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from goals import csvio, selectors
@@ -11,15 +12,14 @@ from goals.models import (
     QuotaSource,
 )
 from goals.services.quotas import (
+    QUOTAS_FROZEN,
     QuotaInput,
-    _closed_message,
-    _closed_period_among,
     _lock_quotas,
     _upsert_quotas,
     _validate_quota_input,
 )
 from spm.models import Membership, Tenant
-from spm.services import audit_record
+from spm.services import audit_record, period_require_open
 
 
 @dataclass
@@ -67,9 +67,12 @@ def quota_import_csv(
     if items:
         with transaction.atomic():
             _lock_quotas(tenant)
-            closed = _closed_period_among(tenant, (i.period.pk for i in items))
-            if closed is not None:
-                return ImportResult(len(parsed.cells), 0, [_closed_message(closed)])
+            try:
+                period_require_open(
+                    tenant, period_ids=(i.period.pk for i in items), what=QUOTAS_FROZEN
+                )
+            except ValidationError as exc:
+                return ImportResult(len(parsed.cells), 0, exc.messages)
             _upsert_quotas(tenant, actor=actor, items=items, source=QuotaSource.IMPORTED)
             audit_record(
                 tenant,

@@ -19,14 +19,13 @@ from goals.models import (
 )
 from goals.services.common import refuse_unknown_fields
 from spm.models import FiscalPeriod, Membership, Role, Tenant
-from spm.services import audit_record
+from spm.services import audit_record, period_require_open
 
 # The highest achievement a score may record (1,000%); what counts is capped per objective.
 MAX_ACHIEVEMENT = Decimal(10)
 
-
-def _objective_locked_message(period: FiscalPeriod) -> str:
-    return f"{period.label} is closed; its objectives and scores are locked."
+# How a closed period refuses an objective or score write (``period_require_open``).
+OBJECTIVES_FROZEN = "its objectives and scores are locked"
 
 
 def can_manage_objectives(tenant: Tenant, *, actor: Membership, membership: Membership) -> bool:
@@ -46,8 +45,7 @@ def _check_objective_write(
         tenant, actor=actor, membership=membership
     ):
         raise PermissionDenied("Only the member's manager or an admin sets their objectives.")
-    if period.is_closed:
-        raise ValidationError({"period": _objective_locked_message(period)})
+    period_require_open(tenant, period_ids=[period.pk], what=OBJECTIVES_FROZEN)
 
 
 def _check_objective_change(tenant: Tenant, *, actor: Membership, objective: Objective) -> None:

@@ -3,16 +3,16 @@ quota lock and the history rows every quota write leaves."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from goals import engine, selectors
+from goals import selectors
 from goals.models import (
     Measure,
     Quota,
@@ -20,11 +20,11 @@ from goals.models import (
     QuotaSource,
 )
 from spm import events
-from spm.db.locks import lock_key
+from spm.db.locks import advisory_xact_lock
 from spm.models import FiscalPeriod, Membership, Team, Tenant
-from spm.money import MONEY_LIMIT, MONEY_MAX
+from spm.money import CENT, MONEY_LIMIT, MONEY_MAX
 from spm.periods import active_days
-from spm.services import audit_record
+from spm.services import audit_record, period_require_open
 
 
 @dataclass(frozen=True)
@@ -45,28 +45,15 @@ class QuotaInput:
 
 def _lock_quotas(tenant: Tenant) -> None:
     """Serialise quota writes per tenant, so check-then-write cannot race."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(%s, %s)", [tenant.pk, lock_key("goals.quotas")]
-        )
+    advisory_xact_lock(tenant.pk, "goals.quotas")
+
+
+# How a closed period refuses a quota write (``period_require_open``).
+QUOTAS_FROZEN = "its quotas cannot be changed"
 
 
 def _closed_message(period: FiscalPeriod) -> str:
-    return f"{period.label} is closed; its quotas cannot be changed."
-
-
-def _closed_period_among(tenant: Tenant, period_ids: Iterable[int]) -> FiscalPeriod | None:
-    """The first closed period among ``period_ids``, read again under the quota lock."""
-    return FiscalPeriod.objects.filter(
-        tenant=tenant, pk__in=set(period_ids), is_closed=True
-    ).first()
-
-
-def _refuse_closed_periods(tenant: Tenant, period_ids: Iterable[int]) -> None:
-    """Raise ValidationError naming ``period`` when one of ``period_ids`` is closed."""
-    closed = _closed_period_among(tenant, period_ids)
-    if closed is not None:
-        raise ValidationError({"period": _closed_message(closed)})
+    return f"{period.label} is closed; {QUOTAS_FROZEN}."
 
 
 def _validate_quota_input(
@@ -91,7 +78,7 @@ def _validate_quota_input(
     elif item.amount >= MONEY_LIMIT:
         # Checked before the decimals: quantizing 1e30 would itself fail.
         errors["amount"] = f"The amount is too large (at most {MONEY_MAX:,})."
-    elif item.amount != item.amount.quantize(engine.CENT):
+    elif item.amount != item.amount.quantize(CENT):
         errors["amount"] = "Use at most two decimal places."
     if item.membership is not None:
         m = item.membership
@@ -221,9 +208,7 @@ def quota_set(
         raise ValidationError(errors)
     with transaction.atomic():
         _lock_quotas(tenant)
-        period.refresh_from_db(fields=["is_closed"])
-        if period.is_closed:
-            raise ValidationError({"period": _closed_message(period)})
+        period_require_open(tenant, period_ids=[period.pk], what=QUOTAS_FROZEN)
         (quota,) = _upsert_quotas(tenant, actor=actor, items=[item], source=source)
         audit_record(
             tenant,
@@ -242,9 +227,8 @@ def quota_delete(tenant: Tenant, *, actor: Membership, quota: Quota) -> None:
         raise PermissionDenied("You cannot change this quota.")
     with transaction.atomic():
         _lock_quotas(tenant)
+        period_require_open(tenant, period_ids=[quota.period_id], what=QUOTAS_FROZEN)
         period = FiscalPeriod.objects.get(tenant=tenant, pk=quota.period_id)
-        if period.is_closed:
-            raise ValidationError({"period": _closed_message(period)})
         QuotaChange.objects.create(
             tenant=tenant,
             quota=None,
@@ -292,7 +276,7 @@ def quota_bulk_upsert(
         raise ValidationError(errors)
     with transaction.atomic():
         _lock_quotas(tenant)
-        _refuse_closed_periods(tenant, (i.period.pk for i in items))
+        period_require_open(tenant, period_ids=(i.period.pk for i in items), what=QUOTAS_FROZEN)
         quotas = _upsert_quotas(tenant, actor=actor, items=items, source=source)
         audit_record(
             tenant,

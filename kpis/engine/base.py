@@ -23,19 +23,19 @@ CREATE TEMP TABLE kpis_m ON COMMIT DROP AS
 CREATE TEMP TABLE kpis_teams ON COMMIT DROP AS
     SELECT id, path, parent_id FROM spm_team WHERE tenant_id = %(t)s;
 CREATE TEMP TABLE kpis_msub ON COMMIT DROP AS
-    SELECT m.id AS member_id, 'member'::text AS kind, m.id AS sid FROM kpis_m m
+    SELECT m.id AS member_id, %(kind_member)s::text AS kind, m.id AS sid FROM kpis_m m
     UNION ALL
-    SELECT m.id, 'team', a.id
+    SELECT m.id, %(kind_team)s, a.id
     FROM kpis_m m JOIN kpis_teams t ON t.id = m.team_id
     JOIN kpis_teams a ON t.path LIKE a.path || '%%'
     UNION ALL
-    SELECT m.id, 'tenant', 0 FROM kpis_m m;
+    SELECT m.id, %(kind_tenant)s, 0 FROM kpis_m m;
 CREATE TEMP TABLE kpis_subj ON COMMIT DROP AS
-    SELECT p.id AS pid, 'member'::text AS kind, m.id AS sid
+    SELECT p.id AS pid, %(kind_member)s::text AS kind, m.id AS sid
     FROM kpis_p p JOIN kpis_m m
       ON m.start_date <= p."end" AND (m.end_date IS NULL OR m.end_date >= p.start)
-    UNION ALL SELECT p.id, 'team', t.id FROM kpis_p p CROSS JOIN kpis_teams t
-    UNION ALL SELECT p.id, 'tenant', 0 FROM kpis_p p;
+    UNION ALL SELECT p.id, %(kind_team)s, t.id FROM kpis_p p CROSS JOIN kpis_teams t
+    UNION ALL SELECT p.id, %(kind_tenant)s, 0 FROM kpis_p p;
 ANALYZE kpis_p, kpis_mp, kpis_m, kpis_teams, kpis_msub, kpis_subj
 """
 

@@ -32,13 +32,13 @@ d AS (
     SELECT d.id, d.status, d.probability, d.close_date - d.created_on AS cycle,
            date_trunc('month', d.close_date)::date AS ms
     FROM pipeline_deal d
-    WHERE d.tenant_id = %(t)s AND d.status IN ('won', 'lost')
+    WHERE d.tenant_id = %(t)s AND d.status IN (%(status_won)s, %(status_lost)s)
       AND d.close_date BETWEEN %(flo)s::date AND %(fhi)s::date
     UNION ALL
     SELECT d.id, d.status, d.probability, d.expected_close_date - d.created_on,
            date_trunc('month', d.expected_close_date)::date
     FROM pipeline_deal d
-    WHERE d.tenant_id = %(t)s AND d.status = 'open'
+    WHERE d.tenant_id = %(t)s AND d.status = %(status_open)s
       AND d.expected_close_date BETWEEN %(flo)s::date AND %(fhi)s::date
 ),
 ds AS (
@@ -56,23 +56,23 @@ ds AS (
     GROUP BY s.kind, s.sid, d.id, d.status, d.ms, d.cycle, d.probability
 )
 SELECT ds.ms, ds.kind, ds.sid,
-       SUM(ds.credit) FILTER (WHERE ds.status = 'won'),
-       COUNT(*) FILTER (WHERE ds.status = 'won'),
-       COUNT(*) FILTER (WHERE ds.status = 'lost'),
-       SUM(ds.cycle) FILTER (WHERE ds.status = 'won'),
-       SUM(ds.credit) FILTER (WHERE ds.status = 'open'),
-       COUNT(*) FILTER (WHERE ds.status = 'open'),
-       SUM(ds.credit * ds.probability / 100) FILTER (WHERE ds.status = 'open')
+       SUM(ds.credit) FILTER (WHERE ds.status = %(status_won)s),
+       COUNT(*) FILTER (WHERE ds.status = %(status_won)s),
+       COUNT(*) FILTER (WHERE ds.status = %(status_lost)s),
+       SUM(ds.cycle) FILTER (WHERE ds.status = %(status_won)s),
+       SUM(ds.credit) FILTER (WHERE ds.status = %(status_open)s),
+       COUNT(*) FILTER (WHERE ds.status = %(status_open)s),
+       SUM(ds.credit * ds.probability / 100) FILTER (WHERE ds.status = %(status_open)s)
 FROM ds GROUP BY ds.ms, ds.kind, ds.sid
 """
 
 ACTIVITY_FACTS_SQL = """
 INSERT INTO kpis_frun (month, kind, sid, n, calls, emails, meetings, demos)
 SELECT date_trunc('month', a.occurred_on)::date, s.kind, s.sid, COUNT(*),
-       COUNT(*) FILTER (WHERE a.kind = 'call'),
-       COUNT(*) FILTER (WHERE a.kind = 'email'),
-       COUNT(*) FILTER (WHERE a.kind = 'meeting'),
-       COUNT(*) FILTER (WHERE a.kind = 'demo')
+       COUNT(*) FILTER (WHERE a.kind = %(activity_call)s),
+       COUNT(*) FILTER (WHERE a.kind = %(activity_email)s),
+       COUNT(*) FILTER (WHERE a.kind = %(activity_meeting)s),
+       COUNT(*) FILTER (WHERE a.kind = %(activity_demo)s)
 FROM pipeline_activity a
 JOIN kpis_msub s ON s.member_id = a.member_id
 WHERE a.tenant_id = %(t)s AND a.occurred_on BETWEEN %(flo)s::date AND %(fhi)s::date
@@ -89,9 +89,9 @@ WITH l AS (
 ls AS (
     -- the tenant counts every lead, owned or not
     SELECT s.kind, s.sid, l.* FROM l
-    JOIN kpis_msub s ON s.member_id = l.owner_id AND s.kind <> 'tenant'
+    JOIN kpis_msub s ON s.member_id = l.owner_id AND s.kind <> %(kind_tenant)s
     UNION ALL
-    SELECT 'tenant', 0, l.* FROM l
+    SELECT %(kind_tenant)s, 0, l.* FROM l
 )
 SELECT date_trunc('month', ls.awareness_on)::date, ls.kind, ls.sid, COUNT(*),
        COUNT(*) FILTER (WHERE ls.interest_on IS NOT NULL),
@@ -111,7 +111,7 @@ WITH ds AS (
         WHERE x.deal_id = d.id AND x.tenant_id = %(t)s OFFSET 0
     ) sp
     JOIN kpis_msub s ON s.member_id = sp.member_id
-    WHERE d.tenant_id = %(t)s AND d.status = 'open'
+    WHERE d.tenant_id = %(t)s AND d.status = %(status_open)s
       AND d.expected_close_date BETWEEN %(flo)s::date AND %(fhi)s::date
     GROUP BY s.kind, s.sid, d.id, d.stage_id, d.expected_close_date, d.probability
 )
@@ -234,7 +234,7 @@ _S_SET, _S_OLD, _S_NEW = _excluded(_STAGE_COLUMNS)
 # as computed. Rows the run no longer produces are deleted; the others are
 # upserted where a figure moved.
 FACTS_WRITE_SQL = f"""
-INSERT INTO kpis_frun (month, kind, sid) SELECT unnest(%(months)s::date[]), 'tenant', 0;
+INSERT INTO kpis_frun (month, kind, sid) SELECT unnest(%(months)s::date[]), %(kind_tenant)s, 0;
 DROP TABLE IF EXISTS pg_temp.kpis_fagg, pg_temp.kpis_sfagg, pg_temp.kpis_fstale,
     pg_temp.kpis_sfstale;
 CREATE TEMP TABLE kpis_fagg ON COMMIT DROP AS
@@ -284,12 +284,23 @@ DROP TABLE kpis_frun, kpis_sfrun, kpis_fagg, kpis_sfagg, kpis_fstale, kpis_sfsta
 """  # noqa: S608 -- constant column lists
 
 # Months of the run's periods whose facts were never computed (no tenant row).
+# Closed months whose facts are stored: frozen, never computed again.
+FROZEN_MONTHS_SQL = """
+SELECT p.start FROM spm_fiscalperiod p
+WHERE p.tenant_id = %(t)s AND p.kind = %(period_month)s AND p.is_closed
+  AND EXISTS (
+    SELECT 1 FROM kpis_monthfact f
+    WHERE f.tenant_id = p.tenant_id AND f.month = p.start
+      AND f.subject_kind = %(kind_tenant)s AND f.subject_id = 0
+  )
+"""
+
 MISSING_MONTHS_SQL = """
 -- (NOT IN over the tenant's computed months, a few hundred at most: a subquery
 -- correlated with a temporary table is not something Citus can run)
 SELECT DISTINCT mp.ms FROM kpis_mp mp
 WHERE mp.ms NOT IN (
     SELECT f.month FROM kpis_monthfact f
-    WHERE f.tenant_id = %s AND f.subject_kind = 'tenant' AND f.subject_id = 0
+    WHERE f.tenant_id = %(t)s AND f.subject_kind = %(kind_tenant)s AND f.subject_id = 0
 )
 """

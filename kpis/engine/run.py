@@ -21,11 +21,19 @@ from kpis.engine.base import (
     STALE_SQL,
     UPDATE_SQL,
 )
-from kpis.engine.facts import FACT_STATEMENTS, FACT_TABLES_SQL, FACTS_WRITE_SQL, MISSING_MONTHS_SQL
+from kpis.engine.facts import (
+    FACT_STATEMENTS,
+    FACT_TABLES_SQL,
+    FACTS_WRITE_SQL,
+    FROZEN_MONTHS_SQL,
+    MISSING_MONTHS_SQL,
+)
 from kpis.engine.values import CUSTOM_SQL, VALUE_STATEMENTS
 from kpis.formula import compile_sql
 from kpis.models import CustomKpi
+from kpis.sql import CHOICES
 from spm.models import Tenant
+from spm.services import period_require_open
 
 # Memory per sort or hash of a recompute (SET LOCAL: the recompute's transaction
 # only): a tenant-year of 100,000 deals groups ~500,000 (subject, deal) rows.
@@ -53,6 +61,7 @@ def compute(
     ids = sorted({int(pk) for pk in period_ids})
     if not ids:
         return 0
+    period_require_open(tenant, period_ids=ids, what="its KPI values are frozen")
     with connection.cursor() as cursor:
         cursor.execute(
             'SELECT MIN(start), MAX("end") FROM spm_fiscalperiod '
@@ -65,6 +74,7 @@ def compute(
         # The run's first and last days go in as constants, so every date filter
         # is applied (and indexed) before any join.
         params = {
+            **CHOICES,
             "t": tenant.pk,
             "pids": ids,
             "tz": tenant.time_zone,
@@ -83,8 +93,12 @@ def compute(
             months = {row[0] for row in cursor.fetchall()}
         else:
             months = {d.replace(day=1) for d in fact_months}
-            cursor.execute(MISSING_MONTHS_SQL, [tenant.pk])
-            months |= {row[0] for row in cursor.fetchall()}
+        # A closed month's facts are frozen with its values, so the quarter
+        # and year around it keep adding up to what was closed.
+        cursor.execute(FROZEN_MONTHS_SQL, params)
+        months -= {row[0] for row in cursor.fetchall()}
+        cursor.execute(MISSING_MONTHS_SQL, params)
+        months |= {row[0] for row in cursor.fetchall()}
         clock.lap("setup")
         _compute_facts(cursor, params, sorted(months), clock)
         cursor.execute(RUN_TABLE_SQL)

@@ -39,7 +39,7 @@ qraw AS (
         FROM goals_quota q
         JOIN spm_fiscalperiod c ON c.tenant_id = q.tenant_id AND c.id = q.period_id
         LEFT JOIN spm_membership mm ON mm.tenant_id = q.tenant_id AND mm.id = q.membership_id
-        WHERE q.tenant_id = %(t)s AND q.measure = 'bookings'
+        WHERE q.tenant_id = %(t)s AND q.measure = %(measure_bookings)s
           AND c.start >= %(lo)s::date AND c."end" <= %(hi)s::date
     ) x
 ),
@@ -58,8 +58,8 @@ qp AS (
 mq AS (SELECT pid, k AS member_id, amount FROM qp WHERE k > 0),
 tq_up AS (
     SELECT mq.pid, s.sid AS team_id, SUM(mq.amount) AS amount
-    FROM mq JOIN m ON m.id = mq.member_id AND m.role = 'rep'
-    JOIN msub s ON s.member_id = mq.member_id AND s.kind = 'team'
+    FROM mq JOIN m ON m.id = mq.member_id AND m.role = %(role_rep)s
+    JOIN msub s ON s.member_id = mq.member_id AND s.kind = %(kind_team)s
     GROUP BY mq.pid, s.sid
 ),
 tq AS (
@@ -69,14 +69,14 @@ tq AS (
     FULL JOIN tq_up u ON u.pid = e.pid AND u.team_id = e.team_id
 ),
 quotas AS (
-    SELECT pid, 'member'::text AS kind, member_id AS sid, amount FROM mq
-    UNION ALL SELECT pid, 'team', team_id, amount FROM tq
+    SELECT pid, %(kind_member)s::text AS kind, member_id AS sid, amount FROM mq
+    UNION ALL SELECT pid, %(kind_team)s, team_id, amount FROM tq
     UNION ALL
-    SELECT pid, 'tenant', 0, SUM(amount) FROM (
+    SELECT pid, %(kind_tenant)s, 0, SUM(amount) FROM (
         SELECT tq.pid, tq.amount FROM tq JOIN teams t ON t.id = tq.team_id AND t.parent_id IS NULL
         UNION ALL
         SELECT mq.pid, mq.amount FROM mq
-        JOIN m ON m.id = mq.member_id AND m.role = 'rep' AND m.team_id IS NULL
+        JOIN m ON m.id = mq.member_id AND m.role = %(role_rep)s AND m.team_id IS NULL
     ) roots GROUP BY pid
 ),
 w AS (
@@ -135,9 +135,9 @@ acc AS (
 ),
 accs AS (
     SELECT s.kind, s.sid, acc.* FROM acc
-    JOIN msub s ON s.member_id = acc.owner_id AND s.kind <> 'tenant'
+    JOIN msub s ON s.member_id = acc.owner_id AND s.kind <> %(kind_tenant)s
     UNION ALL
-    SELECT 'tenant', 0, acc.* FROM acc
+    SELECT %(kind_tenant)s, 0, acc.* FROM acc
 ),
 agg AS (
     -- a customer on day D: customer_since <= D and not churned on or before D
@@ -164,11 +164,11 @@ STAGES_SQL = (
 sf AS (
     SELECT mp.pid, f.subject_kind AS kind, f.subject_id AS sid, f.stage_id,
            SUM(f.open_amount) AS raw, ROUND(SUM(f.weighted), 2) AS weighted,
-           SUM(CASE p.kind WHEN 'month' THEN f.entered_month
-                           WHEN 'quarter' THEN f.entered_quarter
+           SUM(CASE p.kind WHEN %(period_month)s THEN f.entered_month
+                           WHEN %(period_quarter)s THEN f.entered_quarter
                            ELSE f.entered_year END) AS n,
-           SUM(CASE p.kind WHEN 'month' THEN f.converted_month
-                           WHEN 'quarter' THEN f.converted_quarter
+           SUM(CASE p.kind WHEN %(period_month)s THEN f.converted_month
+                           WHEN %(period_quarter)s THEN f.converted_quarter
                            ELSE f.converted_year END) AS conv
     FROM kpis_stagefact f JOIN mp ON mp.ms = f.month JOIN p ON p.id = mp.pid
     WHERE f.tenant_id = %(t)s AND f.month BETWEEN %(lo)s::date AND %(hi)s::date

@@ -11,6 +11,7 @@ from django.core.paginator import Page, Paginator
 from django.db import connection
 
 from kpis.definitions import LOWER, format_value, kpi_def
+from kpis.sql import CHOICES
 from spm.models import FiscalPeriod, Membership, Team, Tenant
 
 
@@ -37,8 +38,8 @@ WITH b AS (
     JOIN spm_membership m ON m.tenant_id = v.tenant_id AND m.id = v.subject_id
     JOIN spm_user u ON u.id = m.user_id
     LEFT JOIN spm_team tm ON tm.tenant_id = m.tenant_id AND tm.id = m.team_id
-    WHERE v.tenant_id = %(t)s AND v.period_id = %(p)s AND v.subject_kind = 'member'
-      AND v.kpi = %(kpi)s AND m.role = 'rep'
+    WHERE v.tenant_id = %(t)s AND v.period_id = %(p)s AND v.subject_kind = %(kind_member)s
+      AND v.kpi = %(kpi)s AND m.role = %(role_rep)s
       AND (%(path)s::text IS NULL OR left(tm.path, length(%(path)s::text)) = %(path)s::text)
 ),
 r AS (
@@ -112,6 +113,7 @@ def _ranked(
         cursor.execute(
             BOARD_SQL.format(direction=direction),
             {
+                **CHOICES,
                 "t": tenant.pk,
                 "p": period.pk,
                 "kpi": kpi,

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from goals.models import Goal, GoalLevel
-from kpis.models import KpiValue
+from kpis.models import DirtyPeriod, KpiValue
 from pipeline.models import Stage
 from spm.models import FiscalPeriod, Membership, TaskRun, Team, Tenant
 
@@ -143,4 +143,16 @@ def kpi_runs(tenant: Tenant, *, limit: int = 30) -> list[TaskRun]:
         TaskRun.objects.filter(tenant=tenant, kind__startswith="kpis.")
         .select_related("created_by__user")
         .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def kpi_changes_after_close(tenant: Tenant) -> list[DirtyPeriod]:
+    """Closed periods whose inputs changed after their close (a deal of a
+    closed month won late, a quota moved): their values stay frozen, and the
+    mark, with the time of the first such change, stays as the record the
+    runs page shows. Oldest period first (one query)."""
+    return list(
+        DirtyPeriod.objects.filter(tenant=tenant, period__is_closed=True)
+        .select_related("period")
+        .order_by("period__start", "-period__end")
     )

@@ -9,7 +9,9 @@ from django.db import connection
 
 from goals.models import PERCENT_METRICS
 from goals.services import goal_progress_record
+from kpis.sql import CHOICES
 from spm.models import Tenant
+from spm.money import QUANTITY_KWARGS, round_half_up
 
 # Goals measured by a KPI ---------------------------------------------------------------
 
@@ -25,11 +27,15 @@ JOIN LATERAL (
 ) gp ON true
 LEFT JOIN kpis_kpivalue v
   ON v.tenant_id = g.tenant_id AND v.period_id = gp.id AND v.kpi = g.metric
- AND v.subject_kind = CASE g.level WHEN 'member' THEN 'member' WHEN 'team' THEN 'team'
-                                   ELSE 'tenant' END
+ AND v.subject_kind = CASE g.level WHEN %(level_member)s THEN %(kind_member)s
+                                   WHEN %(level_team)s THEN %(kind_team)s
+                                   ELSE %(kind_tenant)s END
  AND v.subject_id = COALESCE(g.owner_membership_id, g.owner_team_id, 0)
-WHERE g.tenant_id = %(t)s AND g.metric <> 'manual' AND gp.id = ANY(%(pids)s)
+WHERE g.tenant_id = %(t)s AND g.metric <> %(metric_manual)s AND gp.id = ANY(%(pids)s)
 """
+
+# The places of the goals' value columns.
+QUANTITY_PLACES = Decimal(1).scaleb(-QUANTITY_KWARGS["decimal_places"])
 
 
 def goals_progress_update(tenant: Tenant, *, period_ids: Sequence[int]) -> int:
@@ -39,14 +45,14 @@ def goals_progress_update(tenant: Tenant, *, period_ids: Sequence[int]) -> int:
     goals app as percentages (55.56 for an attainment of 0.5556), the way its
     targets are entered. One query, then ``goals.services.goal_progress_record``."""
     with connection.cursor() as cursor:
-        cursor.execute(GOALS_SQL, {"t": tenant.pk, "pids": list(period_ids)})
+        cursor.execute(GOALS_SQL, {"t": tenant.pk, "pids": list(period_ids), **CHOICES})
         rows = cursor.fetchall()
     values: dict[int, Decimal] = {}
     for goal_id, metric, value in rows:
         if value is not None and metric in PERCENT_METRICS:
-            value = (value * 100).quantize(Decimal("0.0001"))
+            value = round_half_up(value * 100, QUANTITY_PLACES)
         elif value is not None:
-            value = value.quantize(Decimal("0.0001"))
+            value = round_half_up(value, QUANTITY_PLACES)
         values[goal_id] = value
     if not values:
         return 0

@@ -15,9 +15,10 @@ from kpis import engine
 from kpis.models import CustomKpi
 from kpis.services.goal_progress import goals_progress_update
 from kpis.services.queue import QUEUED_KEY, periods_mark_dirty
+from kpis.sql import CHOICES
 from spm.db.locks import try_advisory_xact_lock
 from spm.models import FiscalPeriod, Membership, PeriodKind, TaskRun, Tenant
-from spm.services import task_run_create, task_run_finish, task_run_start
+from spm.services import task_run
 from spm.tenancy.context import tenant_context
 
 RUN_FULL = "kpis.recompute"
@@ -57,13 +58,13 @@ def _locked(tenant: Tenant, period_ids: Iterable[int]) -> tuple[list[int], list[
 LIVE_SQL = """
 WITH fy AS (
     SELECT "end" FROM spm_fiscalperiod
-    WHERE tenant_id = %(t)s AND kind = 'year' AND start <= %(today)s AND "end" >= %(today)s
+    WHERE tenant_id = %(t)s AND kind = %(period_year)s AND start <= %(today)s AND "end" >= %(today)s
 ),
 horizon AS (
     -- the current fiscal year and the quarter after it
     SELECT COALESCE(
         (SELECT q."end" FROM spm_fiscalperiod q, fy
-         WHERE q.tenant_id = %(t)s AND q.kind = 'quarter' AND q.start = fy."end" + 1),
+         WHERE q.tenant_id = %(t)s AND q.kind = %(period_quarter)s AND q.start = fy."end" + 1),
         (SELECT "end" FROM fy)
     ) AS hi
 ),
@@ -71,10 +72,12 @@ first AS (
     -- the first day anything the KPIs read happened
     SELECT LEAST(
         -- (per status and per stage: each MIN is one probe of an index)
-        (SELECT MIN(close_date) FROM pipeline_deal WHERE tenant_id = %(t)s AND status = 'won'),
-        (SELECT MIN(close_date) FROM pipeline_deal WHERE tenant_id = %(t)s AND status = 'lost'),
+        (SELECT MIN(close_date) FROM pipeline_deal
+         WHERE tenant_id = %(t)s AND status = %(status_won)s),
+        (SELECT MIN(close_date) FROM pipeline_deal
+         WHERE tenant_id = %(t)s AND status = %(status_lost)s),
         (SELECT MIN(expected_close_date) FROM pipeline_deal
-         WHERE tenant_id = %(t)s AND status = 'open'),
+         WHERE tenant_id = %(t)s AND status = %(status_open)s),
         (SELECT MIN(occurred_on) FROM pipeline_activity WHERE tenant_id = %(t)s),
         (SELECT MIN(awareness_on) FROM pipeline_lead WHERE tenant_id = %(t)s),
         (SELECT MIN(customer_since) FROM pipeline_account WHERE tenant_id = %(t)s),
@@ -87,7 +90,7 @@ first AS (
          WHERE q.tenant_id = %(t)s)
     ) AS lo
 )
-SELECT p.id, p.fiscal_year,
+SELECT p.id, p.fiscal_year, p.is_closed,
        (first.lo IS NOT NULL AND p."end" >= first.lo
         AND (horizon.hi IS NULL OR p.start <= horizon.hi)) AS live
 FROM spm_fiscalperiod p, first, horizon
@@ -98,20 +101,23 @@ WHERE p.tenant_id = %(t)s
 def periods_live(
     tenant: Tenant, *, today: dt.date | None = None
 ) -> tuple[dict[int, int], set[int]]:
-    """Split the tenant's periods into those the engine computes and those it
-    skips: periods ending before the first deal, activity, lead, customer,
-    stage change or quota (nothing to count), and periods starting after the
-    current fiscal year and the quarter after it (zeros and today's open
-    pipeline only; they come into range as time passes and the nightly run
-    picks them up). Returns ({live period id: fiscal year}, skipped ids).
-    Call inside the tenant's context."""
+    """Split the tenant's open periods into those the engine computes and
+    those it skips: periods ending before the first deal, activity, lead,
+    customer, stage change or quota (nothing to count), and periods starting
+    after the current fiscal year and the quarter after it (zeros and today's
+    open pipeline only; they come into range as time passes and the nightly
+    run picks them up). Closed periods are in neither: their values are
+    frozen, never computed again nor cleared. Returns ({live period id:
+    fiscal year}, skipped ids). Call inside the tenant's context."""
     if today is None:
         today = timezone.localtime(timezone=ZoneInfo(tenant.time_zone)).date()
     with connection.cursor() as cursor:
-        cursor.execute(LIVE_SQL, {"t": tenant.pk, "today": today, "tz": tenant.time_zone})
+        cursor.execute(
+            LIVE_SQL, {**CHOICES, "t": tenant.pk, "today": today, "tz": tenant.time_zone}
+        )
         rows = cursor.fetchall()
-    live = {pk: year for pk, year, ok in rows if ok}
-    return live, {pk for pk, _year, ok in rows if not ok}
+    live = {pk: year for pk, year, closed, ok in rows if ok and not closed}
+    return live, {pk for pk, _year, closed, ok in rows if not ok and not closed}
 
 
 def _period_chunks(tenant: Tenant) -> tuple[list[list[int]], list[int]]:
@@ -139,34 +145,24 @@ def kpi_recompute_full(
         chunks, skipped_ids = _period_chunks(tenant)
         # Values of skipped periods would be stale: drop them.
         cleared = engine.clear(tenant, period_ids=skipped_ids)
-        if run_id is None:
-            run_id = task_run_create(
-                tenant, kind=RUN_FULL, label="Recompute all KPIs", created_by=created_by
-            ).pk
-        task_run_start(tenant, run_id=run_id, total=len(chunks))
-    rows, done, skipped = 0, 0, 0
-    try:
-        for chunk in chunks:
+    rows, skipped = 0, 0
+    with task_run(
+        tenant,
+        kind=RUN_FULL,
+        label="Recompute all KPIs",
+        run_id=run_id,
+        total=len(chunks),
+        created_by=created_by,
+    ) as run:
+        for done, chunk in enumerate(chunks, start=1):
             with tenant_context(tenant):
                 locked, busy = _locked(tenant, chunk)
                 rows += kpi_recompute(tenant, period_ids=locked)
                 if busy:
                     periods_mark_dirty(tenant, period_ids=busy)
                 skipped += len(busy)
-            done += 1
-            with tenant_context(tenant):
-                TaskRun.objects.filter(tenant=tenant, pk=run_id).update(
-                    progress_done=done, rows=rows
-                )
-    except Exception as exc:
-        with tenant_context(tenant):
-            task_run_finish(tenant, run_id=run_id, ok=False, rows=rows, message=str(exc)[:2000])
-        raise
-    with tenant_context(tenant):
-        task_run_finish(
-            tenant,
-            run_id=run_id,
-            ok=True,
+            run.progress(done, rows=rows)
+        run.outcome(
             rows=rows,
             message=f"{rows} values in {sum(map(len, chunks))} periods",
             result={
@@ -176,63 +172,73 @@ def kpi_recompute_full(
                 "cleared": cleared,
             },
         )
-        return TaskRun.objects.get(tenant=tenant, pk=run_id)
+    with tenant_context(tenant):
+        return TaskRun.objects.get(tenant=tenant, pk=run.run_id)
+
+
+# The dirty periods the incremental run computes: those of open periods (a
+# closed period's values are frozen; its marks stay as the record of changes
+# made after its close, shown on the runs page).
+DIRTY_OPEN_SQL = """
+SELECT d.period_id FROM kpis_dirtyperiod d
+JOIN spm_fiscalperiod p ON p.tenant_id = d.tenant_id AND p.id = d.period_id
+WHERE d.tenant_id = %s AND NOT p.is_closed
+ORDER BY d.period_id
+"""
 
 
 def kpi_recompute_dirty(tenant: Tenant) -> TaskRun | None:
-    """Recompute the periods marked dirty since the last run (the on-change and
-    every-few-minutes path). Claims the dirty rows and computes them in one
-    transaction under the periods' advisory locks; a period another run holds
-    stays dirty. Returns the recorded run, or None when nothing was dirty.
-    Call outside any tenant context."""
+    """Recompute the open periods marked dirty since the last run (the
+    on-change and every-few-minutes path). Claims the dirty rows and computes
+    them in one transaction under the periods' advisory locks; a period
+    another run holds stays dirty, and so do closed periods (their values are
+    frozen). Returns the recorded run, or None when nothing was dirty. Call
+    outside any tenant context."""
     cache.delete(QUEUED_KEY.format(tenant_id=tenant.pk))
-    with tenant_context(tenant):
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT period_id FROM kpis_dirtyperiod WHERE tenant_id = %s "
-                "ORDER BY period_id FOR UPDATE SKIP LOCKED",
-                [tenant.pk],
+    with tenant_context(tenant), connection.cursor() as cursor:
+        cursor.execute(DIRTY_OPEN_SQL, [tenant.pk])
+        pending = len(cursor.fetchall())
+    if not pending:
+        return None
+    label = f"Recompute {pending} changed periods"
+    with task_run(tenant, kind=RUN_INCREMENTAL, label=label, total=1) as run:
+        with tenant_context(tenant):
+            with connection.cursor() as cursor:
+                cursor.execute(DIRTY_OPEN_SQL + " FOR UPDATE OF d SKIP LOCKED", [tenant.pk])
+                candidates = [row[0] for row in cursor.fetchall()]
+            locked, busy = _locked(tenant, candidates)
+            rows = _recompute_claimed(tenant, period_ids=locked)
+            labels = list(
+                FiscalPeriod.objects.filter(tenant=tenant, pk__in=locked)
+                .order_by("start", "kind")
+                .values_list("label", flat=True)
             )
-            candidates = [row[0] for row in cursor.fetchall()]
-        if not candidates:
-            return None
-        run = task_run_create(
-            tenant, kind=RUN_INCREMENTAL, label=f"Recompute {len(candidates)} changed periods"
-        )
-        started = timezone.now()
-        locked, busy = _locked(tenant, candidates)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "DELETE FROM kpis_dirtyperiod WHERE tenant_id = %s AND period_id = ANY(%s)",
-                [tenant.pk, locked],
-            )
-        live, _skipped = periods_live(tenant)
-        # A changed date marks its month, quarter and year: the facts of the
-        # dirty months are computed again, the other periods re-derived from
-        # their stored months (a quota change marks no month: nothing to count).
-        fact_months = FiscalPeriod.objects.filter(
-            tenant=tenant, pk__in=locked, kind=PeriodKind.MONTH
-        ).values_list("start", flat=True)
-        rows = kpi_recompute(
-            tenant,
-            period_ids=[pk for pk in locked if pk in live],
-            fact_months=list(fact_months),
-        )
-        engine.clear(tenant, period_ids=[pk for pk in locked if pk not in live])
-        labels = list(
-            FiscalPeriod.objects.filter(tenant=tenant, pk__in=locked)
-            .order_by("start", "kind")
-            .values_list("label", flat=True)
-        )
-        TaskRun.objects.filter(tenant=tenant, pk=run.pk).update(
-            status=TaskRun.Status.SUCCEEDED,
-            started_at=started,
-            finished_at=timezone.now(),
-            progress_total=1,
-            progress_done=1,
+        run.outcome(
             rows=rows,
             message=f"{rows} values in {', '.join(labels)}",
             result={"periods": locked, "busy": busy},
         )
-        run.refresh_from_db()
-        return run
+    with tenant_context(tenant):
+        return TaskRun.objects.get(tenant=tenant, pk=run.run_id)
+
+
+def _recompute_claimed(tenant: Tenant, *, period_ids: list[int]) -> int:
+    """Unmark ``period_ids`` (locked by the caller) and compute them again:
+    the facts of their months, the other periods re-derived from their stored
+    months (a quota change marks no month: nothing to count)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM kpis_dirtyperiod WHERE tenant_id = %s AND period_id = ANY(%s)",
+            [tenant.pk, period_ids],
+        )
+    live, _skipped = periods_live(tenant)
+    fact_months = FiscalPeriod.objects.filter(
+        tenant=tenant, pk__in=period_ids, kind=PeriodKind.MONTH
+    ).values_list("start", flat=True)
+    rows = kpi_recompute(
+        tenant,
+        period_ids=[pk for pk in period_ids if pk in live],
+        fact_months=list(fact_months),
+    )
+    engine.clear(tenant, period_ids=[pk for pk in period_ids if pk not in live])
+    return rows

@@ -32,6 +32,7 @@ class RunsView(TenantViewMixin, TemplateView):
                 (run.finished_at - run.started_at).total_seconds() if done else None  # type: ignore[operator]
             )
         context["runs"] = runs
+        context["changed_after_close"] = selectors.kpi_changes_after_close(self.tenant)
         return context
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:

@@ -17,6 +17,7 @@ from pipeline.models import (
     ImportKind,
 )
 from spm.api.errors import problem
+from spm.money import PERCENT_KWARGS
 from spm.reach import Reach
 
 
@@ -32,7 +33,7 @@ def _bulk_item_serializer(kind: str) -> type[serializers.Serializer]:
                     "DealSyncSplit",
                     {
                         "member": serializers.CharField(help_text="Member id, email or full name."),
-                        "percent": serializers.DecimalField(max_digits=5, decimal_places=2),
+                        "percent": serializers.DecimalField(**PERCENT_KWARGS),
                     },
                 ),
                 required=False,

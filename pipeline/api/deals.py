@@ -34,12 +34,13 @@ from spm.api.base import TenantModelViewSet, TenantPrimaryKeyRelatedField
 from spm.api.fields import MoneyField
 from spm.api.filters import IdFilter
 from spm.models import Membership
+from spm.money import MONEY_KWARGS, PERCENT_KWARGS, RATE_KWARGS
 from spm.permissions import SELLERS
 
 
 class SplitSerializer(serializers.ModelSerializer):
     member = TenantPrimaryKeyRelatedField(model=Membership)
-    credited_amount = serializers.DecimalField(max_digits=18, decimal_places=2, read_only=True)
+    credited_amount = serializers.DecimalField(**MONEY_KWARGS, read_only=True)
 
     class Meta:
         model = DealSplit
@@ -64,8 +65,7 @@ class DealSerializer(serializers.ModelSerializer):
         max_length=3, required=False, help_text="Defaults to the tenant's currency."
     )
     probability = serializers.DecimalField(
-        max_digits=5,
-        decimal_places=2,
+        **PERCENT_KWARGS,
         required=False,
         min_value=0,
         max_value=100,
@@ -73,8 +73,7 @@ class DealSerializer(serializers.ModelSerializer):
     )
     forecast_category = serializers.ChoiceField(choices=ForecastCategory.choices, required=False)
     exchange_rate = serializers.DecimalField(
-        max_digits=9,
-        decimal_places=6,
+        **RATE_KWARGS,
         required=False,
         min_value=0,
         help_text="Tenant currency per unit of the deal's currency.",
@@ -82,7 +81,7 @@ class DealSerializer(serializers.ModelSerializer):
     close_date = serializers.DateField(
         required=False, allow_null=True, help_text="For won or lost deals; defaults to today."
     )
-    weighted_amount = serializers.DecimalField(max_digits=18, decimal_places=2, read_only=True)
+    weighted_amount = serializers.DecimalField(**MONEY_KWARGS, read_only=True)
     amount = MoneyField(min_value=Decimal("0"), max_value=DEAL_AMOUNT_MAX)
 
     class Meta:

@@ -15,6 +15,7 @@ from pipeline.models import (
 from spm.api.base import TenantModelViewSet, TenantPrimaryKeyRelatedField
 from spm.api.filters import IdFilter
 from spm.models import FiscalPeriod
+from spm.money import RATE_KWARGS
 from spm.permissions import ADMIN
 
 
@@ -24,8 +25,7 @@ class ExchangeRateSerializer(serializers.ModelSerializer):
     )
     period_label = serializers.CharField(source="period.label", read_only=True)
     rate = serializers.DecimalField(
-        max_digits=9,
-        decimal_places=6,
+        **RATE_KWARGS,
         coerce_to_string=True,
         help_text="Units of the tenant's currency per unit of this currency.",
     )

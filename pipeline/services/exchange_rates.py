@@ -17,7 +17,7 @@ from pipeline.models import (
 )
 from pipeline.services.common import _user
 from spm.models import FiscalPeriod, Membership, PeriodKind, Tenant
-from spm.money import to_cents
+from spm.money import round_half_up
 from spm.services import audit_record
 
 
@@ -216,4 +216,4 @@ def compute_base_amount(
             raise ValidationError(
                 {"exchange_rate": missing_rate_message(tenant, currency=deal.currency, day=day)}
             )
-    deal.base_amount = to_cents(deal.amount * deal.exchange_rate)
+    deal.base_amount = round_half_up(deal.amount * deal.exchange_rate)

@@ -12,6 +12,13 @@ def lock_key(name: str) -> int:
     return zlib.crc32(name.encode()) - 2**31
 
 
+def advisory_xact_lock(tenant_id: int, name: str) -> None:
+    """Wait for, then hold until the current transaction ends, the
+    transaction-scoped advisory lock on (tenant, name). Call inside ``atomic()``."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [tenant_id, lock_key(name)])
+
+
 def try_advisory_xact_lock(tenant_id: int, name: str) -> bool:
     """Take a transaction-scoped advisory lock on (tenant, name) if free.
 
