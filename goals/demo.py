@@ -48,8 +48,9 @@ def _active(member: Membership, period: FiscalPeriod) -> bool:
 
 
 def seed(tenant: Tenant, *, rng: random.Random, today: dt.date, people: DemoPeople) -> None:
-    """Create the goals pillar's demo data for ``tenant`` (inside its context)."""
-    actor = people.admin
+    """Create the goals pillar's demo data for ``tenant`` (inside its context):
+    quotas, goals with check-ins, scored objectives (in this order: the same
+    seed gives the same data)."""
     history_start = dt.date(today.year - 2, today.month, 1)
     periods = list(
         FiscalPeriod.objects.filter(tenant=tenant, end__gte=history_start).order_by("start")
@@ -64,10 +65,24 @@ def seed(tenant: Tenant, *, rng: random.Random, today: dt.date, people: DemoPeop
         ).order_by("start")
     )
     SeasonalityProfile.objects.create(tenant=tenant, name="Year-end heavy", weights=SEASONALITY)
+    quotas = _quotas(tenant, rng=rng, people=people, quarters=quarters, months=months)
+    year = next(p for p in periods if p.kind == "year" and p.fiscal_year == current_year)
+    _goals(tenant, rng=rng, today=today, people=people, year=year, quotas=quotas)
+    _objectives(tenant, rng=rng, people=people, past=[q for q in quarters if q.end < today][-2:])
 
-    # Quotas: each rep a quarterly number growing 5% a year, spread evenly to months;
-    # each region the sum of its reps; the top team the regions' sum less 5% (the
-    # reps carry 105%: over-assignment).
+
+def _quotas(
+    tenant: Tenant,
+    *,
+    rng: random.Random,
+    people: DemoPeople,
+    quarters: list[FiscalPeriod],
+    months: list[FiscalPeriod],
+) -> list[Quota]:
+    """Each rep a quarterly number growing 5% a year, spread evenly to months;
+    each region the sum of its reps; the top team the regions' sum less 5% (the
+    reps carry 105%: over-assignment). Returns the quotas written."""
+    actor = people.admin
     quotas: list[Quota] = []
     base = {rep.pk: Decimal(rng.randrange(120, 220)) * THOUSAND for rep in people.reps}
     regions = people.teams[1:]
@@ -147,9 +162,24 @@ def seed(tenant: Tenant, *, rng: random.Random, today: dt.date, people: DemoPeop
         ],
         batch_size=1000,
     )
+    return quotas
 
-    # Goals: company -> regions -> two reps per region, approved, with check-ins.
-    year = next(p for p in periods if p.kind == "year" and p.fiscal_year == current_year)
+
+def _goals(
+    tenant: Tenant,
+    *,
+    rng: random.Random,
+    today: dt.date,
+    people: DemoPeople,
+    year: FiscalPeriod,
+    quotas: list[Quota],
+) -> None:
+    """Company -> regions -> two reps per region, approved, with check-ins;
+    the targets are the year's quotas."""
+    actor = people.admin
+    regions = people.teams[1:]
+    top_team = people.teams[0]
+    current_year = year.fiscal_year
     company_target = sum(
         (
             q.amount
@@ -206,51 +236,73 @@ def seed(tenant: Tenant, *, rng: random.Random, today: dt.date, people: DemoPeop
             ),
         )
         reps = [r for r in people.reps if r.team_id == team.pk and r.end_date is None][:2]
-        for rep in reps:
-            target = Decimal(rng.choice([40, 60, 80]))
-            goal = Goal.objects.create(
-                tenant=tenant,
-                level=GoalLevel.MEMBER,
-                owner_membership=rep,
-                parent=team_goal,
-                title=f"Hold {target:.0f} discovery calls this quarter",
-                metric=Metric.MANUAL,
-                unit="calls",
-                target_value=target,
-                rationale="Discovery calls are the first step of every new deal",
-                start_date=max(year.start, today - dt.timedelta(days=60)),
-                due_date=min(year.end, today + dt.timedelta(days=30)),
-                status=GoalStatus.APPROVED,
-                created_by=rep,
-                approved_by=manager,
-                approved_at=timezone.now(),
-            )
-            value = Decimal(0)
-            for weeks_ago in (6, 4, 2):
-                value += Decimal(rng.randint(4, 12))
-                checkins.append(
-                    GoalCheckIn(
-                        tenant=tenant,
-                        goal=goal,
-                        author=rep,
-                        value=value,
-                        checked_on=today - dt.timedelta(weeks=weeks_ago),
-                        comment=rng.choice(
-                            [
-                                "Steady week",
-                                "Conference leads",
-                                "Holiday slowdown",
-                                "New sequence works",
-                            ]
-                        ),
-                    )
-                )
-            goal.progress_value = value
-            goal.save(update_fields=["progress_value"])
+        checkins += _rep_goals(
+            tenant, rng=rng, today=today, year=year, parent=team_goal, reps=reps, manager=manager
+        )
     GoalCheckIn.objects.bulk_create(checkins)
 
-    # Objectives, scored, for the two quarters that ended before today.
-    past = [q for q in quarters if q.end < today][-2:]
+
+def _rep_goals(
+    tenant: Tenant,
+    *,
+    rng: random.Random,
+    today: dt.date,
+    year: FiscalPeriod,
+    parent: Goal,
+    reps: list[Membership],
+    manager: Membership,
+) -> list[GoalCheckIn]:
+    """A manual goal per rep (discovery calls) under the team's goal, with
+    three check-ins; returns the check-ins to write."""
+    checkins: list[GoalCheckIn] = []
+    for rep in reps:
+        target = Decimal(rng.choice([40, 60, 80]))
+        goal = Goal.objects.create(
+            tenant=tenant,
+            level=GoalLevel.MEMBER,
+            owner_membership=rep,
+            parent=parent,
+            title=f"Hold {target:.0f} discovery calls this quarter",
+            metric=Metric.MANUAL,
+            unit="calls",
+            target_value=target,
+            rationale="Discovery calls are the first step of every new deal",
+            start_date=max(year.start, today - dt.timedelta(days=60)),
+            due_date=min(year.end, today + dt.timedelta(days=30)),
+            status=GoalStatus.APPROVED,
+            created_by=rep,
+            approved_by=manager,
+            approved_at=timezone.now(),
+        )
+        value = Decimal(0)
+        for weeks_ago in (6, 4, 2):
+            value += Decimal(rng.randint(4, 12))
+            checkins.append(
+                GoalCheckIn(
+                    tenant=tenant,
+                    goal=goal,
+                    author=rep,
+                    value=value,
+                    checked_on=today - dt.timedelta(weeks=weeks_ago),
+                    comment=rng.choice(
+                        [
+                            "Steady week",
+                            "Conference leads",
+                            "Holiday slowdown",
+                            "New sequence works",
+                        ]
+                    ),
+                )
+            )
+        goal.progress_value = value
+        goal.save(update_fields=["progress_value"])
+    return checkins
+
+
+def _objectives(
+    tenant: Tenant, *, rng: random.Random, people: DemoPeople, past: list[FiscalPeriod]
+) -> None:
+    """Objectives, scored by the rep's manager, for the ``past`` quarters."""
     objectives: list[Objective] = []
     for quarter in past:
         for rep in people.reps:

@@ -30,7 +30,7 @@ def prorate(
     member_end: dt.date | None,
 ) -> Decimal:
     """quota x active_days / days_in_period, both ends inclusive, half-up to cents
-    (FORMULAS.md section 1). A member active the whole period keeps ``amount``."""
+    (docs/formulas.md section 1). A member active the whole period keeps ``amount``."""
     days = (period_end - period_start).days + 1
     active = active_days(period_start, period_end, member_start, member_end)
     if active == days:
@@ -42,7 +42,7 @@ def largest_remainder(
     total: Decimal, weights: Sequence[Decimal], *, unit: Decimal = CENT
 ) -> list[Decimal]:
     """Split ``total`` in proportion to ``weights`` into multiples of ``unit``
-    that add up to ``total`` exactly (FORMULAS.md section 1, top-down).
+    that add up to ``total`` exactly (docs/formulas.md section 1, top-down).
 
     Each part gets the floor of its raw share in units; the units left over go
     one each to the parts with the largest remainders, ties to the earlier part.
@@ -102,7 +102,7 @@ def spread(amount: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
 
 def mbo_score(items: Sequence[tuple[Decimal, Decimal]]) -> Decimal:
     """Weighted MBO score: sum of weight x score over (weight, score) pairs
-    (FORMULAS.md section 4, "Bonus on a goal"). Weights must add up to exactly 1;
+    (docs/formulas.md section 4, "MBO bonus"). Weights must add up to exactly 1;
     the result is exact (0.40 x 1.00 + 0.35 x 0.80 + 0.25 x 0.50 = 0.805)."""
     if not items:
         raise ValidationError({"objectives": "There are no objectives to score."})

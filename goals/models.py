@@ -53,7 +53,7 @@ class Quota(TenantModel):
     """The target amount of one measure for a member or a team in one period.
 
     ``amount`` is the full-period figure as entered; a member who starts or
-    leaves inside the period carries ``amount x active_days / days`` (FORMULAS.md
+    leaves inside the period carries ``amount x active_days / days`` (docs/formulas.md
     section 1, see ``goals.engine.prorate``). A team quota is the top-down
     figure; without one the team's quota is the sum of its reps' quotas.
     """
@@ -174,7 +174,7 @@ class SeasonalityProfile(TenantModel):
 
 
 class Metric(models.TextChoices):
-    """KPI keys (FORMULAS.md section 3; the KPI engine writes their progress) and manual."""
+    """KPI keys (docs/formulas.md section 3; the KPI engine writes their progress) and manual."""
 
     BOOKINGS = "bookings", "Bookings"
     ATTAINMENT = "attainment", "Quota attainment (%)"

@@ -1,4 +1,4 @@
-"""The built-in KPIs (FORMULAS.md section 3, plus activity counts and the lead
+"""The built-in KPIs (docs/formulas.md section 3, plus activity counts and the lead
 funnel): key, label, unit and the default direction.
 
 Units decide how a value is stored and shown:

@@ -18,14 +18,14 @@ from spm.models import Tenant
 from spm.tasks import tenant_task
 
 
-@tenant_task(atomic=False)
+@tenant_task(atomic=False, name=services.DIRTY_TASK)
 def kpis_recompute_dirty(tenant: Tenant) -> int:
     """Recompute the tenant's dirty periods; returns the rows written (0 if none)."""
     run = services.kpi_recompute_dirty(tenant)
     return run.rows if run else 0
 
 
-@tenant_task(atomic=False)
+@tenant_task(atomic=False, name=services.FULL_TASK)
 def kpis_recompute_tenant(tenant: Tenant, run_id: int | None = None) -> int:
     """Recompute every period of the tenant, recording progress on ``run_id``."""
     return services.kpi_recompute_full(tenant, run_id=run_id).rows

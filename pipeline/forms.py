@@ -19,6 +19,7 @@ from pipeline.models import (
     ImportKind,
     Stage,
 )
+from pipeline.services import DEAL_FIELDS
 from spm.forms import TenantScopedFormMixin
 from spm.models import FiscalPeriod, Membership, PeriodKind, Tenant
 from spm.money import PERCENT_KWARGS, RATE_KWARGS
@@ -70,23 +71,7 @@ class DealForm(TenantScopedFormMixin, forms.ModelForm):
 
     class Meta:
         model = Deal
-        fields = [
-            "name",
-            "account",
-            "owner",
-            "amount",
-            "currency",
-            "exchange_rate",
-            "stage",
-            "probability",
-            "forecast_category",
-            "expected_close_date",
-            "close_date",
-            "lost_reason",
-            "deal_type",
-            "product_line",
-            "source",
-        ]
+        fields = [f for f in DEAL_FIELDS if f not in ("pipeline", "external_id", "created_on")]
         widgets = {"expected_close_date": DATE}
         field_classes = {"owner": MemberChoiceField, "stage": StageChoiceField}
 

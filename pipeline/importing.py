@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from pipeline import sync, tasks
+from pipeline import sync
 from pipeline.models import ChangeSource, ImportBatch, ImportKind
 from spm import services as core
+from spm.celery import enqueue_on_commit
 from spm.db.locks import advisory_xact_lock
 from spm.models import Membership, TaskRun, Tenant
 from spm.tenancy.context import tenant_context
@@ -31,6 +32,8 @@ from spm.uploads import refuse_binary
 MAX_ROWS = 100_000
 MAX_REPORTED_ERRORS = 1000
 IMPORT_TASK_KIND = "pipeline.import"
+# The task that runs ``import_batch_run`` (declared in pipeline.tasks).
+IMPORT_RUN_TASK = "pipeline.tasks.import_run"
 
 Row = tuple[int, dict[str, Any]]
 
@@ -176,17 +179,10 @@ def import_batch_set_mapping(
     return batch
 
 
-def import_batch_start(
-    tenant: Tenant,
-    *,
-    batch: ImportBatch,
-    actor: Membership | None,
-    enqueue: Callable[[int, int], Any] | None = None,
-) -> TaskRun:
-    """Queue the import of ``batch`` (after commit) and return its TaskRun.
-
-    ``enqueue(tenant_id, batch_id)`` defaults to the Celery task.
-    """
+def import_batch_start(tenant: Tenant, *, batch: ImportBatch, actor: Membership | None) -> TaskRun:
+    """Queue the import of ``batch`` (``IMPORT_RUN_TASK``, after commit) and
+    return its TaskRun. Raises ValidationError naming ``batch`` while the
+    batch is being imported, or the mapping's field."""
     check_mapping(batch.kind, batch.headers, batch.mapping)
     if batch.run_id is not None:
         run = TaskRun.objects.get(tenant=tenant, pk=batch.run_id)
@@ -201,8 +197,7 @@ def import_batch_start(
         )
         batch.run = run
         batch.save(update_fields=["run"])
-        send = enqueue or tasks.import_run.delay
-        transaction.on_commit(lambda: send(tenant.pk, batch.pk))
+        enqueue_on_commit(IMPORT_RUN_TASK, tenant.pk, batch.pk)
     return run
 
 

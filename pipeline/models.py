@@ -2,7 +2,7 @@
 deals with their credit splits and stage history, leads through the AIDA
 funnel, activities, and CSV import batches.
 
-Number formats (DESIGN.md "Time and money"):
+Number formats (docs/architecture.md, "Money"):
 - money is ``NUMERIC(18,2)`` (``MONEY_KWARGS``);
 - probabilities and split shares are percentages ``NUMERIC(5,2)`` from 0.00 to
   100.00 (``PERCENT_KWARGS``): people enter "60" for 60 %, and split shares must add
@@ -257,7 +257,7 @@ class Deal(TenantModel):
 
 class DealSplit(TenantModel):
     """A member's share of a deal's credit, with the credited amount stored in
-    the tenant's currency (FORMULAS.md section 2) so credits sum in SQL."""
+    the tenant's currency (docs/formulas.md section 2) so credits sum in SQL."""
 
     deal = TenantForeignKey(Deal, on_delete=models.CASCADE, related_name="splits")
     member = TenantForeignKey(Membership, on_delete=models.PROTECT, related_name="deal_splits")

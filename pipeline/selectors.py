@@ -35,7 +35,7 @@ def won_bookings_by_member(tenant: Tenant, *, start: dt.date, end: dt.date) -> d
     """Membership id -> credited bookings of deals won with ``close_date`` in
     [start, end] (both inclusive), in the tenant's currency.
 
-    Credits are the stored split amounts (FORMULAS.md section 2: 100 % to the
+    Credits are the stored split amounts (docs/formulas.md section 2: 100 % to the
     owner unless split; split credits add up to the deal amount exactly, the
     residual cent to the largest share). Members with no bookings are absent.
     One query. Call inside the tenant's context.

@@ -7,7 +7,7 @@ from spm.models import Tenant
 from spm.tasks import tenant_task
 
 
-@tenant_task(atomic=False)
+@tenant_task(atomic=False, name=importing.IMPORT_RUN_TASK)
 def import_run(tenant: Tenant, batch_id: int) -> None:
     """Import an uploaded CSV batch (``pipeline.importing.import_batch_run``).
 

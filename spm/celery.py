@@ -3,11 +3,31 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from celery import Celery
+from django.db import transaction
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spm.settings.local")
 
 app = Celery("spm")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+def enqueue(name: str, *args: Any, countdown: float | None = None) -> None:
+    """Send the task registered as ``name`` with JSON ``args`` now.
+
+    Services start their follow-up work by name, never by importing the task:
+    an app's ``tasks.py`` imports its services, so a service importing it
+    back would make a cycle. The name is a constant beside the service and
+    the task declares it (``@tenant_task(name=...)``);
+    ``tests/spm/test_task_names.py`` checks that every such name is a task.
+    """
+    app.send_task(name, args=args, countdown=countdown, queue=app.conf.task_default_queue)
+
+
+def enqueue_on_commit(name: str, *args: Any, countdown: float | None = None) -> None:
+    """``enqueue`` once the current transaction commits (at once outside one),
+    so the worker sees what the transaction wrote."""
+    transaction.on_commit(lambda: enqueue(name, *args, countdown=countdown))

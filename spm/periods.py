@@ -73,7 +73,7 @@ def fiscal_year_periods(fiscal_year: int, start_month: int) -> list[PeriodSpec]:
 def active_days(
     period_start: dt.date, period_end: dt.date, member_start: dt.date, member_end: dt.date | None
 ) -> int:
-    """Days of the period a member was active, both ends inclusive (FORMULAS.md 1)."""
+    """Days of the period a member was active, both ends inclusive (docs/formulas.md section 1)."""
     start = max(period_start, member_start)
     end = period_end if member_end is None else min(period_end, member_end)
     return max(0, (end - start).days + 1)

@@ -1,4 +1,5 @@
-"""Roles of a membership (DESIGN.md, Roles). Free of models so app configs can import it."""
+"""Roles of a membership (docs/architecture.md, "Roles"). Free of models so app
+configs can import it."""
 
 from django.db import models
 

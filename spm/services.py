@@ -1,7 +1,7 @@
 """Every write of the core: tenants, people, teams, periods, audit, task runs.
 
 Services take the tenant first and keyword-only arguments after it, own their
-transaction, and write an audit row in it (STYLE.md habits 4 and 5).
+transaction, and write an audit row in it (docs/architecture.md, "Services, selectors, tasks").
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The tenant task wrapper every pillar's tasks use (STYLE.md habit 8)."""
+"""The tenant task wrapper every pillar's tasks use (docs/architecture.md,
+"Services, selectors, tasks")."""
 
 from __future__ import annotations
 

@@ -35,7 +35,9 @@ class QuotaSerializer(serializers.ModelSerializer):
     team = TenantPrimaryKeyRelatedField(model=Team, allow_null=True, required=False)
     amount = MoneyField(min_value=Decimal("0"))
     prorated_amount = serializers.SerializerMethodField(
-        help_text="Member quotas: amount x active days / days in the period (FORMULAS.md 1)"
+        help_text=(
+            "Member quotas: amount x active days / days in the period (docs/formulas.md section 1)"
+        )
     )
     period_label = serializers.CharField(source="period.label", read_only=True)
     updated_by = serializers.EmailField(source="updated_by.email", read_only=True, default=None)

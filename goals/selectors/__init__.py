@@ -18,6 +18,7 @@ from goals.selectors.quotas import (
     previous_period,
     quota_history,
     quota_scope,
+    quota_subject,
     quotas_visible,
     rep_ids_by_subtree,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "ZERO",
     "QuotaScope",
     "quota_scope",
+    "quota_subject",
     "quotas_visible",
     "effective_member_quota",
     "allocation_targets",

@@ -42,6 +42,24 @@ class QuotaScope:
         return self.write_members is None or bool(self.write_members) or bool(self.write_teams)
 
 
+def quota_subject(tenant: Tenant, *, viewer: Membership, key: str) -> Membership | Team | None:
+    """The member (``m<id>``) or team (``t<id>``) a quota grid row is keyed by,
+    when ``viewer`` may read its quotas; None otherwise (one or two queries)."""
+    kind, number = key[:1], key[1:]
+    if kind not in ("m", "t") or not number.isdigit():
+        return None
+    scope = quota_scope(tenant, viewer=viewer)
+    if kind == "m":
+        member = (
+            Membership.objects.filter(tenant=tenant, pk=int(number)).select_related("user").first()
+        )
+        readable = member is not None and scope.can_read(membership_id=member.pk, team_id=None)
+        return member if readable else None
+    team = Team.objects.filter(tenant=tenant, pk=int(number)).first()
+    readable = team is not None and scope.can_read(membership_id=None, team_id=team.pk)
+    return team if readable else None
+
+
 def quota_scope(tenant: Tenant, *, viewer: Membership) -> QuotaScope:
     """Admins read and write every quota; finance reads every quota; a manager
     reads their subtree's and their own, and writes the quotas of the teams

@@ -42,12 +42,19 @@ from goals.services.objectives import (
     objective_update,
     objectives_replace,
 )
-from goals.services.quotas import QuotaInput, quota_bulk_upsert, quota_delete, quota_set
+from goals.services.quotas import (
+    QuotaInput,
+    quota_bulk_upsert,
+    quota_cell_save,
+    quota_delete,
+    quota_set,
+)
 from goals.services.seasonality import seasonality_profile_delete, seasonality_profile_save
 
 __all__ = [
     "QuotaInput",
     "quota_set",
+    "quota_cell_save",
     "quota_delete",
     "quota_bulk_upsert",
     "AllocationMethod",

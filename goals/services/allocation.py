@@ -1,4 +1,4 @@
-"""Top-down quota allocation to a team's reps or sub-teams (FORMULAS.md section 1)
+"""Top-down quota allocation to a team's reps or sub-teams (docs/formulas.md section 1)
 and spreading quarter or year quotas to months."""
 
 from __future__ import annotations
@@ -138,7 +138,7 @@ def quota_allocate(
     factor: Decimal = Decimal("1"),
     measure: str = Measure.BOOKINGS,
 ) -> Allocation:
-    """Allocate a team quota top-down (FORMULAS.md section 1).
+    """Allocate a team quota top-down (docs/formulas.md section 1).
 
     Sets the team's quota to ``amount`` and its reps' (or, for a team without
     reps, its sub-teams') quotas to ``factor x amount`` split by the weights

@@ -19,6 +19,7 @@ from goals.models import (
     QuotaChange,
     QuotaSource,
 )
+from goals.smart import parse_number
 from spm import events
 from spm.db.locks import advisory_xact_lock
 from spm.models import FiscalPeriod, Membership, Team, Tenant
@@ -218,6 +219,45 @@ def quota_set(
             data={"amount": str(amount), "period": period.label, "subject": quota.subject_key},
         )
     return quota
+
+
+def quota_cell_save(
+    tenant: Tenant,
+    *,
+    actor: Membership,
+    period: FiscalPeriod,
+    text: str,
+    measure: str = Measure.BOOKINGS,
+    membership: Membership | None = None,
+    team: Team | None = None,
+) -> Quota | None:
+    """One cell of the quota grid as it was typed: empty text removes the
+    subject's quota of the period (when there is one), a number sets it
+    (``quota_set``). Returns the quota set, or None once removed.
+
+    Raises ValidationError naming ``amount`` when the text is not a number,
+    and every refusal of ``quota_set`` and ``quota_delete``."""
+    amount, given = parse_number(text)
+    if not given:
+        existing = Quota.objects.filter(
+            tenant=tenant, period=period, measure=measure, membership=membership, team=team
+        ).first()
+        if existing is not None:
+            quota_delete(tenant, actor=actor, quota=existing)
+        return None
+    if amount is None:
+        raise ValidationError(
+            {"amount": f"'{text.strip()}' is not a number; enter an amount like 90000.00."}
+        )
+    return quota_set(
+        tenant,
+        actor=actor,
+        period=period,
+        amount=amount,
+        membership=membership,
+        team=team,
+        measure=measure,
+    )
 
 
 def quota_delete(tenant: Tenant, *, actor: Membership, quota: Quota) -> None:

@@ -20,7 +20,6 @@ from goals.forms import (
     SpreadForm,
 )
 from goals.models import Measure, Quota
-from goals.smart import parse_number
 from goals.views.base import GRID_ROLES, VIEWS, GoalsPageMixin, _int
 from spm.forms import form_errors_add
 from spm.models import FiscalPeriod, Membership, Team
@@ -63,75 +62,39 @@ class QuotaGridView(GoalsPageMixin, TemplateView):
 
 
 class QuotaCellView(GoalsPageMixin, View):
-    """Save one cell of the grid (htmx). Answers the cell, with the message
-    beside it when refused, and on success every total out of band."""
+    """Save one cell of the grid (htmx, ``services.quota_cell_save``). Answers
+    the cell, with the message beside it when refused, and on success every
+    total out of band."""
 
     allowed_roles = MANAGERS
 
-    def _save(
-        self,
-        period: FiscalPeriod,
-        membership: Membership | None,
-        team: Team | None,
-        measure: str,
-        raw: str,
-    ) -> str:
-        """Save (or, emptied, remove) the cell's quota; the refusal message, or ''."""
-        amount, given = parse_number(raw)
-        try:
-            if not given:
-                existing = Quota.objects.filter(
-                    tenant=self.tenant,
-                    period=period,
-                    measure=measure,
-                    membership=membership,
-                    team=team,
-                ).first()
-                if existing is not None:
-                    services.quota_delete(self.tenant, actor=self.membership, quota=existing)
-            elif amount is None:
-                return f"'{raw}' is not a number; enter an amount like 90000.00."
-            else:
-                services.quota_set(
-                    self.tenant,
-                    actor=self.membership,
-                    period=period,
-                    amount=amount,
-                    membership=membership,
-                    team=team,
-                    measure=measure,
-                )
-        except ValidationError as exc:
-            return " ".join(m for messages_ in exc.message_dict.values() for m in messages_)
-        return ""
-
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        scope = selectors.quota_scope(self.tenant, viewer=self.membership)
         subject = request.POST.get("subject", "")
-        membership = team = None
-        if subject.startswith("m") and subject[1:].isdigit():
-            membership = get_object_or_404(
-                Membership.objects.filter(tenant=self.tenant).select_related("user"),
-                pk=int(subject[1:]),
-            )
-            if not scope.can_read(membership_id=membership.pk, team_id=None):
-                raise Http404("Not found.")
-        elif subject.startswith("t") and subject[1:].isdigit():
-            team = get_object_or_404(Team.objects.filter(tenant=self.tenant), pk=int(subject[1:]))
-            if not scope.can_read(membership_id=None, team_id=team.pk):
-                raise Http404("Not found.")
-        else:
+        target = selectors.quota_subject(self.tenant, viewer=self.membership, key=subject)
+        if target is None:
             raise Http404("Not found.")
         period = get_object_or_404(
             FiscalPeriod.objects.filter(tenant=self.tenant), pk=_int(request.POST.get("period"), 0)
         )
         raw = request.POST.get("amount", "").strip()
+        error = ""
         try:
             measure = self.measure()
         except BadRequest as exc:
             measure, error = Measure.BOOKINGS, str(exc)
         else:
-            error = self._save(period, membership, team, measure, raw)
+            try:
+                services.quota_cell_save(
+                    self.tenant,
+                    actor=self.membership,
+                    period=period,
+                    text=raw,
+                    measure=measure,
+                    membership=target if isinstance(target, Membership) else None,
+                    team=target if isinstance(target, Team) else None,
+                )
+            except ValidationError as exc:
+                error = " ".join(exc.messages)
         grid = selectors.quota_grid(
             self.tenant,
             viewer=self.membership,

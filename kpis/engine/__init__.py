@@ -27,7 +27,7 @@ and rows the run no longer produces (a subject that lost its last deal); only
 those are inserted, updated or deleted (``last_written``), so a recompute is
 idempotent and exact, and an unchanged period costs no write.
 
-Rules (FORMULAS.md sections 1-3):
+Rules (docs/formulas.md sections 1-3):
 - credits are the stored split amounts (``pipeline_dealsplit.credited_amount``);
   a team counts each deal once (its members' credits summed per deal, counts
   over distinct deals); the tenant counts every deal once;

@@ -23,7 +23,7 @@ f AS (
     GROUP BY mp.pid, f.subject_kind, f.subject_id
 ),
 qraw AS (
-    -- quotas touching the run, members' prorated to active days (FORMULAS.md 1)
+    -- quotas touching the run, members' prorated to active days (docs/formulas.md section 1)
     SELECT x.k, x.start, x."end",
            CASE
              WHEN x.member_id IS NULL THEN x.amount

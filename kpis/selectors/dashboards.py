@@ -270,6 +270,46 @@ def _team_people(tenant: Tenant, *, subteams: list[Team], page: str | None, per_
     ).get_page(page)
 
 
+def _team_rows(
+    teams: list[Team],
+    values: dict[int, Values],
+    kpis: list[KpiDef],
+    settings: dict[str, Setting],
+    *,
+    top: Team | None = None,
+) -> list[MatrixRow]:
+    """Matrix lines of ``teams``, indented by their depth below ``top`` (or the root)."""
+    base = top.depth if top is not None else 0
+    return [
+        MatrixRow(
+            SubjectKind.TEAM,
+            x,
+            x.name,
+            cells(values.get(x.pk, {}), kpis, settings),
+            depth=x.depth - base,
+        )
+        for x in teams
+    ]
+
+
+def _member_rows(
+    people: list[Membership],
+    values: dict[int, Values],
+    kpis: list[KpiDef],
+    settings: dict[str, Setting],
+) -> list[MatrixRow]:
+    return [
+        MatrixRow(
+            SubjectKind.MEMBER,
+            m,
+            m.display_name,
+            cells(values.get(m.pk, {}), kpis, settings),
+            team=m.team,
+        )
+        for m in people
+    ]
+
+
 def _compared(sub_teams: list[Team], own_reps: list[Membership]) -> str:
     """What the team chart compares, in words: "team", "rep" or "team and rep"."""
     words = [word for word, xs in (("team", sub_teams), ("rep", own_reps)) if xs]
@@ -317,39 +357,25 @@ def team_dashboard(
         headline=figures(mine, TEAM_HEADLINE),
         kpis=kpis,
         rows=[
-            MatrixRow(
-                SubjectKind.TEAM,
-                s,
-                s.name,
-                cells(team_values.get(s.pk, {}), kpis, settings),
-                depth=s.depth - team.depth,
-            )
-            for s in subteams
-        ]
-        + [
-            MatrixRow(
-                SubjectKind.MEMBER,
-                m,
-                m.display_name,
-                cells(member_values.get(m.pk, {}), kpis, settings),
-                team=m.team,
-            )
-            for m in people
+            *_team_rows(subteams, team_values, kpis, settings, top=team),
+            *_member_rows(people, member_values, kpis, settings),
         ],
         people_page=page,
         compared=_compared(sub_teams, own_reps),
         children=[
-            Comparison(SubjectKind.TEAM, s, s.name, team_values.get(s.pk, {}).get("attainment"))
-            for s in sub_teams
-        ]
-        + [
-            Comparison(
-                SubjectKind.MEMBER,
-                m,
-                m.display_name,
-                member_values.get(m.pk, {}).get("attainment"),
-            )
-            for m in own_reps
+            *(
+                Comparison(SubjectKind.TEAM, x, x.name, team_values.get(x.pk, {}).get("attainment"))
+                for x in sub_teams
+            ),
+            *(
+                Comparison(
+                    SubjectKind.MEMBER,
+                    m,
+                    m.display_name,
+                    member_values.get(m.pk, {}).get("attainment"),
+                )
+                for m in own_reps
+            ),
         ],
         trend=series(
             tenant,
@@ -393,16 +419,7 @@ def company_overview(
         period=period,
         kpis=kpis,
         company=cells(company, kpis, settings),
-        rows=[
-            MatrixRow(
-                SubjectKind.TEAM,
-                x,
-                x.name,
-                cells(values.get(x.pk, {}), kpis, settings),
-                depth=x.depth,
-            )
-            for x in teams
-        ],
+        rows=_team_rows(teams, values, kpis, settings),
         bars=[
             TeamBar(x, values.get(x.pk, {}).get("bookings"), values.get(x.pk, {}).get("quota"))
             for x in side_by_side(teams)

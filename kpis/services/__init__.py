@@ -2,7 +2,7 @@
 dirty periods, goal progress, KPI settings and custom KPIs.
 
 Services take the tenant first and keyword-only arguments after it, and run
-inside the tenant's context (STYLE.md habits 4 and 5).
+inside the tenant's context (docs/architecture.md, "Services, selectors, tasks").
 """
 
 from kpis.services.goal_progress import (
@@ -17,6 +17,7 @@ from kpis.services.kpi_settings import (
 )
 from kpis.services.queue import (
     DIRTY_TASK,
+    FULL_TASK,
     MARK_ALL_SQL,
     MARK_DATES_SQL,
     MARK_IDS_SQL,
@@ -32,11 +33,13 @@ from kpis.services.recompute import (
     kpi_recompute,
     kpi_recompute_dirty,
     kpi_recompute_full,
+    kpi_recompute_request,
     periods_live,
 )
 
 __all__ = [
     "DIRTY_TASK",
+    "FULL_TASK",
     "GOALS_SQL",
     "LIVE_SQL",
     "MARK_ALL_SQL",
@@ -52,6 +55,7 @@ __all__ = [
     "kpi_recompute",
     "kpi_recompute_dirty",
     "kpi_recompute_full",
+    "kpi_recompute_request",
     "kpi_setting_delete",
     "kpi_setting_save",
     "periods_live",

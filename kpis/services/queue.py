@@ -10,14 +10,16 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
-from spm.celery import app
+from spm.celery import enqueue
 from spm.models import Tenant
 
 log = logging.getLogger(__name__)
 
 
 QUEUED_KEY = "kpis:queued:{tenant_id}"
+# The tasks the services start (declared in kpis.tasks).
 DIRTY_TASK = "kpis.tasks.kpis_recompute_dirty"
+FULL_TASK = "kpis.tasks.kpis_recompute_tenant"
 
 
 def debounce_seconds() -> float:
@@ -85,13 +87,7 @@ def recompute_enqueue(tenant_id: int) -> bool:
     try:
         if not cache.add(QUEUED_KEY.format(tenant_id=tenant_id), 1, timeout=120):
             return False
-        # By name: kpis.tasks imports this module.
-        app.send_task(
-            DIRTY_TASK,
-            args=(tenant_id,),
-            countdown=debounce_seconds(),
-            queue=app.conf.task_default_queue,
-        )
+        enqueue(DIRTY_TASK, tenant_id, countdown=debounce_seconds())
     except Exception:
         log.exception("Could not enqueue the KPI recompute of tenant %s", tenant_id)
         return False

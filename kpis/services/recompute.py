@@ -8,17 +8,18 @@ from collections.abc import Iterable, Sequence
 from zoneinfo import ZoneInfo
 
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from kpis import engine
 from kpis.models import CustomKpi
 from kpis.services.goal_progress import goals_progress_update
-from kpis.services.queue import QUEUED_KEY, periods_mark_dirty
+from kpis.services.queue import FULL_TASK, QUEUED_KEY, periods_mark_dirty
 from kpis.sql import CHOICES
+from spm.celery import enqueue_on_commit
 from spm.db.locks import try_advisory_xact_lock
 from spm.models import FiscalPeriod, Membership, PeriodKind, TaskRun, Tenant
-from spm.services import task_run
+from spm.services import task_run, task_run_create
 from spm.tenancy.context import tenant_context
 
 RUN_FULL = "kpis.recompute"
@@ -128,6 +129,15 @@ def _period_chunks(tenant: Tenant) -> tuple[list[list[int]], list[int]]:
     for pk, year in live.items():
         chunks.setdefault(year, []).append(pk)
     return [sorted(chunks[year]) for year in sorted(chunks)], sorted(skipped)
+
+
+def kpi_recompute_request(tenant: Tenant, *, actor: Membership) -> TaskRun:
+    """Queue a full recompute of the tenant (``FULL_TASK``, after commit) and
+    return its run, which the runs page shows with its progress."""
+    with transaction.atomic():
+        run = task_run_create(tenant, kind=RUN_FULL, label="Recompute all KPIs", created_by=actor)
+        enqueue_on_commit(FULL_TASK, tenant.pk, run.pk)
+    return run
 
 
 def kpi_recompute_full(

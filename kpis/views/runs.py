@@ -5,15 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.views.generic import TemplateView
 
 from kpis import selectors, services
-from kpis.tasks import kpis_recompute_tenant
 from spm.permissions import ADMIN, READ_ALL
-from spm.services import task_run_create
 from spm.tenancy.views import TenantViewMixin
 
 
@@ -38,14 +35,6 @@ class RunsView(TenantViewMixin, TemplateView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if self.membership.role not in ADMIN:
             return HttpResponse("Only admins start a recompute.", status=403)
-        with transaction.atomic():
-            run = task_run_create(
-                self.tenant,
-                kind=services.RUN_FULL,
-                label="Recompute all KPIs",
-                created_by=self.membership,
-            )
-            tenant_id = self.tenant.pk
-            transaction.on_commit(lambda: kpis_recompute_tenant.delay(tenant_id, run.pk))
+        services.kpi_recompute_request(self.tenant, actor=self.membership)
         messages.success(request, "The recompute has started; its progress shows below.")
         return HttpResponseRedirect(reverse("kpis:runs", args=[self.tenant.slug]))

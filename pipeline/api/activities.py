@@ -35,20 +35,7 @@ class ActivitySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Activity
-        fields = [
-            "id",
-            "kind",
-            "subject",
-            "occurred_on",
-            "member",
-            "outcome",
-            "deal",
-            "lead",
-            "account",
-            "external_id",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", *services.ACTIVITY_FIELDS, "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
         extra_kwargs: ClassVar[dict[str, Any]] = {"external_id": {"allow_null": True}}
 

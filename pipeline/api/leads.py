@@ -37,25 +37,7 @@ class LeadSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Lead
-        fields = [
-            "id",
-            "name",
-            "company",
-            "email",
-            "stage",
-            "awareness_on",
-            "interest_on",
-            "decision_on",
-            "action_on",
-            "source",
-            "campaign",
-            "owner",
-            "account",
-            "converted_deal",
-            "external_id",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", *services.LEAD_FIELDS, "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
         extra_kwargs: ClassVar[dict[str, Any]] = {"external_id": {"allow_null": True}}
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -21,7 +21,7 @@ from pipeline.services.deals import check_owner_allowed
 from spm.models import Membership, Tenant
 from spm.services import audit_record
 
-ACTIVITY_FIELDS = {
+ACTIVITY_FIELDS: Final = (
     "kind",
     "subject",
     "occurred_on",
@@ -31,7 +31,7 @@ ACTIVITY_FIELDS = {
     "lead",
     "account",
     "external_id",
-}
+)
 
 
 def _check_activity(tenant: Tenant, activity: Activity) -> None:
@@ -46,7 +46,7 @@ def activity_create(
     tenant: Tenant, *, actor: Membership | None, member: Membership | None = None, **fields: Any
 ) -> Activity:
     """Log an activity (by ``member``, default the actor) against a deal, lead or account."""
-    unknown = set(fields) - ACTIVITY_FIELDS
+    unknown = set(fields) - set(ACTIVITY_FIELDS)
     if unknown:
         raise ValidationError({f: "Unknown field." for f in sorted(unknown)})
     member = member or actor
@@ -72,7 +72,7 @@ def activity_create(
 def activity_update(
     tenant: Tenant, *, activity: Activity, actor: Membership | None, **fields: Any
 ) -> Activity:
-    unknown = set(fields) - ACTIVITY_FIELDS
+    unknown = set(fields) - set(ACTIVITY_FIELDS)
     if unknown:
         raise ValidationError({f: "This field cannot be changed here." for f in sorted(unknown)})
     if fields.get("member") is not None:

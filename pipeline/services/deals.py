@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import Any, Final
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -43,7 +43,7 @@ from spm.models import Membership, Tenant
 from spm.reach import Reach
 from spm.services import audit_record
 
-DEAL_FIELDS = {
+DEAL_FIELDS: Final = (
     "name",
     "account",
     "owner",
@@ -62,7 +62,7 @@ DEAL_FIELDS = {
     "source",
     "external_id",
     "created_on",
-}
+)
 
 
 SplitInput = Sequence[tuple[Membership, Decimal]]
@@ -113,7 +113,7 @@ def apply_stage(
 
 def split_rows(deal: Deal, pairs: Sequence[tuple[int, Decimal]]) -> list[DealSplit]:
     """DealSplit rows for ``pairs`` of (member id, percent), credited amounts
-    allocated from the deal's base amount (FORMULAS.md section 2)."""
+    allocated from the deal's base amount (docs/formulas.md section 2)."""
     credits = allocate_credit(deal.base_amount, split_shares([p for _, p in pairs]))
     return [
         DealSplit(
@@ -317,7 +317,7 @@ def deal_update(
     empty list goes back to 100 % for the owner); amount, rate and owner
     changes recompute the credited amounts.
     """
-    unknown = set(fields) - DEAL_FIELDS
+    unknown = set(fields) - set(DEAL_FIELDS)
     if unknown:
         raise ValidationError({f: "This field cannot be changed here." for f in sorted(unknown)})
     with transaction.atomic():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Final
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -28,7 +28,7 @@ from pipeline.services.deals import check_owner_allowed
 from spm.models import Membership, Tenant
 from spm.services import audit_record
 
-LEAD_FIELDS = {
+LEAD_FIELDS: Final = (
     "name",
     "company",
     "email",
@@ -43,7 +43,7 @@ LEAD_FIELDS = {
     "account",
     "converted_deal",
     "external_id",
-}
+)
 
 
 def normalise_lead_dates(values: dict[str, Any], *, today: dt.date) -> dict[str, Any]:
@@ -95,7 +95,7 @@ def normalise_lead_dates(values: dict[str, Any], *, today: dt.date) -> dict[str,
 
 def lead_create(tenant: Tenant, *, actor: Membership | None, name: str, **fields: Any) -> Lead:
     """Create a lead; the AIDA dates are completed by ``normalise_lead_dates``."""
-    unknown = set(fields) - LEAD_FIELDS
+    unknown = set(fields) - set(LEAD_FIELDS)
     if unknown:
         raise ValidationError({f: "Unknown field." for f in sorted(unknown)})
     if fields.get("owner") is not None:
@@ -120,7 +120,7 @@ def lead_create(tenant: Tenant, *, actor: Membership | None, name: str, **fields
 
 def lead_update(tenant: Tenant, *, lead: Lead, actor: Membership | None, **fields: Any) -> Lead:
     """Change a lead; moving its ``stage`` forward stamps today's date on it."""
-    unknown = set(fields) - LEAD_FIELDS
+    unknown = set(fields) - set(LEAD_FIELDS)
     if unknown:
         raise ValidationError({f: "This field cannot be changed here." for f in sorted(unknown)})
     if fields.get("owner") is not None:

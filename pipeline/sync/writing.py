@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -11,15 +12,20 @@ from django.utils import timezone
 from pipeline.models import (
     HUNDRED,
     Account,
+    Activity,
     Deal,
     DealSplit,
     DealStatus,
     DealType,
     ImportKind,
+    Lead,
     Stage,
     StageChange,
 )
 from pipeline.services import (
+    ACTIVITY_FIELDS,
+    DEAL_FIELDS,
+    LEAD_FIELDS,
     apply_stage,
     compute_base_amount,
     split_rows,
@@ -37,6 +43,12 @@ from spm import events
 from spm.models import Membership, Tenant
 from spm.services import audit_record
 
+
+def columns(model: Any, fields: Sequence[str], *, without: Sequence[str] = ()) -> list[str]:
+    """The columns of a model's ``fields`` (a foreign key's ``<name>_id``)."""
+    return [model._meta.get_field(f).attname for f in fields if f not in without]
+
+
 SIMPLE_UPDATE_FIELDS: dict[str, list[str]] = {
     ImportKind.ACCOUNTS: [
         "name",
@@ -46,54 +58,17 @@ SIMPLE_UPDATE_FIELDS: dict[str, list[str]] = {
         "customer_since",
         "churned_on",
     ],
-    ImportKind.LEADS: [
-        "name",
-        "company",
-        "email",
-        "stage",
-        "awareness_on",
-        "interest_on",
-        "decision_on",
-        "action_on",
-        "source",
-        "campaign",
-        "owner_id",
-        "converted_deal_id",
-    ],
-    ImportKind.ACTIVITIES: [
-        "kind",
-        "subject",
-        "occurred_on",
-        "member_id",
-        "outcome",
-        "deal_id",
-        "lead_id",
-        "account_id",
-    ],
+    # (A lead's account is not synced: the files and the bulk API carry none.)
+    ImportKind.LEADS: columns(Lead, LEAD_FIELDS, without=("account", "external_id")),
+    ImportKind.ACTIVITIES: columns(Activity, ACTIVITY_FIELDS, without=("external_id",)),
 }
 
 
 DEAL_UPDATE_FIELDS = [
-    "name",
-    "account_id",
-    "owner_id",
-    "amount",
-    "currency",
-    "exchange_rate",
+    *columns(Deal, DEAL_FIELDS, without=("external_id",)),
     "base_amount",
-    "pipeline_id",
-    "stage_id",
-    "probability",
-    "forecast_category",
-    "expected_close_date",
     "status",
-    "close_date",
-    "lost_reason",
-    "deal_type",
-    "product_line",
-    "source",
     "custom_splits",
-    "created_on",
 ]
 
 

@@ -1,4 +1,4 @@
-"""The one base for tenant API endpoints (STYLE.md habit 3)."""
+"""The one base for tenant API endpoints (docs/architecture.md, "API")."""
 
 from __future__ import annotations
 

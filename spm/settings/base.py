@@ -39,7 +39,7 @@ INSTALLED_APPS = [
     "axes",
     "spm",
 ]
-# The pillars, in dependency order (docs/architecture.md):
+# The pillars, in dependency order (docs/architecture.md, "Layout"):
 # spm <- pipeline <- goals <- kpis <- incentives; coaching reads them all.
 # A pillar is installed once its app module exists.
 PILLAR_APPS = ["pipeline", "goals", "kpis", "incentives", "coaching"]

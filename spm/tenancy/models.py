@@ -1,4 +1,4 @@
-"""The abstract base of every tenant-owned model (STYLE.md habit 1)."""
+"""The abstract base of every tenant-owned model (docs/architecture.md, "Tenancy: two walls")."""
 
 from __future__ import annotations
 

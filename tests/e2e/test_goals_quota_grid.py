@@ -52,7 +52,7 @@ def test_manager_allocates_edits_and_sees_totals_and_rep_is_refused(live_server,
     expect(page.locator("h1")).to_have_text("Quota grid · FY2027")
     expect(page.get_by_test_id("grand-total")).to_have_text("0.00")
 
-    # Allocate West's Q2 quota by hand-entered weights (FORMULAS.md 1).
+    # Allocate West's Q2 quota by hand-entered weights (docs/formulas.md section 1).
     page.get_by_test_id(f"allocate-{world_a.team.pk}").click()
     dialog = page.get_by_test_id("allocate-dialog")
     expect(dialog).to_be_visible()

@@ -1,4 +1,4 @@
-"""The pure computations against every worked example of FORMULAS.md
+"""The pure computations against every worked example of docs/formulas.md
 sections 1 (quotas) and 4 (bonus on a goal, MBO), to the cent."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from goals import engine
 
 
 def test_proration_of_a_mid_quarter_start_is_50_000():
-    # FORMULAS.md 1: Q1 2027 (90 days), 90,000.00, start Feb 10 -> 50 active days.
+    # docs/formulas.md section 1: Q1 2027 (90 days), 90,000.00, start Feb 10 -> 50 active days.
     prorated = engine.prorate(
         Decimal("90000.00"),
         period_start=dt.date(2027, 1, 1),
@@ -59,7 +59,7 @@ def test_proration_rounds_half_up_to_cents():
 
 
 def test_top_down_allocation_by_prior_bookings_matches_formulas():
-    # FORMULAS.md 1: team 1,000,000; A 410,000, B 290,000, C 200,000; unit 1,000.
+    # docs/formulas.md section 1: team 1,000,000; A 410,000, B 290,000, C 200,000; unit 1,000.
     parts = engine.allocate(
         Decimal("1000000"),
         [Decimal("410000"), Decimal("290000"), Decimal("200000")],
@@ -125,7 +125,8 @@ def test_spread_by_profile_follows_the_weights():
 
 
 def test_mbo_score_matches_formulas():
-    # FORMULAS.md 4: weights 40/35/25 scored 100/80/50 -> 0.805; bonus 5,000.00 -> 4,025.00.
+    # docs/formulas.md section 4: weights 40/35/25 scored 100/80/50 -> 0.805;
+    # bonus 5,000.00 -> 4,025.00.
     score = engine.mbo_score(
         [
             (Decimal("0.40"), Decimal("1.00")),

@@ -33,7 +33,8 @@ def _formulas_set(world, q1):
 
 
 def test_weighted_score_of_scored_objectives_reproduces_formulas(world_a, in_tenant_a):
-    # FORMULAS.md 4: 40/35/25 scored 100/80/50 -> 0.805; target bonus 5,000.00 -> 4,025.00.
+    # docs/formulas.md section 4: 40/35/25 scored 100/80/50 -> 0.805;
+    # target bonus 5,000.00 -> 4,025.00.
     t = world_a.tenant
     q1 = period(t, "quarter", 2027, 1)
     objectives = _formulas_set(world_a, q1)

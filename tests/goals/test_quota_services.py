@@ -121,7 +121,7 @@ def test_a_manager_cannot_set_quotas_outside_their_subtree_or_their_own(world_a,
 
 
 def test_proration_in_the_grid_reproduces_formulas(world_a, in_tenant_a):
-    # rep2 starts Feb 10, 2027: a 90,000.00 Q1 quota counts 50,000.00 (FORMULAS.md 1).
+    # rep2 starts Feb 10, 2027: a 90,000.00 Q1 quota counts 50,000.00 (docs/formulas.md section 1).
     t = world_a.tenant
     q1 = period(t, "quarter", 2027, 1)
     QuotaFactory(
@@ -252,7 +252,8 @@ def test_quota_allocate_with_manual_weights_reproduces_formulas(world_a, in_tena
 
 
 def test_quota_allocate_by_prior_bookings_reads_the_pipeline(world_a, in_tenant_a):
-    # Q2 2027 allocated by Q1 2027 bookings: A 410,000, B 290,000, C 200,000 (FORMULAS.md 1).
+    # Q2 2027 allocated by Q1 2027 bookings: A 410,000, B 290,000, C 200,000
+    # (docs/formulas.md section 1).
     t = world_a.tenant
     rep3 = core_services.membership_add(
         t,
@@ -399,3 +400,33 @@ def test_bulk_upsert_is_all_or_nothing_and_names_the_row(world_a, in_tenant_a):
     items[1] = services.QuotaInput(period=feb, amount=Decimal("2000.00"), membership=world_a.rep1)
     quotas = services.quota_bulk_upsert(t, actor=world_a.manager, items=items)
     assert [q.amount for q in quotas] == [Decimal("1000.00"), Decimal("2000.00")]
+
+
+def test_a_grid_cell_sets_changes_and_clears_a_quota_as_typed(world_a, in_tenant_a):
+    t, manager = world_a.tenant, world_a.manager
+    q1 = period(t, "quarter", 2027, 1)
+
+    set_ = services.quota_cell_save(
+        t, actor=manager, period=q1, text="90000", membership=world_a.rep1
+    )
+    changed = services.quota_cell_save(
+        t, actor=manager, period=q1, text=" 95000.50 ", membership=world_a.rep1
+    )
+    assert (set_.pk, changed.amount) == (changed.pk, Decimal("95000.50"))
+    with pytest.raises(ValidationError) as exc:
+        services.quota_cell_save(t, actor=manager, period=q1, text="lots", membership=world_a.rep1)
+    assert exc.value.message_dict == {
+        "amount": ["'lots' is not a number; enter an amount like 90000.00."]
+    }
+    assert Quota.objects.get(pk=set_.pk).amount == Decimal("95000.50")
+
+    cleared = services.quota_cell_save(
+        t, actor=manager, period=q1, text="", membership=world_a.rep1
+    )
+
+    assert cleared is None
+    assert not Quota.objects.filter(tenant=t, membership=world_a.rep1).exists()
+    assert (
+        services.quota_cell_save(t, actor=manager, period=q1, text="", membership=world_a.rep1)
+        is None
+    )

@@ -1,4 +1,4 @@
-"""The engine against FORMULAS.md section 3, team roll-ups and the tenant level."""
+"""The engine against docs/formulas.md section 3, team roll-ups and the tenant level."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def formulas_q1(world_a, in_tenant_a):
-    """FORMULAS.md section 3: one rep, Q1 2027, quota 90,000.00, deals D1..D4."""
+    """docs/formulas.md section 3: one rep, Q1 2027, quota 90,000.00, deals D1..D4."""
     t, rep = world_a.tenant, world_a.rep1
     q1 = period(t, "quarter", 2027, 1)
     goal_services.quota_set(
@@ -72,7 +72,7 @@ def test_attainment_has_no_value_without_a_quota(formulas_q1):
 def test_months_and_year_roll_up_and_quarter_quota_is_prorated(world_a, in_tenant_a):
     t, w = world_a.tenant, world_a
     q1, feb, year = period(t, "quarter"), period(t, "month", 2027, 2), period(t, "year")
-    # rep2 starts Feb 10: 90,000.00 x 50 / 90 = 50,000.00 (FORMULAS.md section 1)
+    # rep2 starts Feb 10: 90,000.00 x 50 / 90 = 50,000.00 (docs/formulas.md section 1)
     goal_services.quota_set(
         t, actor=w.admin, period=q1, membership=w.rep2, amount=Decimal("90000.00")
     )
@@ -92,7 +92,7 @@ def test_months_and_year_roll_up_and_quarter_quota_is_prorated(world_a, in_tenan
 def test_team_counts_a_split_deal_once_and_rolls_up_the_tree(world_a, in_tenant_a):
     t, w = world_a.tenant, world_a
     q1 = period(t, "quarter")
-    # 60,000.00 split 70/30 between two reps of West (FORMULAS.md section 2)
+    # 60,000.00 split 70/30 between two reps of West (docs/formulas.md section 2)
     won_deal(
         t,
         w.rep1,

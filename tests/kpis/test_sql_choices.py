@@ -43,7 +43,9 @@ def test_the_statements_are_found():
 
 @pytest.mark.parametrize(("name", "sql"), _statements())
 def test_no_statement_spells_out_a_choice_value(name, sql):
-    spelled = sorted(set(re.findall(r"'([a-z_]+)'", sql)) & CHOICE_VALUES)
+    # (PostgreSQL's own words, like date_trunc's 'month', are not choices.)
+    text = re.sub(r"date_trunc\('[a-z]+'", "date_trunc(", sql)
+    spelled = sorted(set(re.findall(r"'([a-z_]+)'", text)) & CHOICE_VALUES)
 
     assert spelled == [], f"{name} spells out {spelled}: bind them from kpis.sql.CHOICES"
 

@@ -1,5 +1,5 @@
 """The tenant's exchange-rate table and its use when deals in another currency
-are saved without their own rate (DESIGN.md, Time and money)."""
+are saved without their own rate (docs/architecture.md, "Money")."""
 
 from __future__ import annotations
 

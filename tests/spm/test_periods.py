@@ -35,7 +35,7 @@ def test_february_start_names_the_year_by_its_end():
 
 
 def test_q1_2027_has_90_days_and_a_feb_10_start_is_active_50():
-    # FORMULAS.md section 1: Q1 2027 runs Jan 1 to Mar 31 (90 days); Feb 10 start -> 50 days.
+    # docs/formulas.md section 1: Q1 2027 runs Jan 1 to Mar 31 (90 days); Feb 10 start -> 50 days.
     q1 = next(s for s in fiscal_year_periods(2027, 1) if s.kind == "quarter" and s.number == 1)
     assert (q1.end - q1.start).days + 1 == 90
     assert active_days(q1.start, q1.end, dt.date(2027, 2, 10), None) == 50

@@ -1,7 +1,7 @@
 """``migrate`` runs as the owner role unless told otherwise.
 
 The runtime role (``default``) owns nothing and cannot create tables; the
-owner alias does the schema work (DESIGN.md, two database roles). After
+owner alias does the schema work (docs/architecture.md, "Tenancy: two walls"). After
 migrating, the runtime role is granted DML on every table and sequence.
 """
 
