@@ -3,7 +3,7 @@
 Money inside the engine is exact: ``Decimal`` objects in pandas object
 columns for products (amount x rate), ``int64`` cents where a running sum is
 needed (pandas has no cumulative sum of objects). Each statement line is
-rounded half-up to cents once, with ``spm.money.to_cents``.
+rounded half-up to cents once, with ``spm.money.round_half_up``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Final
 
 import pandas as pd
 
-from spm.money import to_cents
+from spm.money import round_half_up
 
 ZERO: Final = Decimal("0.00")
 INFINITY: Final = Decimal("Infinity")
@@ -74,7 +74,7 @@ def empty_lines() -> pd.DataFrame:
 
 def round_cents(values: pd.Series) -> pd.Series:
     """Half-up to cents, element by element (the one rounding rule)."""
-    return values.map(to_cents).astype(object)
+    return values.map(round_half_up).astype(object)
 
 
 def money(value: Decimal) -> str:
