@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from goals import selectors
 from goals.models import Goal, GoalLevel, Metric, SeasonalityProfile
 from goals.services import AllocationMethod
-from goals.smart import parse_number, smart_check
+from goals.smart import parse_number, smart_check_data
 from spm.models import FiscalPeriod, Membership, Team, Tenant
 from spm.money import MONEY_KWARGS, PERCENT_INPUT_KWARGS, RATE_KWARGS, WEIGHT_KWARGS
 from spm.uploads import refuse_binary
@@ -193,17 +193,7 @@ class GoalForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        result = smart_check(
-            title=data.get("title"),
-            metric=data.get("metric"),
-            target_value=data.get("target_value"),
-            baseline_value=data.get("baseline_value"),
-            rationale=data.get("rationale"),
-            level=data.get("level", ""),
-            parent=data.get("parent"),
-            start_date=data.get("start_date"),
-            due_date=data.get("due_date"),
-        )
+        result = smart_check_data(data)
         for name, message in result.errors.items():
             if name in self.fields and name not in self.errors:
                 self.add_error(name, message)

@@ -73,6 +73,21 @@ def parse_number(value: Any) -> tuple[Decimal | None, bool]:
     return number, True
 
 
+def smart_check_data(data: dict[str, Any]) -> SmartResult:
+    """``smart_check`` of a goal's fields as a form or a service holds them."""
+    return smart_check(
+        title=data.get("title"),
+        metric=data.get("metric"),
+        target_value=data.get("target_value"),
+        baseline_value=data.get("baseline_value"),
+        rationale=data.get("rationale"),
+        level=data.get("level", ""),
+        parent=data.get("parent"),
+        start_date=data.get("start_date"),
+        due_date=data.get("due_date"),
+    )
+
+
 def smart_check(
     *,
     title: str | None,

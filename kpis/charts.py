@@ -176,31 +176,36 @@ def cumulative_vs_quota(
 
 def pipeline_by_stage(rows: Sequence[StageRow], *, title: str, currency: str) -> dict[str, Any]:
     """Open pipeline per stage, raw and weighted by probability."""
-    labels = [r.stage.name for r in rows]
+    return _grouped_bars(
+        [r.stage.name for r in rows],
+        [
+            ("Open amount", "Raw", [float(r.raw) for r in rows], LIGHT),
+            ("Weighted", "Weighted", [float(r.weighted) for r in rows], BLUE),
+        ],
+        title=title,
+        axis="Stage",
+        currency=currency,
+    )
+
+
+def _grouped_bars(
+    labels: list[str],
+    series: list[tuple[str, str, list[float | None], str]],
+    *,
+    title: str,
+    axis: str,
+    currency: str,
+) -> dict[str, Any]:
+    """Money bars side by side per label: one series of (name, hover label,
+    values, colour) each."""
     data = [
-        _money(
-            labels,
-            [float(r.raw) for r in rows],
-            "Open amount",
-            "Raw",
-            currency,
-            type="bar",
-            marker={"color": LIGHT},
-        ),
-        _money(
-            labels,
-            [float(r.weighted) for r in rows],
-            "Weighted",
-            "Weighted",
-            currency,
-            type="bar",
-            marker={"color": BLUE},
-        ),
+        _money(labels, values, name, hover, currency, type="bar", marker={"color": colour})
+        for name, hover, values, colour in series
     ]
     return _figure(
         data,
         title,
-        xaxis={"title": {"text": "Stage"}},
+        xaxis={"title": {"text": axis}},
         yaxis=_amount_axis(currency),
         barmode="group",
     )
@@ -258,32 +263,15 @@ def teams_side_by_side(
     title: str,
     currency: str,
 ) -> dict[str, Any]:
-    data = [
-        _money(
-            list(names),
-            [_f(v) for v in bookings],
-            "Bookings",
-            "Bookings",
-            currency,
-            type="bar",
-            marker={"color": BLUE},
-        ),
-        _money(
-            list(names),
-            [_f(v) for v in quotas],
-            "Quota",
-            "Quota",
-            currency,
-            type="bar",
-            marker={"color": "#c8ced8"},
-        ),
-    ]
-    return _figure(
-        data,
-        title,
-        xaxis={"title": {"text": "Team"}},
-        yaxis=_amount_axis(currency),
-        barmode="group",
+    return _grouped_bars(
+        list(names),
+        [
+            ("Bookings", "Bookings", [_f(v) for v in bookings], BLUE),
+            ("Quota", "Quota", [_f(v) for v in quotas], "#c8ced8"),
+        ],
+        title=title,
+        axis="Team",
+        currency=currency,
     )
 
 

@@ -22,6 +22,7 @@ from goals.services.quotas import (
     QUOTAS_FROZEN,
     QuotaInput,
     _lock_quotas,
+    _quotas_write,
     _upsert_quotas,
     _validate_quota_input,
 )
@@ -160,15 +161,8 @@ def quota_allocate(
             items.append(QuotaInput(period=period, amount=part, membership=target, measure=measure))
         else:
             items.append(QuotaInput(period=period, amount=part, team=target, measure=measure))
-    scope = selectors.quota_scope(tenant, viewer=actor)
-    for item in items:
-        errors = _validate_quota_input(tenant, scope, item)
-        if errors:
-            raise ValidationError(errors)
     with transaction.atomic():
-        _lock_quotas(tenant)
-        period_require_open(tenant, period_ids=[period.pk], what=QUOTAS_FROZEN)
-        quotas = _upsert_quotas(tenant, actor=actor, items=items, source=QuotaSource.ALLOCATED)
+        quotas = _quotas_write(tenant, actor=actor, items=items, source=QuotaSource.ALLOCATED)
         audit_record(
             tenant,
             actor=actor.user,

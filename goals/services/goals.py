@@ -19,7 +19,7 @@ from goals.models import (
     Metric,
 )
 from goals.services.common import refuse_unknown_fields
-from goals.smart import smart_check
+from goals.smart import smart_check_data
 from spm.models import Membership, Role, Team, Tenant
 from spm.services import audit_record
 
@@ -72,17 +72,7 @@ def _goal_check(tenant: Tenant, data: dict[str, Any]) -> tuple[Decimal, Decimal]
     parent = data.get("parent")
     if parent is not None and parent.tenant_id != tenant.pk:
         raise ValidationError({"parent": "Choose a goal of this tenant."})
-    result = smart_check(
-        title=data.get("title"),
-        metric=data.get("metric"),
-        target_value=data.get("target_value"),
-        baseline_value=data.get("baseline_value"),
-        rationale=data.get("rationale"),
-        level=data.get("level", ""),
-        parent=parent,
-        start_date=data.get("start_date"),
-        due_date=data.get("due_date"),
-    )
+    result = smart_check_data(data)
     if not result.ok:
         raise ValidationError({**result.errors, "smart": result.summary})
     return result.target or Decimal(0), result.baseline

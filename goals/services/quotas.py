@@ -101,6 +101,22 @@ def _validate_quota_input(
     return errors
 
 
+def _quotas_write(
+    tenant: Tenant, *, actor: Membership, items: Sequence[QuotaInput], source: str
+) -> list[Quota]:
+    """Check every item (raising the first refusal), then, under the quota
+    lock and with the periods guarded open, write them all; returns the
+    quotas in the items' order. Call inside the caller's transaction."""
+    scope = selectors.quota_scope(tenant, viewer=actor)
+    for item in items:
+        errors = _validate_quota_input(tenant, scope, item)
+        if errors:
+            raise ValidationError(errors)
+    _lock_quotas(tenant)
+    period_require_open(tenant, period_ids={i.period.pk for i in items}, what=QUOTAS_FROZEN)
+    return _upsert_quotas(tenant, actor=actor, items=items, source=source)
+
+
 def _upsert_quotas(
     tenant: Tenant, *, actor: Membership, items: Sequence[QuotaInput], source: str
 ) -> list[Quota]:
@@ -203,14 +219,8 @@ def quota_set(
     item = QuotaInput(
         period=period, amount=amount, membership=membership, team=team, measure=measure
     )
-    scope = selectors.quota_scope(tenant, viewer=actor)
-    errors = _validate_quota_input(tenant, scope, item)
-    if errors:
-        raise ValidationError(errors)
     with transaction.atomic():
-        _lock_quotas(tenant)
-        period_require_open(tenant, period_ids=[period.pk], what=QUOTAS_FROZEN)
-        (quota,) = _upsert_quotas(tenant, actor=actor, items=[item], source=source)
+        (quota,) = _quotas_write(tenant, actor=actor, items=[item], source=source)
         audit_record(
             tenant,
             actor=actor.user,

@@ -20,6 +20,7 @@ from goals.models import Goal
 from kpis.definitions import BY_KEY, RATIO, KpiDef, format_value, percent
 from kpis.models import SubjectKind
 from kpis.selectors.boards import BoardRow, leaderboard_position
+from kpis.selectors.scope import DEFAULT_TABLE_KPIS
 from kpis.selectors.settings import Setting, custom_labels, rag, settings_for, table_kpis
 from kpis.selectors.snapshots import (
     Cell,
@@ -38,16 +39,8 @@ from spm.models import FiscalPeriod, Membership, Role, Team, Tenant
 
 Values = dict[str, Decimal | None]
 
-REP_HEADLINE = (
-    "bookings",
-    "quota",
-    "attainment",
-    "win_rate",
-    "average_deal_size",
-    "sales_cycle_length",
-    "weighted_pipeline",
-    "activities",
-)
+# A rep's tiles: the default KPI table but coverage (a team's figure).
+REP_HEADLINE = tuple(k for k in DEFAULT_TABLE_KPIS if k != "pipeline_coverage")
 REP_ACTIVITIES = (
     "activities_call",
     "activities_email",

@@ -21,7 +21,6 @@ class LeaderboardView(PeriodMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context.update(self.period_context())
         kpi = self.request.GET.get("kpi", "bookings")
         if kpi not in selectors.LEADERBOARD_KPIS:
             kpi = "bookings"

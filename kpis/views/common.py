@@ -11,15 +11,18 @@ from spm.tenancy.views import TenantViewMixin
 class PeriodMixin(TenantViewMixin):
     """The period picker: ``?period=<id>``, default the current quarter."""
 
-    def period_context(self) -> dict[str, Any]:
-        periods = selectors.periods_for_picker(self.tenant)
-        period = selectors.period_selected(
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        """The page's context with the picker's periods, the period shown
+        (``self.period``, None when the tenant has no periods) and the currency."""
+        context: dict[str, Any] = super().get_context_data(**kwargs)  # type: ignore[misc]
+        self.periods = selectors.periods_for_picker(self.tenant)
+        self.period = selectors.period_selected(
             self.tenant,
-            periods=periods,
+            periods=self.periods,
             period_id=self.request.GET.get("period"),
         )
-        self.periods, self.period = periods, period
-        return {"periods": periods, "period": period, "currency": self.tenant.currency}
+        context.update(periods=self.periods, period=self.period, currency=self.tenant.currency)
+        return context
 
 
 def query_without(request: Any, name: str) -> str:

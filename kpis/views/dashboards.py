@@ -50,9 +50,7 @@ class RepDashboardView(PeriodMixin, DetailView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context.update(self.period_context())
-        period = self.period
-        if period is None:
+        if (period := self.period) is None:
             return context
         dashboard = selectors.rep_dashboard(
             self.tenant, member=self.object, period=period, periods=self.periods
@@ -94,7 +92,6 @@ class TeamDashboardView(PeriodMixin, DetailView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context.update(self.period_context())
         team, period = self.object, self.period
         if period is None:
             return context
@@ -136,9 +133,7 @@ class OverviewView(PeriodMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context.update(self.period_context())
-        period = self.period
-        if period is None:
+        if (period := self.period) is None:
             return context
         dashboard = selectors.company_overview(self.tenant, period=period, periods=self.periods)
         context.update(

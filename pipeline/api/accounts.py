@@ -26,18 +26,7 @@ class AccountSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Account
-        fields = [
-            "id",
-            "name",
-            "segment",
-            "industry",
-            "owner",
-            "customer_since",
-            "churned_on",
-            "external_id",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", *services.ACCOUNT_FIELDS, "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
 
 

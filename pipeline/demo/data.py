@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from pipeline.models import (
-    ActivityKind,
-)
-from spm.models import Membership
+from pipeline.models import Account, ActivityKind, Deal, Pipeline, Stage
+from spm.models import Membership, Tenant
 
 HISTORY_DAYS = 548  # about 18 months
 SEGMENTS = ["SMB", "Mid-market", "Enterprise"]
@@ -143,3 +143,44 @@ def active_span(
     first = max(start, rep.start_date)
     last = min(today, rep.end_date) if rep.end_date else today
     return (first, last) if last > first else None
+
+
+def active_profiles(
+    profiles: list[RepProfile], *, start: dt.date, today: dt.date
+) -> Iterator[tuple[RepProfile, dt.date, dt.date]]:
+    """Each profile whose rep was on the team during the demo history, with
+    the first and last day they were (``active_span``)."""
+    for profile in profiles:
+        span = active_span(profile.member, start=start, today=today)
+        if span is not None:
+            yield profile, span[0], span[1]
+
+
+def demo_deal(
+    tenant: Tenant,
+    *,
+    name: str,
+    account: Account,
+    rep: Membership,
+    amount: Decimal,
+    pipeline: Pipeline,
+    stage: Stage,
+    **fields: Any,
+) -> Deal:
+    """A demo deal in the tenant's currency (rate 1, so ``base_amount`` is the
+    amount) with its stage's probability and forecast category."""
+    return Deal(
+        tenant=tenant,
+        name=name,
+        account=account,
+        owner=rep,
+        amount=amount,
+        currency=tenant.currency,
+        exchange_rate=Decimal("1"),
+        base_amount=amount,
+        pipeline=pipeline,
+        stage=stage,
+        probability=stage.probability,
+        forecast_category=stage.forecast_category,
+        **fields,
+    )

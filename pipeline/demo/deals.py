@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from decimal import Decimal
 
 from pipeline.demo.data import (
     LOST_REASONS,
     PRODUCT_LINES,
     SOURCES,
     RepProfile,
-    active_span,
+    active_profiles,
     add_months,
+    demo_deal,
     money,
 )
 from pipeline.models import (
@@ -46,12 +46,8 @@ def past_deals(
     deals: list[Deal] = []
     paths: list[list[tuple[Stage, dt.date]]] = []
     first_win: dict[int, dt.date] = {}
-    for profile in profiles:
+    for profile, rep_start, rep_end in active_profiles(profiles, start=start, today=today):
         rep = profile.member
-        span = active_span(rep, start=start, today=today)
-        if span is None:
-            continue
-        rep_start, rep_end = span
         months = (rep_end - rep_start).days / 30.4
         for _ in range(int(months * profile.deals_per_month)):
             created = rep_start + dt.timedelta(days=rng.randint(0, (rep_end - rep_start).days))
@@ -105,19 +101,14 @@ def past_deals(
             expected = close_date or max(
                 today + dt.timedelta(days=rng.randint(5, 120)), created + dt.timedelta(days=45)
             )
-            deal = Deal(
-                tenant=tenant,
+            deal = demo_deal(
+                tenant,
                 name=f"{account.name} · {rng.choice(PRODUCT_LINES)}",
                 account=account,
-                owner=rep,
+                rep=rep,
                 amount=amount,
-                currency=tenant.currency,
-                exchange_rate=Decimal("1"),
-                base_amount=amount,
                 pipeline=pipeline,
                 stage=last_stage,
-                probability=last_stage.probability,
-                forecast_category=last_stage.forecast_category,
                 expected_close_date=expected,
                 status=status,
                 close_date=close_date,
@@ -204,19 +195,14 @@ def current_pipeline(
                 )
             )
             product = rng.choice(PRODUCT_LINES)
-            deal = Deal(
-                tenant=tenant,
+            deal = demo_deal(
+                tenant,
                 name=f"{account.name} · {product}",
                 account=account,
-                owner=rep,
+                rep=rep,
                 amount=amount,
-                currency=tenant.currency,
-                exchange_rate=Decimal("1"),
-                base_amount=amount,
                 pipeline=pipeline,
                 stage=stage,
-                probability=stage.probability,
-                forecast_category=stage.forecast_category,
                 expected_close_date=expected,
                 status=DealStatus.OPEN,
                 close_date=None,

@@ -19,7 +19,7 @@ from pipeline.demo.data import (
     SOURCES,
     SUFFIXES,
     RepProfile,
-    active_span,
+    active_profiles,
     at_time,
 )
 from pipeline.models import (
@@ -156,12 +156,8 @@ def leads_create(
     for deal in deals:
         deals_by_owner.setdefault(deal.owner_id, []).append(deal)
     leads: list[Lead] = []
-    for profile in profiles:
+    for profile, rep_start, rep_end in active_profiles(profiles, start=start, today=today):
         rep = profile.member
-        span = active_span(rep, start=start, today=today)
-        if span is None:
-            continue
-        rep_start, rep_end = span
         quality = 0.8 + profile.win_rate
         for _ in range(int((rep_end - rep_start).days / 30.4 * rng.uniform(7, 12))):
             aware = rep_start + dt.timedelta(days=rng.randint(0, (rep_end - rep_start).days))

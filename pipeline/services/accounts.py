@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Final
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -24,7 +24,7 @@ from pipeline.services.deals import check_owner_allowed
 from spm.models import Membership, Tenant
 from spm.services import audit_record
 
-ACCOUNT_FIELDS = {
+ACCOUNT_FIELDS: Final = (
     "name",
     "segment",
     "industry",
@@ -32,7 +32,7 @@ ACCOUNT_FIELDS = {
     "customer_since",
     "churned_on",
     "external_id",
-}
+)
 
 
 def _check_account_dates(account: Account) -> None:
@@ -49,7 +49,7 @@ def _check_account_dates(account: Account) -> None:
 def account_create(
     tenant: Tenant, *, actor: Membership | None, name: str, **fields: Any
 ) -> Account:
-    unknown = set(fields) - ACCOUNT_FIELDS
+    unknown = set(fields) - set(ACCOUNT_FIELDS)
     if unknown:
         raise ValidationError({f: "Unknown field." for f in sorted(unknown)})
     if fields.get("owner") is not None:
@@ -80,7 +80,7 @@ def _dates(account: Account) -> tuple[dt.date | None, dt.date | None]:
 def account_update(
     tenant: Tenant, *, account: Account, actor: Membership | None, **fields: Any
 ) -> Account:
-    unknown = set(fields) - ACCOUNT_FIELDS
+    unknown = set(fields) - set(ACCOUNT_FIELDS)
     if unknown:
         raise ValidationError({f: "This field cannot be changed here." for f in sorted(unknown)})
     if fields.get("owner") is not None:

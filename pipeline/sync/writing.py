@@ -23,6 +23,7 @@ from pipeline.models import (
     StageChange,
 )
 from pipeline.services import (
+    ACCOUNT_FIELDS,
     ACTIVITY_FIELDS,
     DEAL_FIELDS,
     LEAD_FIELDS,
@@ -50,14 +51,7 @@ def columns(model: Any, fields: Sequence[str], *, without: Sequence[str] = ()) -
 
 
 SIMPLE_UPDATE_FIELDS: dict[str, list[str]] = {
-    ImportKind.ACCOUNTS: [
-        "name",
-        "segment",
-        "industry",
-        "owner_id",
-        "customer_since",
-        "churned_on",
-    ],
+    ImportKind.ACCOUNTS: columns(Account, ACCOUNT_FIELDS, without=("external_id",)),
     # (A lead's account is not synced: the files and the bulk API carry none.)
     ImportKind.LEADS: columns(Lead, LEAD_FIELDS, without=("account", "external_id")),
     ImportKind.ACTIVITIES: columns(Activity, ACTIVITY_FIELDS, without=("external_id",)),
