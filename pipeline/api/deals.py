@@ -47,6 +47,14 @@ class SplitSerializer(serializers.ModelSerializer):
         fields = ["member", "percent", "credited_amount"]
 
 
+# Read-only figures shown right after the field they follow from.
+DERIVED_AFTER = {
+    "exchange_rate": ("base_amount",),
+    "forecast_category": ("weighted_amount",),
+    "expected_close_date": ("status",),
+}
+
+
 class DealSerializer(serializers.ModelSerializer):
     account = TenantPrimaryKeyRelatedField(model=Account, allow_null=True, required=False)
     owner = TenantPrimaryKeyRelatedField(
@@ -88,10 +96,11 @@ class DealSerializer(serializers.ModelSerializer):
         model = Deal
         fields = [
             "id",
-            *services.DEAL_FIELDS,
-            "base_amount",
-            "weighted_amount",
-            "status",
+            *(
+                name
+                for field in services.DEAL_FIELDS
+                for name in (field, *DERIVED_AFTER.get(field, ()))
+            ),
             "splits",
             "created_at",
             "updated_at",
