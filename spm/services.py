@@ -100,7 +100,7 @@ def tenant_delete(tenant: Tenant) -> None:
     statements run inside the tenant's context, so RLS holds them to it).
     """
     columns = sorted(
-        (model._meta.db_table, field.column)
+        (model._meta.db_table, str(field.column))
         for model in apps.get_models()
         for field in model._meta.concrete_fields
         if field.is_relation and field.related_model is Tenant and field.column
