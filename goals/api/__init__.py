@@ -5,7 +5,7 @@ through ``goals.services``."""
 
 from __future__ import annotations
 
-from goals.api.base import SOURCE_HELP, CrudViewSet
+from goals.api.base import SOURCE_HELP
 from goals.api.checkins import CheckInSerializer, CheckInUpdateSerializer, CheckInViewSet
 from goals.api.goals import (
     GoalCloseSerializer,
@@ -44,7 +44,6 @@ from spm.api.registry import tenant_router
 
 __all__ = [
     "SOURCE_HELP",
-    "CrudViewSet",
     "QuotaSerializer",
     "QuotaAmountSerializer",
     "QuotaBulkSerializer",

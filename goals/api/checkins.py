@@ -12,11 +12,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from goals import selectors, services
-from goals.api.base import CrudViewSet
 from goals.api.goals import VisibleGoalField
 from goals.models import (
     GoalCheckIn,
 )
+from spm.api.base import TenantModelViewSet
 from spm.api.filters import IdFilter
 from spm.money import QUANTITY_KWARGS
 from spm.permissions import ALL_ROLES
@@ -49,7 +49,7 @@ class CheckInFilter(filters.FilterSet):
         fields = ["goal"]
 
 
-class CheckInViewSet(CrudViewSet):
+class CheckInViewSet(TenantModelViewSet):
     """Check-ins on goals: a dated value and comment. Listed for the goals the
     member sees; recorded on approved goals by their owner or manager; a
     manual goal's progress is its latest check-in's value."""

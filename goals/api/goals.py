@@ -13,13 +13,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from goals import selectors, services
-from goals.api.base import CrudViewSet
 from goals.models import (
     Goal,
     GoalLevel,
     Metric,
 )
-from spm.api.base import TenantPrimaryKeyRelatedField
+from spm.api.base import TenantModelViewSet, TenantPrimaryKeyRelatedField
 from spm.api.filters import IdFilter
 from spm.models import Membership, Team
 from spm.money import QUANTITY_KWARGS
@@ -123,7 +122,7 @@ class GoalFilter(filters.FilterSet):
         fields = ["level", "status", "metric", "owner_membership", "owner_team", "parent"]
 
 
-class GoalViewSet(CrudViewSet):
+class GoalViewSet(TenantModelViewSet):
     """SMART goals of the company, teams and people, cascading company -> team
     -> member through ``parent``. A goal that is not SMART is refused with one
     error per field naming the property. Everyone sees company goals and those

@@ -15,13 +15,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from goals import selectors, services
-from goals.api.base import CrudViewSet
 from goals.engine import mbo_counted
 from goals.models import (
     Objective,
     ObjectiveScore,
 )
-from spm.api.base import TenantPrimaryKeyRelatedField
+from spm.api.base import TenantModelViewSet, TenantPrimaryKeyRelatedField
 from spm.api.filters import IdFilter
 from spm.models import FiscalPeriod, Membership
 from spm.money import RATE_KWARGS
@@ -92,7 +91,7 @@ class ObjectiveFilter(filters.FilterSet):
         fields = ["membership", "period"]
 
 
-class ObjectiveViewSet(CrudViewSet):
+class ObjectiveViewSet(TenantModelViewSet):
     """MBO objectives per member and period. Weights are fractions that add up
     to 1 per member and period; admins and the member's manager write; the
     member sees their own. ``summary`` gives each set's weighted score."""
@@ -209,7 +208,7 @@ class ObjectiveScoreFilter(filters.FilterSet):
         fields = ["objective"]
 
 
-class ObjectiveScoreViewSet(CrudViewSet):
+class ObjectiveScoreViewSet(TenantModelViewSet):
     """Scores of objectives. The member's manager or an admin scores (POST
     replaces an existing score); the member sees their own; a closed period's
     scores are locked."""

@@ -14,14 +14,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from goals import selectors, services
-from goals.api.base import SOURCE_HELP, CrudViewSet
+from goals.api.base import SOURCE_HELP
 from goals.models import (
     Measure,
     Quota,
     QuotaChange,
     SeasonalityProfile,
 )
-from spm.api.base import TenantPrimaryKeyRelatedField
+from spm.api.base import TenantModelViewSet, TenantPrimaryKeyRelatedField
 from spm.api.fields import MoneyField
 from spm.api.filters import IdFilter, IntegerFilter
 from spm.models import FiscalPeriod, Membership, Team
@@ -153,7 +153,7 @@ class QuotaFilter(filters.FilterSet):
         fields = ["period", "period_kind", "fiscal_year", "membership", "team", "measure"]
 
 
-class QuotaViewSet(CrudViewSet):
+class QuotaViewSet(TenantModelViewSet):
     """Quotas of members and teams per period. Admins and finance read all, a
     manager their subtree and their own, a rep their own; admins and managers
     write (a manager: the teams they manage and their people). POST creates

@@ -7,10 +7,10 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from goals import services
-from goals.api.base import CrudViewSet
 from goals.models import (
     SeasonalityProfile,
 )
+from spm.api.base import TenantModelViewSet
 from spm.money import WEIGHT_KWARGS
 from spm.permissions import ALL_ROLES, MANAGERS
 
@@ -29,7 +29,7 @@ class SeasonalityProfileSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at"]
 
 
-class SeasonalityProfileViewSet(CrudViewSet):
+class SeasonalityProfileViewSet(TenantModelViewSet):
     """Monthly weight profiles for spreading quarters and years to months.
     Everyone reads; admins and managers write."""
 

@@ -16,7 +16,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from spm import selectors, services
-from spm.api.base import TenantGenericViewSet, TenantPrimaryKeyRelatedField, TenantReadOnlyViewSet
+from spm.api.base import (
+    TenantGenericViewSet,
+    TenantModelViewSet,
+    TenantPrimaryKeyRelatedField,
+    TenantReadOnlyViewSet,
+)
 from spm.api.csv import CsvListModelMixin
 from spm.api.filters import IdFilter
 from spm.auth import request_user
@@ -194,14 +199,7 @@ class TeamFilter(filters.FilterSet):
         fields = ["parent", "manager", "depth"]
 
 
-class TeamViewSet(
-    CsvListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    TenantGenericViewSet,
-):
+class TeamViewSet(TenantModelViewSet):
     """The team tree. Everyone in the tenant reads it; admins change it.
     ``GET teams/{id}/subtree/`` lists a team and all teams below it."""
 
