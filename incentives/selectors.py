@@ -1,0 +1,242 @@
+"""Reads for calculation runs: one query per input frame for a whole period."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+from django.db import connection
+
+from goals.models import Measure, Objective, Quota
+from incentives.document import PlanDocument, plan_document_validate
+from incentives.engine import CREDIT_COLUMNS, LINE_COLUMNS, PeriodInputs, Window
+from incentives.models import Adjustment, Assignment, CalcRun, Statement, StatementLine
+from kpis.models import KpiValue, SubjectKind
+from spm.models import FiscalPeriod, Membership, Role, Tenant
+from spm.periods import active_days
+
+# Credits of the plan year to date with the deal facts lines explain and
+# SPIFF rules select on; a deleted deal keeps its credits' ids until the next
+# refresh removes them.
+_CREDITS_SQL = """
+SELECT c.id, c.deal_id, coalesce(d.name, 'deal ' || c.deal_id), c.recipient_id, c.role,
+       c.amount, c.credit_date, coalesce(d.deal_type, ''), coalesce(d.product_line, '')
+FROM incentives_credit c
+LEFT JOIN pipeline_deal d ON d.tenant_id = c.tenant_id AND d.id = c.deal_id
+WHERE c.tenant_id = %s AND c.recipient_id = ANY(%s) AND c.credit_date BETWEEN %s AND %s
+ORDER BY c.recipient_id, c.credit_date, c.deal_id, c.id
+"""
+
+
+@dataclass
+class VersionInputs:
+    version_id: int
+    document: PlanDocument
+    inputs: PeriodInputs
+
+
+def _window(period: FiscalPeriod) -> Window:
+    return Window(period.kind, period.start, period.end, period.label)
+
+
+def _frame(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
+    return pd.DataFrame(list(rows), columns=list(columns))
+
+
+def run_inputs(tenant: Tenant, *, period: FiscalPeriod) -> list[VersionInputs]:
+    """Every plan version with members assigned in ``period``, with the frames
+    the engine reads for it. A fixed number of queries, whatever the number
+    of members, deals or versions."""
+    year_periods = list(
+        FiscalPeriod.objects.filter(tenant=tenant, fiscal_year=period.fiscal_year).order_by(
+            "start", "kind"
+        )
+    )
+    windows = {p.kind: _window(p) for p in year_periods if p.start <= period.end <= p.end}
+    prior = {
+        kind: [_window(p) for p in year_periods if p.kind == kind and p.end < windows[kind].start]
+        for kind in windows
+    }
+    year = windows["year"]
+    assignments = list(
+        Assignment.objects.filter(tenant=tenant, start_date__lte=period.end)
+        .exclude(end_date__lt=period.start)
+        .select_related("version")
+        .order_by("version_id", "membership_id")
+    )
+    if not assignments:
+        return []
+    member_ids = [a.membership_id for a in assignments]
+    quarter = windows.get("quarter", windows["year"])
+    days_in_year = (year.end - year.start).days + 1
+    with connection.cursor() as cursor:
+        cursor.execute(_CREDITS_SQL, [tenant.pk, member_ids, year.start, period.end])
+        credits = pd.DataFrame(cursor.fetchall(), columns=CREDIT_COLUMNS)
+    window_periods = {w.key: p for p in year_periods for w in [_window(p)]}
+    keys = [w.key for kind in windows for w in [windows[kind], *prior[kind]]]
+    period_ids = [window_periods[k].pk for k in keys]
+    key_of = {window_periods[k].pk: k for k in keys}
+    quotas = _frame(
+        Quota.objects.filter(
+            tenant=tenant,
+            membership_id__in=member_ids,
+            period_id__in=period_ids,
+            measure=Measure.BOOKINGS,
+        ).values("membership_id", "period_id", "amount"),
+        ["membership_id", "period_id", "amount"],
+    )
+    quotas = pd.DataFrame(
+        {
+            "member_id": quotas["membership_id"],
+            "window": quotas["period_id"].map(key_of),
+            "amount": quotas["amount"],
+        }
+    )
+    kpi_values = _frame(
+        KpiValue.objects.filter(
+            tenant=tenant,
+            subject_kind=SubjectKind.MEMBER,
+            subject_id__in=member_ids,
+            period_id__in=period_ids,
+        ).values("subject_id", "period_id", "kpi", "value"),
+        ["subject_id", "period_id", "kpi", "value"],
+    )
+    kpi_values = pd.DataFrame(
+        {
+            "member_id": kpi_values["subject_id"],
+            "window": kpi_values["period_id"].map(key_of),
+            "kpi": kpi_values["kpi"],
+            "value": kpi_values["value"],
+        }
+    )
+    team_attainment = _frame(
+        KpiValue.objects.filter(
+            tenant=tenant,
+            subject_kind=SubjectKind.TEAM,
+            kpi="attainment",
+            period_id__in=period_ids,
+        ).values("subject_id", "period_id", "value"),
+        ["subject_id", "period_id", "value"],
+    )
+    objectives = _frame(
+        Objective.objects.filter(
+            tenant=tenant,
+            membership_id__in=member_ids,
+            period_id__in=period_ids,
+            scores__isnull=False,
+        ).values("membership_id", "period_id", "weight", "scores__score"),
+        ["membership_id", "period_id", "weight", "scores__score"],
+    )
+    objectives = pd.DataFrame(
+        {
+            "member_id": objectives["membership_id"],
+            "window": objectives["period_id"].map(key_of),
+            "weight": objectives["weight"],
+            "score": objectives["scores__score"],
+        }
+    )
+    posted = _frame(
+        StatementLine.objects.filter(
+            tenant=tenant,
+            statement__run__status=CalcRun.Status.PUBLISHED,
+            period__fiscal_year=period.fiscal_year,
+            period__start__lt=period.start,
+            statement__membership_id__in=member_ids,
+        ).values("statement__membership_id", *[c for c in LINE_COLUMNS if c != "member_id"]),
+        ["statement__membership_id", *[c for c in LINE_COLUMNS if c != "member_id"]],
+    ).rename(columns={"statement__membership_id": "member_id"})[LINE_COLUMNS]
+    posted = posted.astype(object).where(posted.notna(), None)
+    adjustments = _frame(
+        Adjustment.objects.filter(tenant=tenant, period=period).values(
+            "membership_id", "id", "amount", "reason"
+        ),
+        ["membership_id", "id", "amount", "reason"],
+    ).rename(columns={"membership_id": "member_id", "id": "adjustment_id"})
+    owed = dict(
+        Statement.objects.filter(
+            tenant=tenant,
+            run__status=CalcRun.Status.PUBLISHED,
+            period__kind=period.kind,
+            period__end__lt=period.start,
+            membership_id__in=member_ids,
+        )
+        .order_by("membership_id", "-period__end")
+        .distinct("membership_id")
+        .values_list("membership_id", "draw_owed")
+    )
+    member_team = _frame(
+        Assignment.objects.filter(pk__in=[a.pk for a in assignments]).values(
+            "membership_id", "membership__team_id"
+        ),
+        ["membership_id", "membership__team_id"],
+    )
+    team_att = member_team.merge(
+        team_attainment, left_on="membership__team_id", right_on="subject_id"
+    )
+    team_frame = pd.DataFrame(
+        {
+            "member_id": team_att["membership_id"],
+            "window": team_att["period_id"].map(key_of),
+            "attainment": team_att["value"],
+        }
+    )
+    out = []
+    by_version: dict[int, list[Assignment]] = {}
+    for assignment in assignments:  # grouping rows already loaded, no queries
+        by_version.setdefault(assignment.version_id, []).append(assignment)
+    for version_id, group in by_version.items():  # one per plan version: a handful
+        ids = [a.membership_id for a in group]
+        members = pd.DataFrame(
+            {
+                "member_id": ids,
+                "target_incentive": [
+                    a.target_incentive
+                    * active_days(quarter.start, period.end, a.start_date, a.end_date)
+                    / days_in_year
+                    for a in group
+                ],
+                "owed": [owed.get(a.membership_id, Decimal("0.00")) for a in group],
+            }
+        )
+        document = plan_document_validate(group[0].version.document)
+        out.append(
+            VersionInputs(
+                version_id=version_id,
+                document=document,
+                inputs=PeriodInputs(
+                    period=_window(period),
+                    windows=windows,
+                    prior_windows=prior,
+                    members=members,
+                    credits=credits,
+                    quotas=quotas,
+                    team_attainment=team_frame,
+                    kpi_values=kpi_values,
+                    objectives=objectives,
+                    posted=posted,
+                    adjustments=adjustments,
+                ),
+            )
+        )
+    return out
+
+
+def members_without_plan(tenant: Tenant, *, period: FiscalPeriod) -> list[int]:
+    """Ids of active reps and managers with no assignment in ``period``."""
+    assigned = (
+        Assignment.objects.filter(tenant=tenant, start_date__lte=period.end)
+        .exclude(end_date__lt=period.start)
+        .values("membership_id")
+    )
+    return list(
+        Membership.objects.filter(
+            tenant=tenant, role__in=[Role.REP, Role.MANAGER], start_date__lte=period.end
+        )
+        .exclude(end_date__lt=period.start)
+        .exclude(pk__in=assigned)
+        .values_list("pk", flat=True)
+        .order_by("pk")
+    )

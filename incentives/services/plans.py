@@ -1,0 +1,235 @@
+"""Plans, versions and assignments: every write, each in its transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+
+from incentives.document import (
+    PlanDocument,
+    PlanDocumentError,
+    plan_document_parse_text,
+    plan_document_validate,
+)
+from incentives.engine.golden import golden_run
+from incentives.models import Assignment, Component, Plan, PlanVersion, VersionStatus
+from kpis.definitions import BUILT_IN
+from kpis.models import CustomKpi
+from spm.models import Membership, Tenant
+from spm.services import audit_record
+
+
+def known_kpis(tenant: Tenant) -> set[str]:
+    """The KPI keys a component of this tenant's plans may use."""
+    custom = CustomKpi.objects.filter(tenant=tenant).values_list("key", flat=True)
+    return {k.key for k in BUILT_IN} | {f"custom:{key}" for key in custom}
+
+
+def _document(tenant: Tenant, source: str | dict[str, Any]) -> PlanDocument:
+    data = plan_document_parse_text(source) if isinstance(source, str) else source
+    try:
+        return plan_document_validate(data, known_kpis=known_kpis(tenant))
+    except PlanDocumentError as exc:
+        raise ValidationError({path: message for path, message in exc.errors}) from exc
+
+
+def _write_components(tenant: Tenant, version: PlanVersion, document: PlanDocument) -> None:
+    Component.objects.filter(tenant=tenant, version=version).delete()
+    Component.objects.bulk_create(
+        Component(
+            tenant=tenant,
+            version=version,
+            position=i,
+            key=comp.key,
+            label=comp.label,
+            measure=comp.measure,
+            config=document.raw["components"][i],
+        )
+        for i, comp in enumerate(document.components)
+    )
+
+
+def _golden(document: PlanDocument) -> list[dict[str, Any]]:
+    return [
+        {"name": r.name, "passed": r.passed, "description": r.describe()}
+        for r in golden_run(document)
+    ]
+
+
+def plan_version_create(
+    tenant: Tenant,
+    *,
+    source: str | dict[str, Any],
+    actor: Membership | None,
+    plan: Plan | None = None,
+    status: str = VersionStatus.DRAFT,
+) -> PlanVersion:
+    """Validate a plan document and save it as the next version of ``plan``
+    (a new plan named after the document when ``plan`` is None).
+
+    Runs the document's golden examples and stores their results. Raises
+    ``ValidationError`` keyed by document path (nothing saved), or on
+    ``effective_from`` when an active version of the plan overlaps the dates.
+    """
+    document = _document(tenant, source)
+    with transaction.atomic():
+        if plan is None:
+            plan, _ = Plan.objects.get_or_create(tenant=tenant, name=document.name)
+        Plan.objects.select_for_update().filter(tenant=tenant, pk=plan.pk).get()
+        if status == VersionStatus.ACTIVE:
+            _check_active_overlap(tenant, plan=plan, document=document, exclude=None)
+        last = (
+            PlanVersion.objects.filter(tenant=tenant, plan=plan)
+            .order_by("-number")
+            .values_list("number", flat=True)
+            .first()
+        )
+        version = PlanVersion.objects.create(
+            tenant=tenant,
+            plan=plan,
+            number=(last or 0) + 1,
+            status=status,
+            effective_from=document.effective_from,
+            effective_to=document.effective_to,
+            document=dict(document.raw),
+            golden_results=_golden(document),
+            created_by=actor,
+        )
+        _write_components(tenant, version, document)
+        audit_record(
+            tenant,
+            actor=actor.user if actor else None,
+            action="plan_version.create",
+            obj=version,
+            data={"plan": plan.name, "number": version.number, "status": status},
+        )
+    return version
+
+
+def plan_version_update(
+    tenant: Tenant,
+    *,
+    version: PlanVersion,
+    source: str | dict[str, Any],
+    actor: Membership | None,
+) -> PlanVersion:
+    """Replace a version's document. A locked version (a published statement
+    used it) is refused: change it by creating a new version."""
+    document = _document(tenant, source)
+    with transaction.atomic():
+        version = PlanVersion.objects.select_for_update().get(tenant=tenant, pk=version.pk)
+        if version.locked_at is not None:
+            raise ValidationError(
+                {
+                    "document": f"{version} was used by a published statement and cannot "
+                    "change; create a new version instead."
+                }
+            )
+        if version.status == VersionStatus.ACTIVE:
+            _check_active_overlap(tenant, plan=version.plan, document=document, exclude=version)
+        version.document = dict(document.raw)
+        version.effective_from = document.effective_from
+        version.effective_to = document.effective_to
+        version.golden_results = _golden(document)
+        version.save(update_fields=["document", "effective_from", "effective_to", "golden_results"])
+        _write_components(tenant, version, document)
+        audit_record(
+            tenant,
+            actor=actor.user if actor else None,
+            action="plan_version.update",
+            obj=version,
+            data={"number": version.number},
+        )
+    return version
+
+
+def _overlapping(start: dt.date, end: dt.date | None, *, start_field: str, end_field: str) -> Q:
+    ends_after_start = Q(**{f"{end_field}__isnull": True}) | Q(**{f"{end_field}__gte": start})
+    if end is None:
+        return ends_after_start
+    return ends_after_start & Q(**{f"{start_field}__lte": end})
+
+
+def _check_active_overlap(
+    tenant: Tenant, *, plan: Plan, document: PlanDocument, exclude: PlanVersion | None
+) -> None:
+    clash = (
+        PlanVersion.objects.filter(tenant=tenant, plan=plan, status=VersionStatus.ACTIVE)
+        .filter(
+            _overlapping(
+                document.effective_from,
+                document.effective_to,
+                start_field="effective_from",
+                end_field="effective_to",
+            )
+        )
+        .exclude(pk=exclude.pk if exclude else None)
+        .first()
+    )
+    if clash is not None:
+        raise ValidationError(
+            {
+                "effective_from": f"overlaps active version {clash.number} "
+                f"({clash.effective_from} to {clash.effective_to or 'open'})"
+            }
+        )
+
+
+def assignment_create(
+    tenant: Tenant,
+    *,
+    membership: Membership,
+    version: PlanVersion,
+    start_date: dt.date,
+    end_date: dt.date | None,
+    target_incentive: Decimal,
+    actor: Membership | None,
+) -> Assignment:
+    """Put a member on a plan version for a date range.
+
+    Raises ``ValidationError`` on ``start_date`` when it overlaps another
+    assignment of the member (naming it), on ``end_date`` when it is before
+    the start, on ``target_incentive`` when negative."""
+    if end_date is not None and end_date < start_date:
+        raise ValidationError({"end_date": f"must not be before start_date ({start_date})"})
+    if target_incentive < 0:
+        raise ValidationError({"target_incentive": "must not be negative"})
+    with transaction.atomic():
+        # One member's assignments are checked and written one at a time.
+        Membership.objects.select_for_update().filter(tenant=tenant, pk=membership.pk).get()
+        clash = (
+            Assignment.objects.filter(tenant=tenant, membership=membership)
+            .filter(
+                _overlapping(start_date, end_date, start_field="start_date", end_field="end_date")
+            )
+            .select_related("version__plan")
+            .first()
+        )
+        if clash is not None:
+            raise ValidationError(
+                {
+                    "start_date": f"overlaps the assignment to {clash.version} from "
+                    f"{clash.start_date} to {clash.end_date or 'open'}"
+                }
+            )
+        assignment = Assignment.objects.create(
+            tenant=tenant,
+            membership=membership,
+            version=version,
+            start_date=start_date,
+            end_date=end_date,
+            target_incentive=target_incentive,
+        )
+        audit_record(
+            tenant,
+            actor=actor.user if actor else None,
+            action="assignment.create",
+            obj=assignment,
+            data={"member": membership.pk, "version": version.pk, "start": str(start_date)},
+        )
+    return assignment

@@ -1,0 +1,294 @@
+"""Calculation runs: start, execute (the task's body), publish; adjustments."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from incentives.engine import LINE_COLUMNS, compute_period
+from incentives.models import (
+    Adjustment,
+    CalcRun,
+    PlanVersion,
+    Statement,
+    StatementLine,
+)
+from incentives.selectors import run_inputs
+from incentives.services.credits import credits_refresh
+from spm.celery import app
+from spm.db.locks import try_advisory_xact_lock
+from spm.models import FiscalPeriod, Membership, Tenant
+from spm.services import audit_record, task_run_create, task_run_finish, task_run_start
+from spm.tenancy.context import tenant_context
+
+RUN_KIND = "incentives.calc_run"
+EXECUTE_TASK = "incentives.tasks.calc_run_execute_task"
+SIX = Decimal("0.000001")
+
+
+def _period_open(period: FiscalPeriod, *, field: str = "period") -> None:
+    if period.is_closed:
+        raise ValidationError(
+            {field: f"{period.label} is closed: its statements are never rewritten."}
+        )
+
+
+def calc_run_start(tenant: Tenant, *, period: FiscalPeriod, actor: Membership | None) -> CalcRun:
+    """Create a preview run of ``period`` and queue it after commit.
+
+    Raises ``ValidationError`` on ``period`` when it is closed."""
+    _period_open(period)
+    with transaction.atomic():
+        task = task_run_create(
+            tenant, kind=RUN_KIND, label=f"Commission run {period.label}", created_by=actor
+        )
+        run = CalcRun.objects.create(tenant=tenant, period=period, task_run=task, created_by=actor)
+        audit_record(
+            tenant,
+            actor=actor.user if actor else None,
+            action="calc_run.start",
+            obj=run,
+            data={"period": period.label},
+        )
+        # By name: incentives.tasks imports this module.
+        transaction.on_commit(
+            lambda: app.send_task(
+                EXECUTE_TASK, args=(tenant.pk, run.pk), queue=app.conf.task_default_queue
+            )
+        )
+    return run
+
+
+def _line_rows(version_lines: list[tuple[int, pd.DataFrame]]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for version_id, lines in version_lines:  # one entry per plan version
+        records = lines.astype(object).where(lines.notna(), None).to_dict("records")
+        rows.extend({**r, "version_id": version_id} for r in records)
+    return rows
+
+
+def _digest(payload: Any) -> str:
+    text = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _compute(tenant: Tenant, period: FiscalPeriod):  # type: ignore[no-untyped-def]
+    prepared = run_inputs(tenant, period=period)
+    computed = [(p, compute_period(p.document, p.inputs)) for p in prepared]
+    lines = _line_rows([(p.version_id, r.lines) for p, r in computed])
+    balances = {
+        int(m): owed
+        for _, r in computed
+        for m, owed in zip(r.balances["member_id"], r.balances["owed"], strict=True)
+    }
+    inputs_hash = _digest(
+        [
+            {
+                "version": p.version_id,
+                "document": dict(p.document.raw),
+                "credits": p.inputs.credits.to_dict("records"),
+                "members": p.inputs.members.to_dict("records"),
+                "quotas": p.inputs.quotas.to_dict("records"),
+                "posted": p.inputs.posted.to_dict("records"),
+                "adjustments": p.inputs.adjustments.to_dict("records"),
+                "kpis": p.inputs.kpi_values.to_dict("records"),
+                "objectives": p.inputs.objectives.to_dict("records"),
+                "team": p.inputs.team_attainment.to_dict("records"),
+            }
+            for p in prepared
+        ]
+    )
+    members = sorted({int(m) for p in prepared for m in p.inputs.members["member_id"]})
+    version_of = {int(m): p.version_id for p in prepared for m in p.inputs.members["member_id"]}
+    output_hash = _digest({"lines": lines, "balances": balances, "members": members})
+    return lines, balances, members, version_of, inputs_hash, output_hash
+
+
+def calc_run_execute(tenant: Tenant, *, run_id: int) -> CalcRun:
+    """Compute a preview run and write its statements in one transaction.
+
+    Refreshes the period's credits, computes every plan version's members in
+    one engine pass each, and writes statements and lines, replacing the
+    period's earlier preview. When the output equals the latest preview's
+    (same hash), nothing is written. Holds the (tenant, period) advisory lock;
+    a run that finds it taken fails with a message saying so."""
+    with tenant_context(tenant):
+        run = CalcRun.objects.select_related("period", "task_run").get(tenant=tenant, pk=run_id)
+        if run.task_run_id:
+            task_run_start(tenant, run_id=run.task_run_id, total=3)
+    with tenant_context(tenant), transaction.atomic():
+        period = run.period
+        if not try_advisory_xact_lock(tenant.pk, f"incentives.run:{period.pk}"):
+            raise ValidationError({"period": f"A run of {period.label} is already running."})
+        _period_open(period)
+        year = FiscalPeriod.objects.get(tenant=tenant, kind="year", fiscal_year=period.fiscal_year)
+        credits_refresh(tenant, start=year.start, end=period.end)
+        lines, balances, members, version_of, inputs_hash, output_hash = _compute(tenant, period)
+        previous = (
+            CalcRun.objects.filter(tenant=tenant, period=period, status=CalcRun.Status.PREVIEW)
+            .exclude(pk=run.pk)
+            .order_by("-created_at", "-id")
+            .first()
+        )
+        run.inputs_hash, run.output_hash = inputs_hash, output_hash
+        if previous is not None and previous.output_hash == output_hash:
+            run.status = CalcRun.Status.SUPERSEDED
+            run.lines_written = 0
+            run.save(update_fields=["inputs_hash", "output_hash", "status", "lines_written"])
+            # The earlier preview stands; its inputs are confirmed current.
+            CalcRun.objects.filter(pk=previous.pk).update(inputs_hash=inputs_hash)
+        else:
+            CalcRun.objects.filter(
+                tenant=tenant, period=period, status=CalcRun.Status.PREVIEW
+            ).exclude(pk=run.pk).update(status=CalcRun.Status.SUPERSEDED)
+            StatementLine.objects.filter(
+                tenant=tenant,
+                statement__run__period=period,
+                statement__run__status=CalcRun.Status.SUPERSEDED,
+            ).delete()
+            Statement.objects.filter(
+                tenant=tenant, run__period=period, run__status=CalcRun.Status.SUPERSEDED
+            ).delete()
+            run.lines_written = _write(tenant, run, lines, balances, members, version_of)
+            run.save(update_fields=["inputs_hash", "output_hash", "lines_written"])
+    with tenant_context(tenant):
+        if run.task_run_id:
+            task_run_finish(
+                tenant,
+                run_id=run.task_run_id,
+                ok=True,
+                rows=run.lines_written,
+                result={"run": run.pk, "lines": run.lines_written, "output_hash": output_hash},
+            )
+    return run
+
+
+def _write(
+    tenant: Tenant,
+    run: CalcRun,
+    lines: list[dict[str, Any]],
+    balances: dict[int, Decimal],
+    members: list[int],
+    version_of: dict[int, int],
+) -> int:
+    totals: dict[int, Decimal] = dict.fromkeys(members, Decimal("0.00"))
+    for line in lines:  # summing the engine's output rows in memory
+        totals[int(line["member_id"])] += line["amount"]
+    statements = Statement.objects.bulk_create(
+        Statement(
+            tenant=tenant,
+            run=run,
+            period=run.period,
+            membership_id=member,
+            version_id=version_of.get(member),
+            total=totals[member],
+            draw_owed=balances.get(member, Decimal("0.00")),
+        )
+        for member in members
+    )
+    statement_of = {s.membership_id: s.pk for s in statements}
+    StatementLine.objects.bulk_create(
+        StatementLine(
+            tenant=tenant,
+            statement_id=statement_of[int(line["member_id"])],
+            period=run.period,
+            position=i,
+            **{k: line[k] for k in LINE_COLUMNS if k not in ("member_id", "base", "rate")},
+            base=None if line["base"] is None else Decimal(line["base"]).quantize(SIX),
+            rate=None if line["rate"] is None else Decimal(line["rate"]).quantize(SIX),
+        )
+        for i, line in enumerate(lines)
+    )
+    return len(lines)
+
+
+def calc_run_publish(tenant: Tenant, *, run: CalcRun, actor: Membership | None) -> CalcRun:
+    """Publish a preview run: its statements become the period's.
+
+    Refused (``ValidationError`` on ``run``) when the run is not the current
+    preview, when the period is closed, or when the inputs changed since the
+    preview was computed (run it again first). Locks the plan versions its
+    statements used."""
+    with transaction.atomic():
+        run = (
+            CalcRun.objects.select_for_update()
+            .select_related("period")
+            .get(tenant=tenant, pk=run.pk)
+        )
+        if run.status != CalcRun.Status.PREVIEW:
+            raise ValidationError(
+                {"run": f"Only a preview can be published; this run is {run.status}."}
+            )
+        _period_open(run.period, field="run")
+        if not try_advisory_xact_lock(tenant.pk, f"incentives.run:{run.period_id}"):
+            raise ValidationError({"run": "A run of this period is in progress; try again."})
+        *_, inputs_hash, _output = _compute(tenant, run.period)
+        if inputs_hash != run.inputs_hash:
+            raise ValidationError(
+                {
+                    "run": "The inputs changed since this preview was computed (deals, quotas, "
+                    "plans or adjustments); run the period again and publish that preview."
+                }
+            )
+        CalcRun.objects.filter(
+            tenant=tenant, period=run.period, status=CalcRun.Status.PUBLISHED
+        ).update(status=CalcRun.Status.SUPERSEDED)
+        run.status = CalcRun.Status.PUBLISHED
+        run.published_at = timezone.now()
+        run.published_by = actor
+        run.save(update_fields=["status", "published_at", "published_by"])
+        PlanVersion.objects.filter(
+            tenant=tenant,
+            pk__in=Statement.objects.filter(tenant=tenant, run=run).values("version_id"),
+            locked_at__isnull=True,
+        ).update(locked_at=run.published_at)
+        audit_record(
+            tenant,
+            actor=actor.user if actor else None,
+            action="calc_run.publish",
+            obj=run,
+            data={"period": run.period.label, "output_hash": run.output_hash},
+        )
+    return run
+
+
+def adjustment_create(
+    tenant: Tenant,
+    *,
+    membership: Membership,
+    period: FiscalPeriod,
+    amount: Decimal,
+    reason: str,
+    actor: Membership | None,
+) -> Adjustment:
+    """A manual adjustment for the next run of ``period``; the reason is required
+    and the period must be open."""
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the adjustment is made."})
+    if amount == 0:
+        raise ValidationError({"amount": "An adjustment of 0.00 changes nothing."})
+    _period_open(period)
+    with transaction.atomic():
+        adjustment = Adjustment.objects.create(
+            tenant=tenant,
+            membership=membership,
+            period=period,
+            amount=amount,
+            reason=reason.strip(),
+            created_by=actor,
+        )
+        audit_record(
+            tenant,
+            actor=actor.user if actor else None,
+            action="adjustment.create",
+            obj=adjustment,
+            data={"amount": str(amount), "reason": adjustment.reason},
+        )
+    return adjustment
