@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 from django.db import connection
+from django.db.models import QuerySet
 
 from goals.models import Measure, Objective, Quota
 from incentives.document import PlanDocument, plan_document_validate
@@ -17,6 +18,7 @@ from incentives.models import Adjustment, Assignment, CalcRun, Statement, Statem
 from kpis.models import KpiValue, SubjectKind
 from spm.models import FiscalPeriod, Membership, Role, Tenant
 from spm.periods import active_days
+from spm.selectors import visible_memberships
 
 # Credits of the plan year to date with the deal facts lines explain and
 # SPIFF rules select on; a deleted deal keeps its credits' ids until the next
@@ -239,4 +241,15 @@ def members_without_plan(tenant: Tenant, *, period: FiscalPeriod) -> list[int]:
         .exclude(pk__in=assigned)
         .values_list("pk", flat=True)
         .order_by("pk")
+    )
+
+
+def statements_visible(tenant: Tenant, *, viewer: Membership) -> QuerySet[Statement]:
+    """Statements of current previews and published runs that ``viewer`` may
+    read: a rep their own, a manager their subtree's and their own, admins
+    and finance all (``spm.selectors.visible_memberships``)."""
+    return Statement.objects.filter(
+        tenant=tenant,
+        membership__in=visible_memberships(tenant, viewer=viewer).values("pk"),
+        run__status__in=[CalcRun.Status.PREVIEW, CalcRun.Status.PUBLISHED],
     )

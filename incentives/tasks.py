@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from incentives import services
+from spm.celery import app
 from spm.models import Tenant
 from spm.tasks import tenant_task
 
@@ -12,3 +13,19 @@ def calc_run_execute_task(tenant: Tenant, run_id: int) -> int:
     """Compute the preview run ``run_id``; returns the lines written (0 when
     its output equals the latest preview's). Safe to run twice."""
     return services.calc_run_execute(tenant, run_id=run_id).lines_written
+
+
+@tenant_task(atomic=False)
+def calc_run_previews_refresh(tenant: Tenant) -> int:
+    """Run again every open period that has a current preview (nightly);
+    returns the number of runs queued."""
+    return len(services.calc_run_previews_refresh(tenant))
+
+
+@app.task(name="incentives.tasks.calc_run_previews_nightly")
+def calc_run_previews_nightly() -> int:
+    """Beat entry point (nightly): one preview refresh per tenant."""
+    tenant_ids = list(Tenant.objects.values_list("pk", flat=True))
+    for tenant_id in tenant_ids:
+        calc_run_previews_refresh.delay(tenant_id)
+    return len(tenant_ids)

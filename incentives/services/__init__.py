@@ -10,6 +10,7 @@ from incentives.services.plans import (
 from incentives.services.runs import (
     adjustment_create,
     calc_run_execute,
+    calc_run_previews_refresh,
     calc_run_publish,
     calc_run_start,
 )
@@ -18,6 +19,7 @@ __all__ = [
     "adjustment_create",
     "assignment_create",
     "calc_run_execute",
+    "calc_run_previews_refresh",
     "calc_run_publish",
     "calc_run_start",
     "credits_refresh",

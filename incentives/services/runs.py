@@ -292,3 +292,13 @@ def adjustment_create(
             data={"amount": str(amount), "reason": adjustment.reason},
         )
     return adjustment
+
+
+def calc_run_previews_refresh(tenant: Tenant) -> list[CalcRun]:
+    """Start a new preview run of every open period that has a current preview
+    (the nightly refresh: rates, quotas or KPI snapshots may have moved)."""
+    previewed = CalcRun.objects.filter(tenant=tenant, status=CalcRun.Status.PREVIEW).values(
+        "period_id"
+    )
+    periods = FiscalPeriod.objects.filter(tenant=tenant, is_closed=False, pk__in=previewed)
+    return [calc_run_start(tenant, period=p, actor=None) for p in periods.order_by("start", "kind")]

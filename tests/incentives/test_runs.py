@@ -381,3 +381,21 @@ def test_a_run_of_a_closed_period_is_refused(world):
         "period": ["Jan 2027 is closed: its statements are never rewritten."]
     }
     assert CalcRun.objects.count() == 0
+
+
+def test_a_won_deal_requeues_the_preview_of_its_open_period(
+    world, django_capture_on_commit_callbacks
+):
+    _setup_plan(world)
+    january = _run(world, "month", dt.date(2027, 1, 1))
+    with django_capture_on_commit_callbacks(execute=True):
+        won(world, "50000.00", dt.date(2027, 1, 20))
+    queued = CalcRun.objects.exclude(pk=january.pk)
+    assert [(r.period.label, r.status) for r in queued] == [("Jan 2027", "preview")]
+
+
+def test_a_deal_in_an_unpreviewed_period_queues_nothing(world, django_capture_on_commit_callbacks):
+    _setup_plan(world)
+    with django_capture_on_commit_callbacks(execute=True):
+        won(world, "50000.00", dt.date(2027, 1, 20))
+    assert CalcRun.objects.count() == 0
