@@ -1,10 +1,14 @@
 from django.apps import AppConfig
 
+from spm.permissions import ALL_ROLES
+
 
 class IncentivesConfig(AppConfig):
     name = "incentives"
     verbose_name = "Incentives: comp plans, calculation runs, statements"
     default_auto_field = "django.db.models.BigAutoField"
+    # (label, url name, roles) entries for the main navigation, see spm.nav
+    nav = [("Statements", "incentives:statement-list", ALL_ROLES)]
 
     def ready(self) -> None:
         # Subscribes the late-change receiver to the domain events (spm.events).

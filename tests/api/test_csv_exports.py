@@ -160,6 +160,9 @@ def test_every_list_endpoint_answers_csv_with_its_header(world_a):
     assert headers == {
         "accounts": ["id", "name"],
         "activities": ["id", "kind"],
+        "adjustments": ["id", "membership"],
+        "assignments": ["id", "membership"],
+        "calc-runs": ["id", "period"],
         "deals": ["id", "name"],
         "exchange-rates": ["id", "currency"],
         "goal-checkins": ["id", "goal"],
@@ -171,9 +174,13 @@ def test_every_list_endpoint_answers_csv_with_its_header(world_a):
         "objectives": ["id", "membership"],
         "periods": ["id", "kind"],
         "pipelines": ["id", "name"],
+        "plan-versions": ["id", "plan"],
+        "plans": ["id", "name"],
         "quotas": ["id", "period"],
         "seasonality-profiles": ["id", "name"],
         "stages": ["id", "pipeline"],
+        "statement-lines": ["id", "statement"],
+        "statements": ["id", "run"],
         "teams": ["id", "name"],
     }
 
