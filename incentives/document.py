@@ -64,8 +64,10 @@ CURVE_MEASURES: Final = ("kpi", "team_attainment")
 CREDIT_ROLES: Final = ("direct", "split", "overlay")
 DEAL_TYPES: Final = ("new_business", "expansion", "renewal")
 
-_DECIMAL = r"^-?\d+(\.\d+)?$"
-_MONEY = r"^\d+(\.\d{1,2})?$"
+# Bounded so that every value fits the columns and exact sums stay in int64
+# cents: money up to 13 integer digits, other numbers up to 12 and 6 decimals.
+_DECIMAL = r"^-?\d{1,12}(\.\d{1,6})?$"
+_MONEY = r"^\d{1,13}(\.\d{1,2})?$"
 
 _band = {
     "type": "object",
@@ -170,7 +172,7 @@ _example = {
         },
         "expected": {
             "type": "object",
-            "additionalProperties": {"type": "string", "pattern": r"^-?\d+(\.\d{1,2})?$"},
+            "additionalProperties": {"type": "string", "pattern": r"^-?\d{1,13}(\.\d{1,2})?$"},
             "minProperties": 1,
         },
     },
@@ -364,9 +366,9 @@ def _schema_errors(data: Any) -> list[tuple[str, str]]:
     for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.path))):
         message = error.message
         if error.validator == "pattern":
-            message = f"{error.instance!r} is not a valid number"
+            message = f"{error.instance!r} is not a valid number (up to 12 digits, 6 decimals)"
             if "\\.\\d{1,2}" in str(error.validator_value):
-                message = f"{error.instance!r} is not a valid amount (at most two decimals)"
+                message = f"{error.instance!r} is not a valid amount (up to 13 digits, 2 decimals)"
         elif error.validator == "additionalProperties":
             message = message.replace("Additional properties are not allowed", "Unknown field")
         errors.append((format_path(error.absolute_path), message))
@@ -594,6 +596,23 @@ def _build(data: dict[str, Any]) -> PlanDocument:
     )
 
 
+def _nul_errors(value: Any, path: list[str | int]) -> list[tuple[str, str]]:
+    # PostgreSQL stores no NUL character in text or jsonb.
+    if isinstance(value, str):
+        return [(format_path(path), "contains a NUL character")] if "\x00" in value else []
+    if isinstance(value, Mapping):
+        errors = []
+        for key, item in value.items():
+            if "\x00" in str(key):
+                errors.append((format_path(path), "a field name contains a NUL character"))
+            else:
+                errors += _nul_errors(item, [*path, str(key)])
+        return errors
+    if isinstance(value, list):
+        return [e for i, item in enumerate(value) for e in _nul_errors(item, [*path, i])]
+    return []
+
+
 def plan_document_validate(data: Any, *, known_kpis: set[str] | None = None) -> PlanDocument:
     """Check a parsed document and build it; raise ``PlanDocumentError`` with
     every problem found (path, message). ``known_kpis`` is the tenant's KPI
@@ -601,7 +620,7 @@ def plan_document_validate(data: Any, *, known_kpis: set[str] | None = None) -> 
     data = _normalise(data)
     if not isinstance(data, dict):
         raise PlanDocumentError([("(document)", "a plan document is a mapping of fields")])
-    errors = _schema_errors(data)
+    errors = _nul_errors(data, []) or _schema_errors(data)
     if errors:
         raise PlanDocumentError(errors)
     errors = _semantic_errors(data, known_kpis)

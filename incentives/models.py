@@ -16,6 +16,7 @@ from django.db.models import Q
 
 from spm.models import FiscalPeriod, Membership, TaskRun
 from spm.money import MONEY_KWARGS
+from spm.tenancy.fields import TenantForeignKey
 from spm.tenancy.models import TenantModel
 
 
@@ -42,7 +43,7 @@ class VersionStatus(models.TextChoices):
 class PlanVersion(TenantModel):
     """One effective-dated version of a plan, as its validated document."""
 
-    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="versions")
+    plan = TenantForeignKey(Plan, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField()
     status = models.CharField(max_length=8, choices=VersionStatus.choices)
     effective_from = models.DateField()
@@ -54,7 +55,7 @@ class PlanVersion(TenantModel):
     locked_at = models.DateTimeField(
         null=True, blank=True, help_text="Set when a published statement used this version"
     )
-    created_by = models.ForeignKey(
+    created_by = TenantForeignKey(
         Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -79,7 +80,7 @@ class PlanVersion(TenantModel):
 class Component(TenantModel):
     """A component of a plan version (its part of the document, by position)."""
 
-    version = models.ForeignKey(PlanVersion, on_delete=models.CASCADE, related_name="components")
+    version = TenantForeignKey(PlanVersion, on_delete=models.CASCADE, related_name="components")
     position = models.PositiveSmallIntegerField()
     key = models.CharField(max_length=40)
     label = models.CharField(max_length=120)
@@ -105,8 +106,8 @@ class Assignment(TenantModel):
     the member's active days in the period. Two assignments of one member
     never overlap (``assignment_create`` refuses it)."""
 
-    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
-    version = models.ForeignKey(PlanVersion, on_delete=models.PROTECT, related_name="assignments")
+    membership = TenantForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
+    version = TenantForeignKey(PlanVersion, on_delete=models.PROTECT, related_name="assignments")
     start_date = models.DateField()
     end_date = models.DateField(null=True, blank=True)
     target_incentive = models.DecimalField(**MONEY_KWARGS, default=Decimal("0.00"))
@@ -144,7 +145,7 @@ class Credit(TenantModel):
     credits go with the next refresh, while published lines keep the id."""
 
     deal_id = models.BigIntegerField()
-    recipient = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
+    recipient = TenantForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
     role = models.CharField(max_length=8, choices=CreditRole.choices)
     amount = models.DecimalField(**MONEY_KWARGS)
     credit_date = models.DateField()
@@ -169,20 +170,20 @@ class CalcRun(TenantModel):
         PUBLISHED = "published", "Published"
         SUPERSEDED = "superseded", "Superseded"
 
-    period = models.ForeignKey(FiscalPeriod, on_delete=models.PROTECT, related_name="+")
+    period = TenantForeignKey(FiscalPeriod, on_delete=models.PROTECT, related_name="+")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PREVIEW)
-    task_run = models.ForeignKey(
+    task_run = TenantForeignKey(
         TaskRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     inputs_hash = models.CharField(max_length=64, blank=True)
     output_hash = models.CharField(max_length=64, blank=True)
     lines_written = models.PositiveIntegerField(default=0)
-    created_by = models.ForeignKey(
+    created_by = TenantForeignKey(
         Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
     published_at = models.DateTimeField(null=True, blank=True)
-    published_by = models.ForeignKey(
+    published_by = TenantForeignKey(
         Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
@@ -200,10 +201,10 @@ class CalcRun(TenantModel):
 class Statement(TenantModel):
     """One member's statement of one period, written by a run."""
 
-    run = models.ForeignKey(CalcRun, on_delete=models.CASCADE, related_name="statements")
-    period = models.ForeignKey(FiscalPeriod, on_delete=models.PROTECT, related_name="+")
-    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
-    version = models.ForeignKey(
+    run = TenantForeignKey(CalcRun, on_delete=models.CASCADE, related_name="statements")
+    period = TenantForeignKey(FiscalPeriod, on_delete=models.PROTECT, related_name="+")
+    membership = TenantForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
+    version = TenantForeignKey(
         PlanVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     total = models.DecimalField(**MONEY_KWARGS)
@@ -227,8 +228,8 @@ class StatementLine(TenantModel):
     ``period`` repeats the statement's so that the database trigger can refuse
     changes to a closed period's lines without a join."""
 
-    statement = models.ForeignKey(Statement, on_delete=models.CASCADE, related_name="lines")
-    period = models.ForeignKey(FiscalPeriod, on_delete=models.PROTECT, related_name="+")
+    statement = TenantForeignKey(Statement, on_delete=models.CASCADE, related_name="lines")
+    period = TenantForeignKey(FiscalPeriod, on_delete=models.PROTECT, related_name="+")
     position = models.PositiveIntegerField()
     component = models.CharField(max_length=40)
     kind = models.CharField(max_length=16)
@@ -259,11 +260,11 @@ class StatementLine(TenantModel):
 class Adjustment(TenantModel):
     """A manual adjustment by an admin or finance, with its reason."""
 
-    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
-    period = models.ForeignKey(FiscalPeriod, on_delete=models.PROTECT, related_name="+")
+    membership = TenantForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
+    period = TenantForeignKey(FiscalPeriod, on_delete=models.PROTECT, related_name="+")
     amount = models.DecimalField(**MONEY_KWARGS)
     reason = models.CharField(max_length=500)
-    created_by = models.ForeignKey(
+    created_by = TenantForeignKey(
         Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)

@@ -118,7 +118,10 @@ def test_schema_errors_name_the_path_and_the_field():
     doc = base(rate_table=[{"from": "zero", "rate": "2"}], colour="red")
     assert errors_of(doc) == [
         ("components[2]", "Unknown field ('colour' was unexpected)"),
-        ("components[2].rate_table[0].from", "'zero' is not a valid number"),
+        (
+            "components[2].rate_table[0].from",
+            "'zero' is not a valid number (up to 12 digits, 6 decimals)",
+        ),
     ]
 
 
@@ -146,6 +149,21 @@ def test_reordering_the_operations_is_refused_unless_it_is_the_stated_alternativ
         "adjustments",
     ]
     assert plan_document_validate(doc).bonuses_inside_cap is True
+
+
+def test_nul_characters_are_refused_by_path():
+    doc = base(rate_table=[{"from": "0", "rate": "2"}], label="Bad\x00label")
+    assert errors_of(doc) == [("components[2].label", "contains a NUL character")]
+
+
+def test_numbers_beyond_the_columns_are_refused():
+    doc = base(rate_table=[{"from": "0", "rate": "2"}], cap={"per_period": "1" * 14})
+    assert errors_of(doc) == [
+        (
+            "components[2].cap.per_period",
+            "'11111111111111' is not a valid number (up to 12 digits, 6 decimals)",
+        )
+    ]
 
 
 def test_yaml_syntax_error_names_the_line():

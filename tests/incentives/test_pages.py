@@ -63,7 +63,11 @@ def test_rep_sees_only_their_statement_with_each_line_explained(world_a, stateme
 
 @pytest.mark.parametrize(
     ("role", "sees"),
-    [("manager", ["rep1"]), ("other_manager", ["other_rep"]), ("finance", ["rep1", "other_rep"])],
+    [
+        ("manager", ["rep1", "other_rep"]),
+        ("other_manager", ["other_rep"]),
+        ("finance", ["rep1", "other_rep"]),
+    ],
 )
 def test_statement_list_follows_reach(
     world_a, statements, role, sees, django_assert_max_num_queries
