@@ -42,7 +42,7 @@ from spm.api.csv import CsvListModelMixin
 from spm.api.registry import tenant_router
 from spm.models import FiscalPeriod, Membership
 from spm.money import MONEY_KWARGS
-from spm.permissions import ADMIN, ADMIN_FINANCE, ALL_ROLES
+from spm.permissions import ADMIN, ALL_ROLES, READ_ALL
 
 
 class PlanSerializer(serializers.ModelSerializer):
@@ -54,9 +54,9 @@ class PlanSerializer(serializers.ModelSerializer):
 class PlanViewSet(CsvListModelMixin, mixins.RetrieveModelMixin, TenantGenericViewSet):
     """Commission plans (a plan is created with its first version)."""
 
-    queryset = Plan.all_tenants.all()
+    model = Plan
     serializer_class = PlanSerializer
-    read_roles = ADMIN_FINANCE
+    read_roles = READ_ALL
     ordering = ["name"]
 
 
@@ -111,9 +111,9 @@ class PlanVersionViewSet(CsvListModelMixin, mixins.RetrieveModelMixin, TenantGen
     export as YAML or JSON, and the JSON Schema every document follows.
     Errors name the document path (``components[2].rate_table[1].from``)."""
 
-    queryset = PlanVersion.all_tenants.all()
+    model = PlanVersion
     serializer_class = PlanVersionSerializer
-    read_roles = ADMIN_FINANCE
+    read_roles = READ_ALL
     write_roles = ADMIN
     filterset_fields = ["plan", "status"]
     ordering = ["plan_id", "number"]
@@ -190,9 +190,9 @@ class AssignmentViewSet(
 ):
     """Members on plan versions for date ranges; an overlap is refused."""
 
-    queryset = Assignment.all_tenants.all()
+    model = Assignment
     serializer_class = AssignmentSerializer
-    read_roles = ADMIN_FINANCE
+    read_roles = READ_ALL
     write_roles = ADMIN
     filterset_fields = ["membership", "version"]
     ordering = ["membership_id", "start_date"]
@@ -235,10 +235,10 @@ class CalcRunViewSet(
     """Calculation runs: POST a period to start a preview (queued), GET for
     its progress, ``publish`` to make it the period's statements."""
 
-    queryset = CalcRun.all_tenants.all()
+    model = CalcRun
     serializer_class = CalcRunSerializer
-    read_roles = ADMIN_FINANCE
-    write_roles = ADMIN_FINANCE
+    read_roles = READ_ALL
+    write_roles = READ_ALL
     filterset_fields = ["period", "status"]
     ordering = ["-created_at", "-id"]
 
@@ -306,14 +306,14 @@ class StatementViewSet(CsvListModelMixin, mixins.RetrieveModelMixin, TenantGener
     """Statements of current previews and published runs (``?run_status=``);
     a rep sees their own, a manager their subtree's, admins and finance all."""
 
-    queryset = Statement.all_tenants.all()
+    model = Statement
     serializer_class = StatementSerializer
     read_roles = ALL_ROLES
     filterset_fields = ["period", "membership", "run", "run__status"]
     ordering = ["period_id", "membership_id"]
 
     def scope_queryset(self, qs: QuerySet) -> QuerySet:
-        return selectors.statements_visible(self.tenant, viewer=self.membership).select_related(
+        return selectors.statements_visible(self.tenant, reach=self.reach).select_related(
             "period", "membership__user", "run"
         )
 
@@ -321,14 +321,14 @@ class StatementViewSet(CsvListModelMixin, mixins.RetrieveModelMixin, TenantGener
 class StatementLineViewSet(CsvListModelMixin, mixins.RetrieveModelMixin, TenantGenericViewSet):
     """Statement lines with their explanation (``?statement=`` for one statement)."""
 
-    queryset = StatementLine.all_tenants.all()
+    model = StatementLine
     serializer_class = StatementLineSerializer
     read_roles = ALL_ROLES
     filterset_fields = ["statement", "period", "component", "kind"]
     ordering = ["statement_id", "position"]
 
     def scope_queryset(self, qs: QuerySet) -> QuerySet:
-        visible = selectors.statements_visible(self.tenant, viewer=self.membership)
+        visible = selectors.statements_visible(self.tenant, reach=self.reach)
         return qs.filter(statement__in=visible.values("pk"))
 
 
@@ -348,10 +348,10 @@ class AdjustmentViewSet(
 ):
     """Manual adjustments (admin or finance, with a reason) for the next run."""
 
-    queryset = Adjustment.all_tenants.all()
+    model = Adjustment
     serializer_class = AdjustmentSerializer
-    read_roles = ADMIN_FINANCE
-    write_roles = ADMIN_FINANCE
+    read_roles = READ_ALL
+    write_roles = READ_ALL
     filterset_fields = ["membership", "period"]
     ordering = ["period_id", "membership_id", "id"]
 

@@ -328,6 +328,10 @@ def plan_document_parse_text(text: str) -> Any:
     """Parse YAML or JSON text (JSON is YAML); a syntax error names its line."""
     try:
         return yaml.safe_load(text)
+    except yaml.reader.ReaderError as exc:
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        message = f"not valid YAML or JSON: character #x{code:04x} at position {exc.position}"
+        raise PlanDocumentError([("(document)", message)]) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "(document)"

@@ -18,7 +18,7 @@ from incentives.models import Adjustment, Assignment, CalcRun, Statement, Statem
 from kpis.models import KpiValue, SubjectKind
 from spm.models import FiscalPeriod, Membership, Role, Tenant
 from spm.periods import active_days
-from spm.selectors import visible_memberships
+from spm.reach import Reach
 
 # Credits of the plan year to date with the deal facts lines explain and
 # SPIFF rules select on; a deleted deal keeps its credits' ids until the next
@@ -244,12 +244,11 @@ def members_without_plan(tenant: Tenant, *, period: FiscalPeriod) -> list[int]:
     )
 
 
-def statements_visible(tenant: Tenant, *, viewer: Membership) -> QuerySet[Statement]:
-    """Statements of current previews and published runs that ``viewer`` may
-    read: a rep their own, a manager their subtree's and their own, admins
-    and finance all (``spm.selectors.visible_memberships``)."""
+def statements_visible(tenant: Tenant, *, reach: Reach) -> QuerySet[Statement]:
+    """Statements of current previews and published runs within ``reach``
+    (``spm.reach.Reach.statements``)."""
     return Statement.objects.filter(
+        reach.statements(),
         tenant=tenant,
-        membership__in=visible_memberships(tenant, viewer=viewer).values("pk"),
         run__status__in=[CalcRun.Status.PREVIEW, CalcRun.Status.PUBLISHED],
     )

@@ -23,7 +23,7 @@ class StatementListView(TenantViewMixin, ListView):
 
     def scope_queryset(self, qs: QuerySet) -> QuerySet:
         return (
-            selectors.statements_visible(self.tenant, viewer=self.membership)
+            selectors.statements_visible(self.tenant, reach=self.reach)
             .select_related("period", "membership__user", "run")
             .order_by("-period__end", "period__kind", "membership__user__last_name", "id")
         )
@@ -37,7 +37,7 @@ class StatementDetailView(TenantViewMixin, DetailView):
     context_object_name = "statement"
 
     def scope_queryset(self, qs: QuerySet) -> QuerySet:
-        return selectors.statements_visible(self.tenant, viewer=self.membership).select_related(
+        return selectors.statements_visible(self.tenant, reach=self.reach).select_related(
             "period", "membership__user", "run", "version__plan"
         )
 

@@ -210,6 +210,12 @@ class Reach:
             condition |= Q(**{f"{field}__isnull": True})
         return condition
 
+    def statements(self) -> Q:
+        """Commission statements (``membership`` is whose they are): a rep
+        their own, a manager their subtree's and their own, admin and finance
+        all."""
+        return self.own("membership")
+
     def default_owner(self) -> Membership | None:
         """Who a record this member creates belongs to when they name nobody:
         a rep's own records are theirs."""

@@ -31,8 +31,8 @@ def known_kpis(tenant: Tenant) -> set[str]:
 
 
 def _document(tenant: Tenant, source: str | dict[str, Any]) -> PlanDocument:
-    data = plan_document_parse_text(source) if isinstance(source, str) else source
     try:
+        data = plan_document_parse_text(source) if isinstance(source, str) else source
         return plan_document_validate(data, known_kpis=known_kpis(tenant))
     except PlanDocumentError as exc:
         raise ValidationError({path: message for path, message in exc.errors}) from exc

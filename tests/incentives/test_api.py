@@ -255,3 +255,17 @@ def test_an_overlapping_assignment_is_a_400_naming_the_field(world_a):
             "message": "overlaps the assignment to AE FY2027 v1 from 2027-01-01 to open",
         }
     ]
+
+
+def test_unreadable_document_text_is_a_400(world_a):
+    admin = api_client_for(world_a.admin.user)
+    response = admin.post(
+        url(world_a, "plan-versions/"), {"document_text": "name: a\x12b\n"}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {
+            "field": "(document)",
+            "message": "not valid YAML or JSON: character #x0012 at position 7",
+        }
+    ]
