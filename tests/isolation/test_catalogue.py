@@ -11,8 +11,9 @@ import pytest
 from django.apps import apps
 from django.db import connection, connections, models, transaction
 from django.db.migrations.state import ModelState, ProjectState
+from django.test.utils import CaptureQueriesContext
 
-from pipeline.models import Deal, DealSplit
+from pipeline.models import Deal, DealSplit, Pipeline
 from spm.db.tenant_keys import (
     TenantKeys,
     fk_constraint_name,
@@ -174,6 +175,17 @@ def test_orm_joins_between_tenant_models_carry_the_tenant(world_a):
         )
         for name, sql in queries.items()
     } == {name: [] for name in queries}
+
+
+def test_a_reverse_prefetch_reads_within_the_tenant(world_a):
+    with tenant_context(world_a.tenant), CaptureQueriesContext(connection) as queries:
+        pipelines = list(Pipeline.objects.prefetch_related("stages"))
+    (pipeline,) = pipelines
+    prefetch = queries.captured_queries[1]["sql"]
+    assert (
+        f'WHERE ("pipeline_stage"."tenant_id" = {world_a.tenant.pk} '
+        f'AND "pipeline_stage"."pipeline_id" IN ({pipeline.pk}))'
+    ) in prefetch
 
 
 def test_the_check_catches_a_join_without_the_tenant():
