@@ -56,10 +56,11 @@ def test_manager_allocates_edits_and_sees_totals_and_rep_is_refused(live_server,
     page.get_by_test_id(f"allocate-{world_a.team.pk}").click()
     dialog = page.get_by_test_id("allocate-dialog")
     expect(dialog).to_be_visible()
-    # Choosing the period refreshes the dialog through htmx when it changes the value;
-    # wait for the network to settle rather than for a request that may not be needed.
-    dialog.locator("select[name=period]").select_option(str(q2.pk))
-    page.wait_for_load_state("networkidle")
+    # Choosing another period refreshes the dialog through htmx: wait for that
+    # response (a page already loaded is "networkidle" at once, so waiting for
+    # that state let the refresh land after the fields below were filled).
+    with page.expect_response(lambda r: "/goals/quotas/allocate/" in r.url):
+        dialog.locator("select[name=period]").select_option(str(q2.pk))
     expect(dialog.locator("select[name=period]")).to_have_value(str(q2.pk))
     dialog.locator("input[name=amount]").fill("1000000")
     dialog.get_by_label("Weights entered by hand", exact=True).check()
