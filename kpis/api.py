@@ -34,21 +34,13 @@ from spm.api.base import TenantGenericViewSet, TenantReadOnlyViewSet
 from spm.api.csv import RENDERERS, csv_or_json
 from spm.api.filters import IdFilter, IntegerFilter
 from spm.api.registry import tenant_router
-from spm.models import FiscalPeriod, Role, Team, Tenant
-from spm.selectors import managed_team_ids
+from spm.models import FiscalPeriod, Membership, Team, Tenant
+from spm.reach import Reach
 
 
-def subject_scope(viewer: Any, tenant: Any) -> Q | None:
-    """The snapshot rows ``viewer`` may read, as a condition (None: all)."""
-    if viewer.role in (Role.ADMIN, Role.FINANCE):
-        return None
-    if viewer.role == Role.MANAGER:
-        teams = managed_team_ids(tenant, membership=viewer)
-        member_ids = selectors.members_visible(tenant, viewer=viewer).values_list("pk", flat=True)
-        return Q(subject_kind=SubjectKind.TEAM, subject_id__in=list(teams)) | Q(
-            subject_kind=SubjectKind.MEMBER, subject_id__in=list(member_ids)
-        )
-    return Q(subject_kind=SubjectKind.MEMBER, subject_id=viewer.pk)
+def subject_scope(reach: Reach) -> Q:
+    """The snapshot rows the member may read."""
+    return reach.subjects(member=SubjectKind.MEMBER, team=SubjectKind.TEAM)
 
 
 class KpiValueSerializer(serializers.ModelSerializer):
@@ -105,11 +97,11 @@ class KpiValueViewSet(TenantReadOnlyViewSet):
     ordering_fields = ["period__start", "value", "kpi"]
 
     def scope_queryset(self, qs: QuerySet) -> QuerySet:
-        condition = subject_scope(self.membership, self.tenant)
-        qs = qs.select_related("period").order_by(
-            "period__start", "subject_kind", "subject_id", "kpi"
+        return (
+            qs.filter(subject_scope(self.reach))
+            .select_related("period")
+            .order_by("period__start", "subject_kind", "subject_id", "kpi")
         )
-        return qs if condition is None else qs.filter(condition)
 
 
 def _dec(value: Decimal | None) -> str | None:
@@ -154,8 +146,7 @@ class KpiReportViewSet(mixins.ListModelMixin, TenantGenericViewSet):
     serializer_class = KpiValueSerializer
 
     def scope_queryset(self, qs: QuerySet) -> QuerySet:
-        condition = subject_scope(self.membership, self.tenant)
-        return qs if condition is None else qs.filter(condition)
+        return qs.filter(subject_scope(self.reach))
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return Response({"reports": ["series", "leaderboard", "scorecard"]})
@@ -174,17 +165,13 @@ class KpiReportViewSet(mixins.ListModelMixin, TenantGenericViewSet):
         if sid is None:
             raise serializers.ValidationError({"subject_id": "Give the team's id."})
         if kind == SubjectKind.TENANT:
-            allowed = sid == 0 and self.membership.role in (Role.ADMIN, Role.FINANCE)
+            allowed = sid == 0 and self.reach.reads_all
         elif kind == SubjectKind.MEMBER:
-            allowed = (
-                selectors.members_visible(self.tenant, viewer=self.membership)
-                .filter(pk=sid)
-                .exists()
-            )
+            allowed = Membership.objects.filter(
+                self.reach.members(), tenant=self.tenant, pk=sid
+            ).exists()
         else:
-            allowed = (
-                selectors.teams_visible(self.tenant, viewer=self.membership).filter(pk=sid).exists()
-            )
+            allowed = Team.objects.filter(self.reach.teams(), tenant=self.tenant, pk=sid).exists()
         if not allowed:
             raise NotFound(f"subject_id: there is no such {kind}.")
         return kind, sid

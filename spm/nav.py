@@ -12,13 +12,14 @@ from django.apps import apps
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
-from spm.permissions import ADMIN, ALL_ROLES
+from spm.permissions import ADMIN, ALL_ROLES, NOT_REPS
+from spm.reach import Reach
 
 CORE_NAV: list[tuple[str, str, frozenset[str]]] = [
     ("Home", "tenant-home", ALL_ROLES),
 ]
 CORE_NAV_END: list[tuple[str, str, frozenset[str]]] = [
-    ("People", "people-list", ALL_ROLES - {"rep"}),
+    ("People", "people-list", NOT_REPS),
     ("Teams", "team-list", ALL_ROLES),
     ("Settings", "tenant-settings", ADMIN),
 ]
@@ -30,8 +31,9 @@ def nav_items(request: HttpRequest, tenant: Any, membership: Any) -> list[dict[s
         entries.extend(getattr(config, "nav", []))
     entries.extend(CORE_NAV_END)
     items: list[dict[str, Any]] = []
+    reach = Reach(membership)
     for label, url_name, roles in entries:
-        if membership.role not in roles:
+        if not reach.allowed(roles):
             continue
         try:
             url = reverse(url_name, kwargs={"tenant_slug": tenant.slug})

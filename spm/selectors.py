@@ -3,41 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from functools import reduce
-from operator import or_
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
-from spm.models import AuditEvent, FiscalPeriod, Membership, Role, Team, Tenant, User
+from spm.models import AuditEvent, FiscalPeriod, Membership, Team, Tenant, User
 from spm.tenancy.context import set_db_user
 
 
 def team_subtree(tenant: Tenant, *, team: Team) -> QuerySet[Team]:
     """The team and every team below it, in one indexed prefix query."""
     return Team.objects.filter(tenant=tenant, path__startswith=team.path)
-
-
-def managed_team_ids(tenant: Tenant, *, membership: Membership) -> set[int]:
-    """Ids of every team in the subtrees of the teams ``membership`` manages."""
-    paths = list(
-        Team.objects.filter(tenant=tenant, manager=membership).values_list("path", flat=True)
-    )
-    if not paths:
-        return set()
-    condition = reduce(or_, (Q(path__startswith=p) for p in paths))
-    return set(Team.objects.filter(condition, tenant=tenant).values_list("id", flat=True))
-
-
-def visible_memberships(tenant: Tenant, *, viewer: Membership) -> QuerySet[Membership]:
-    """Who ``viewer`` may see in detail: admin and finance everyone, a
-    manager their subtree and themselves, a rep only themselves."""
-    qs = Membership.objects.filter(tenant=tenant)
-    if viewer.role in (Role.ADMIN, Role.FINANCE):
-        return qs
-    if viewer.role == Role.MANAGER:
-        team_ids = managed_team_ids(tenant, membership=viewer)
-        return qs.filter(Q(team_id__in=team_ids) | Q(pk=viewer.pk))
-    return qs.filter(pk=viewer.pk)
 
 
 def manager_chain(tenant: Tenant, *, membership: Membership) -> list[Membership]:

@@ -26,7 +26,7 @@ from spm.forms import (
 )
 from spm.models import FiscalPeriod, Membership, Role, TaskRun, Team
 from spm.periods import fiscal_year_of
-from spm.permissions import ADMIN, ALL_ROLES, MANAGERS, READ_ALL
+from spm.permissions import ADMIN, NOT_REPS
 from spm.tenancy.views import TenantViewMixin
 
 LAST_TENANT_SESSION_KEY = "spm_last_tenant"
@@ -107,12 +107,12 @@ class TenantSettingsView(TenantViewMixin, TemplateView):
 class PeopleListView(TenantViewMixin, ListView):
     template_name = "spm/people_list.html"
     model = Membership
-    allowed_roles = ALL_ROLES - {Role.REP}
+    allowed_roles = NOT_REPS
     context_object_name = "members"
     paginate_by = 100
 
     def scope_queryset(self, qs: QuerySet) -> QuerySet:
-        qs = selectors.visible_memberships(self.tenant, viewer=self.membership)
+        qs = qs.filter(self.reach.members())
         role = self.request.GET.get("role")
         if role in Role.values:
             qs = qs.filter(role=role)
@@ -128,7 +128,7 @@ class PeopleListView(TenantViewMixin, ListView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context["roles"] = Role.choices
-        context["can_edit"] = self.membership.role == Role.ADMIN
+        context["can_edit"] = self.reach.allowed(MemberEditView.allowed_roles)
         return context
 
 
@@ -227,7 +227,7 @@ class TeamListView(TenantViewMixin, ListView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context["can_edit"] = self.membership.role == Role.ADMIN
+        context["can_edit"] = self.reach.allowed(TeamFormView.allowed_roles)
         context["unassigned"] = Membership.objects.filter(
             tenant=self.tenant, team__isnull=True, is_active=True
         ).select_related("user")
@@ -321,7 +321,7 @@ class PeriodListView(TenantViewMixin, ListView):
         )
         context["years"] = years
         context["year"] = self.fiscal_year()
-        context["can_close"] = self.membership.role in ADMIN
+        context["can_close"] = self.reach.allowed(PeriodCloseView.allowed_roles)
         return context
 
 
@@ -353,9 +353,7 @@ class TaskRunView(TenantViewMixin, DetailView):
     context_object_name = "run"
 
     def scope_queryset(self, qs: QuerySet) -> QuerySet:
-        if self.membership.role in (MANAGERS | READ_ALL):
-            return qs
-        return qs.filter(created_by=self.membership)
+        return qs.filter(self.reach.task_runs())
 
     def get_template_names(self) -> list[str]:
         if self.htmx:

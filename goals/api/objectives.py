@@ -25,7 +25,6 @@ from spm.api.filters import IdFilter
 from spm.models import FiscalPeriod, Membership
 from spm.money import RATE_KWARGS
 from spm.permissions import ALL_ROLES, MANAGERS
-from spm.selectors import visible_memberships
 
 
 class ObjectiveSerializer(serializers.ModelSerializer):
@@ -150,9 +149,9 @@ class ObjectiveViewSet(TenantModelViewSet):
                 raise NotFound("period: there is no such period.")
         if "membership" in query.validated_data:
             pk = query.validated_data["membership"]
-            membership = (
-                visible_memberships(self.tenant, viewer=self.membership).filter(pk=pk).first()
-            )
+            membership = Membership.objects.filter(
+                self.reach.members(), tenant=self.tenant, pk=pk
+            ).first()
             if membership is None:
                 raise NotFound("membership: there is no such member.")
         sets = selectors.objective_sets(

@@ -4,54 +4,30 @@ alignment tree."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import reduce
-from operator import or_
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
-from goals.models import Goal, GoalLevel
-from spm import selectors as core_selectors
-from spm.models import Membership, Role, Tenant
+from goals.models import Goal
+from spm.models import Membership, Tenant
+from spm.reach import Reach
 
 
 def goals_visible(tenant: Tenant, *, viewer: Membership) -> QuerySet[Goal]:
     """Admins and finance see every goal. Everyone sees company goals and the
     goals of the teams above them; a manager also sees the goals of the teams
     they manage and of the people in them; everyone sees their own."""
-    qs = Goal.objects.filter(tenant=tenant)
-    if viewer.role in (Role.ADMIN, Role.FINANCE):
-        return qs
-    ancestor_ids: set[int] = set()
-    if viewer.team is not None:
-        ancestor_ids = {int(x) for x in viewer.team.path.strip("/").split("/") if x}
-    conditions = [Q(level=GoalLevel.COMPANY), Q(owner_membership=viewer)]
-    managed: set[int] = set()
-    if viewer.role == Role.MANAGER:
-        managed = core_selectors.managed_team_ids(tenant, membership=viewer)
-        conditions.append(Q(owner_membership__team_id__in=managed))
-    team_ids = ancestor_ids | managed
-    if team_ids:
-        conditions.append(Q(owner_team_id__in=team_ids))
-    return qs.filter(reduce(or_, conditions))
+    return Goal.objects.filter(Reach(viewer).goals(), tenant=tenant)
 
 
 def goals_writable_owner_scope(
     tenant: Tenant, *, viewer: Membership
-) -> tuple[set[int] | None, set[int] | None]:
-    """(member ids, team ids) ``viewer`` may own goals for; None means all.
-    Admins: all, including company goals. Managers: the teams they manage and
-    the people in them, and themselves. Reps: themselves."""
-    if viewer.role == Role.ADMIN:
-        return None, None
-    if viewer.role == Role.MANAGER:
-        teams = core_selectors.managed_team_ids(tenant, membership=viewer)
-        members = set(
-            Membership.objects.filter(tenant=tenant, team_id__in=teams).values_list("id", flat=True)
-        )
-        return members | {viewer.pk}, teams
-    if viewer.role == Role.REP:
-        return {viewer.pk}, set()
-    return set(), set()
+) -> tuple[frozenset[int] | None, frozenset[int] | None]:
+    """(member ids, team ids) ``viewer`` may own goals for; None means all
+    (``spm.reach.Reach.goal_owner_ids``). Admins: all, including company
+    goals. Managers: the teams they manage and the people in them, and
+    themselves. Reps: themselves."""
+    ids = Reach(viewer).goal_owner_ids
+    return ids.members, ids.teams
 
 
 @dataclass

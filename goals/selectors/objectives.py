@@ -9,19 +9,17 @@ from django.db.models import Prefetch, QuerySet
 
 from goals.engine import mbo_counted, mbo_score
 from goals.models import Objective, ObjectiveScore
-from spm import selectors as core_selectors
 from spm.models import FiscalPeriod, Membership, Tenant
+from spm.reach import Reach
 
 
 def objectives_visible(tenant: Tenant, *, viewer: Membership) -> QuerySet[Objective]:
-    """Objectives of the members ``viewer`` may see (spm visible_memberships)."""
-    members = core_selectors.visible_memberships(tenant, viewer=viewer)
-    return Objective.objects.filter(tenant=tenant, membership__in=members)
+    """Objectives of the members ``viewer`` may see."""
+    return Objective.objects.filter(Reach(viewer).own("membership"), tenant=tenant)
 
 
 def objective_scores_visible(tenant: Tenant, *, viewer: Membership) -> QuerySet[ObjectiveScore]:
-    members = core_selectors.visible_memberships(tenant, viewer=viewer)
-    return ObjectiveScore.objects.filter(tenant=tenant, objective__membership__in=members)
+    return ObjectiveScore.objects.filter(Reach(viewer).own("objective__membership"), tenant=tenant)
 
 
 @dataclass

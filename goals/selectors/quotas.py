@@ -12,8 +12,8 @@ from django.db.models import Q, QuerySet
 
 from goals.engine import prorate
 from goals.models import Quota
-from spm import selectors as core_selectors
 from spm.models import FiscalPeriod, Membership, Role, Team, Tenant
+from spm.reach import Reach
 
 ZERO = Decimal("0.00")
 
@@ -63,31 +63,16 @@ def quota_subject(tenant: Tenant, *, viewer: Membership, key: str) -> Membership
 def quota_scope(tenant: Tenant, *, viewer: Membership) -> QuotaScope:
     """Admins read and write every quota; finance reads every quota; a manager
     reads their subtree's and their own, and writes the quotas of the teams
-    they manage and of the people in them (not their own); a rep reads their own."""
-    if viewer.role == Role.ADMIN:
-        return QuotaScope(None, None, None, None)
-    if viewer.role == Role.FINANCE:
-        return QuotaScope(None, None, frozenset(), frozenset())
-    if viewer.role == Role.MANAGER:
-        team_ids = frozenset(core_selectors.managed_team_ids(tenant, membership=viewer))
-        member_ids = frozenset(
-            Membership.objects.filter(tenant=tenant, team_id__in=team_ids).values_list(
-                "id", flat=True
-            )
-        )
-        return QuotaScope(member_ids | {viewer.pk}, team_ids, member_ids - {viewer.pk}, team_ids)
-    return QuotaScope(frozenset({viewer.pk}), frozenset(), frozenset(), frozenset())
+    they manage and of the people in them (not their own); a rep reads their
+    own (``spm.reach.Reach.read_ids`` and ``manage_ids``)."""
+    reach = Reach(viewer)
+    read, write = reach.read_ids, reach.manage_ids
+    return QuotaScope(read.members, read.teams, write.members, write.teams)
 
 
 def quotas_visible(tenant: Tenant, *, viewer: Membership) -> QuerySet[Quota]:
     """The quotas ``viewer`` may read (see ``quota_scope``)."""
-    scope = quota_scope(tenant, viewer=viewer)
-    qs = Quota.objects.filter(tenant=tenant)
-    if scope.read_members is None:
-        return qs
-    return qs.filter(
-        Q(membership_id__in=scope.read_members) | Q(team_id__in=scope.read_teams or frozenset())
-    )
+    return Quota.objects.filter(Reach(viewer).quotas(), tenant=tenant)
 
 
 def effective_member_quota(quota: Quota) -> Decimal:

@@ -16,7 +16,8 @@ from goals.models import (
     Metric,
 )
 from goals.services.goals import goal_permissions
-from spm.models import Membership, Role, Tenant
+from spm.models import Membership, Tenant
+from spm.reach import Reach
 from spm.services import audit_record
 
 
@@ -107,7 +108,7 @@ def checkin_update(
 
 
 def checkin_delete(tenant: Tenant, *, actor: Membership, checkin: GoalCheckIn) -> None:
-    if checkin.author_id != actor.pk and actor.role != Role.ADMIN:
+    if checkin.author_id != actor.pk and not Reach(actor).is_admin:
         raise PermissionDenied("Only the author or an admin deletes a check-in.")
     goal = checkin.goal
     with transaction.atomic():

@@ -20,7 +20,8 @@ from goals.models import (
 )
 from goals.services.common import refuse_unknown_fields
 from goals.smart import smart_check_data
-from spm.models import Membership, Role, Team, Tenant
+from spm.models import Membership, Team, Tenant
+from spm.reach import Reach
 from spm.services import audit_record
 
 GOAL_FIELDS = (
@@ -155,16 +156,12 @@ def goal_create(
 def _can_manage_goal(tenant: Tenant, *, actor: Membership, goal: Goal) -> bool:
     """Admins manage every goal; managers the goals of their teams and people
     (not their own); nobody else approves or closes."""
-    if actor.role == Role.ADMIN:
-        return True
-    if actor.role != Role.MANAGER or goal.level == GoalLevel.COMPANY:
-        return False
-    if goal.owner_membership_id == actor.pk:
-        return False
-    members, teams = selectors.goals_writable_owner_scope(tenant, viewer=actor)
+    reach = Reach(actor)
+    if goal.level == GoalLevel.COMPANY:
+        return reach.is_admin
     if goal.level == GoalLevel.TEAM:
-        return teams is None or goal.owner_team_id in teams
-    return members is None or goal.owner_membership_id in members
+        return reach.manage_ids.has_team(goal.owner_team_id)
+    return reach.manage_ids.has_member(goal.owner_membership_id)
 
 
 def _can_edit_goal(tenant: Tenant, *, actor: Membership, goal: Goal) -> bool:

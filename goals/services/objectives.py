@@ -12,13 +12,14 @@ from django.db import transaction
 from django.db.models import CharField, Value
 from django.db.models.functions import Cast, Concat
 
-from goals import engine, selectors
+from goals import engine
 from goals.models import (
     Objective,
     ObjectiveScore,
 )
 from goals.services.common import refuse_unknown_fields
-from spm.models import FiscalPeriod, Membership, Role, Tenant
+from spm.models import FiscalPeriod, Membership, Tenant
+from spm.reach import Reach
 from spm.services import audit_record, period_require_open
 
 # The highest achievement a score may record (1,000%); what counts is capped per objective.
@@ -30,12 +31,7 @@ OBJECTIVES_FROZEN = "its objectives and scores are locked"
 
 def can_manage_objectives(tenant: Tenant, *, actor: Membership, membership: Membership) -> bool:
     """Admins, and managers for the people in the teams they manage (not themselves)."""
-    if actor.role == Role.ADMIN:
-        return True
-    if actor.role != Role.MANAGER or membership.pk == actor.pk:
-        return False
-    scope = selectors.quota_scope(tenant, viewer=actor)
-    return scope.can_write(membership_id=membership.pk, team_id=None)
+    return Reach(actor).manage_ids.has_member(membership.pk)
 
 
 def _check_objective_write(

@@ -12,7 +12,8 @@ from django.db import transaction
 from goals.models import (
     SeasonalityProfile,
 )
-from spm.models import Membership, Role, Tenant
+from spm.models import Membership, Tenant
+from spm.reach import Reach
 from spm.services import audit_record
 
 
@@ -44,7 +45,7 @@ def seasonality_profile_save(
     profile: SeasonalityProfile | None = None,
 ) -> SeasonalityProfile:
     """Create (``profile`` None) or change a seasonality profile (admins and managers)."""
-    if actor.role not in (Role.ADMIN, Role.MANAGER):
+    if not Reach(actor).sets_targets:
         raise PermissionDenied("Only admins and managers edit seasonality profiles.")
     name = (name or "").strip()
     if not name:
@@ -72,7 +73,7 @@ def seasonality_profile_save(
 def seasonality_profile_delete(
     tenant: Tenant, *, actor: Membership, profile: SeasonalityProfile
 ) -> None:
-    if actor.role not in (Role.ADMIN, Role.MANAGER):
+    if not Reach(actor).sets_targets:
         raise PermissionDenied("Only admins and managers edit seasonality profiles.")
     with transaction.atomic():
         audit_record(

@@ -39,6 +39,6 @@ class GoalsHomeView(GoalsPageMixin, TemplateView):
             objective_sets=selectors.objective_sets(
                 self.tenant, viewer=self.membership, membership=self.membership
             ),
-            can_open_grid=self.membership.role in GRID_ROLES,
+            can_open_grid=self.reach.allowed(GRID_ROLES),
         )
         return context

@@ -21,7 +21,6 @@ from goals.forms import (
 from goals.views.base import HUNDRED, GoalsPageMixin, _int, _plain
 from spm import selectors as core_selectors
 from spm.models import FiscalPeriod, Membership, Role
-from spm.permissions import MANAGERS
 
 
 class ObjectivesPageMixin(GoalsPageMixin):
@@ -49,12 +48,12 @@ class ObjectiveListView(ObjectivesPageMixin, TemplateView):
         sets = selectors.objective_sets(self.tenant, viewer=self.membership, period=period)
         with_sets = {s.membership.pk for s in sets}
         people: list[Membership] = []
-        if self.membership.role in MANAGERS:
+        if self.reach.sets_targets:
             people = [
                 m
-                for m in core_selectors.visible_memberships(self.tenant, viewer=self.membership)
-                .filter(role=Role.REP, is_active=True)
-                .select_related("user")
+                for m in Membership.objects.filter(
+                    self.reach.members(), tenant=self.tenant, role=Role.REP, is_active=True
+                ).select_related("user")
                 if m.pk not in with_sets
             ]
         context.update(
@@ -78,7 +77,7 @@ class ObjectiveSetView(ObjectivesPageMixin, TemplateView):
 
     def member(self) -> Membership:
         source = self.request.POST if self.request.method == "POST" else self.request.GET
-        visible = core_selectors.visible_memberships(self.tenant, viewer=self.membership)
+        visible = Membership.objects.filter(self.reach.members(), tenant=self.tenant)
         return get_object_or_404(visible.select_related("user"), pk=_int(source.get("member"), 0))
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:

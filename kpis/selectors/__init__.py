@@ -30,10 +30,8 @@ from kpis.selectors.dashboards import (
 from kpis.selectors.scope import (
     DEFAULT_TABLE_KPIS,
     LEADERBOARD_KPIS,
-    members_visible,
     period_selected,
     periods_for_picker,
-    teams_visible,
 )
 from kpis.selectors.settings import (
     Setting,
@@ -92,7 +90,6 @@ __all__ = [
     "leaderboard_page",
     "leaderboard_position",
     "member_goals",
-    "members_visible",
     "months_of_year",
     "open_stages",
     "period_selected",
@@ -103,6 +100,5 @@ __all__ = [
     "stage_rows",
     "table_kpis",
     "team_goals",
-    "teams_visible",
     "values_of",
 ]

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import QuerySet
 from django.utils import timezone
 
-from spm.models import FiscalPeriod, Membership, Role, Team, Tenant
-from spm.selectors import managed_team_ids, visible_memberships
+from spm.models import FiscalPeriod, Tenant
 
 # KPIs a leaderboard may rank: a rep sees every rep's place on these. Quota and
 # quota-derived coverage are private to the rep, their managers and admins.
@@ -61,23 +59,3 @@ def period_selected(
         if p.kind == "quarter" and p.start <= day <= p.end:
             return p
     return periods[-1] if periods else None
-
-
-# Who sees what ----------------------------------------------------------------------
-
-
-def members_visible(tenant: Tenant, *, viewer: Membership) -> QuerySet[Membership]:
-    """Members whose dashboard ``viewer`` may open: admin and finance all, a
-    manager their subtree and self, a rep themselves."""
-    return visible_memberships(tenant, viewer=viewer)
-
-
-def teams_visible(tenant: Tenant, *, viewer: Membership) -> QuerySet[Team]:
-    """Teams whose dashboard ``viewer`` may open: admin and finance all, a
-    manager the subtrees they manage, a rep none."""
-    qs = Team.objects.filter(tenant=tenant)
-    if viewer.role in (Role.ADMIN, Role.FINANCE):
-        return qs
-    if viewer.role == Role.MANAGER:
-        return qs.filter(pk__in=managed_team_ids(tenant, membership=viewer))
-    return qs.none()

@@ -11,7 +11,7 @@ from django.views.generic import DetailView, TemplateView, View
 
 from kpis import charts, selectors
 from kpis.views.common import PeriodMixin, query_without
-from spm.models import Membership, Role, Team
+from spm.models import Membership, Team
 from spm.permissions import READ_ALL
 from spm.tenancy.views import TenantViewMixin
 
@@ -22,9 +22,9 @@ class DashboardView(TenantViewMixin, View):
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         slug = self.tenant.slug
         query = f"?{request.GET.urlencode()}" if request.GET else ""
-        if self.membership.role in READ_ALL:
+        if self.reach.reads_all:
             return HttpResponseRedirect(reverse("kpis:overview", args=[slug]) + query)
-        if self.membership.role == Role.MANAGER:
+        if self.reach.is_manager:
             team = (
                 Team.objects.filter(tenant=self.tenant, manager=self.membership)
                 .order_by("depth", "path")
@@ -44,9 +44,7 @@ class RepDashboardView(PeriodMixin, DetailView):
     context_object_name = "member"
 
     def scope_queryset(self, qs: QuerySet) -> QuerySet:
-        return selectors.members_visible(self.tenant, viewer=self.membership).select_related(
-            "user", "team"
-        )
+        return qs.filter(self.reach.members()).select_related("user", "team")
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
@@ -88,7 +86,7 @@ class TeamDashboardView(PeriodMixin, DetailView):
     people_per_page = 50
 
     def scope_queryset(self, qs: QuerySet) -> QuerySet:
-        return selectors.teams_visible(self.tenant, viewer=self.membership)
+        return qs.filter(self.reach.teams())
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)

@@ -33,7 +33,7 @@ class RunsView(TenantViewMixin, TemplateView):
         return context
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if self.membership.role not in ADMIN:
+        if not self.reach.is_admin:
             return HttpResponse("Only admins start a recompute.", status=403)
         services.kpi_recompute_request(self.tenant, actor=self.membership)
         messages.success(request, "The recompute has started; its progress shows below.")

@@ -10,7 +10,6 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action, api_view, permission_classes
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -141,9 +140,7 @@ class MemberViewSet(
     ordering = ["id"]
 
     def scope_queryset(self, qs: QuerySet) -> QuerySet:
-        return selectors.visible_memberships(self.tenant, viewer=self.membership).select_related(
-            "user", "team"
-        )
+        return qs.filter(self.reach.members()).select_related("user", "team")
 
     @extend_schema(request=MemberCreateSerializer, responses={201: MemberSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -286,6 +283,7 @@ class PeriodViewSet(TenantReadOnlyViewSet):
 
     model = FiscalPeriod
     serializer_class = PeriodSerializer
+    write_roles = ADMIN
     filterset_class = PeriodFilter
     ordering = ["start", "kind"]
     ordering_fields = ["start", "end", "kind"]
@@ -294,8 +292,6 @@ class PeriodViewSet(TenantReadOnlyViewSet):
     @action(detail=True, methods=["post"], url_path="close")
     def close(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Close a period (admin). A closed period's figures are never rewritten."""
-        if self.membership.role != Role.ADMIN:
-            raise PermissionDenied("This action needs one of these roles: admin.")
         period = services.period_close(
             self.tenant, period=self.get_object(), actor=request_user(request)
         )
