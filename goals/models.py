@@ -191,6 +191,9 @@ class Metric(models.TextChoices):
 
 
 PERCENT_METRICS = frozenset({Metric.ATTAINMENT, Metric.WIN_RATE, Metric.RETENTION_RATE})
+MONEY_METRICS = frozenset(
+    {Metric.BOOKINGS, Metric.AVERAGE_DEAL_SIZE, Metric.WEIGHTED_PIPELINE, Metric.SALES_VELOCITY}
+)
 
 
 class GoalStatus(models.TextChoices):

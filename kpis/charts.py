@@ -1,8 +1,9 @@
 """Plotly figures of the KPI pages, built from selector output (snapshots).
 
-Each function returns a JSON-ready dict (``figure_json``) for ``json_script``;
-the page's script draws it with plotly.js. Money axes use thousands separators
-and two decimals in hovers; ratios show as percentages.
+Each function returns a JSON-ready dict for ``json_script``; the shared
+``spm/charts.js`` draws it with plotly.js. Numbers follow the tenant's formats
+(``spm.formatting``: separators, currency symbol); ratios show as percentages.
+A figure with nothing to draw carries ``empty`` (the text shown instead).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from kpis.selectors import BoardRow, SeriesPoint, StageRow
+from spm.formatting import Formats, current_formats
 
 BLUE, LIGHT, GREY, GREEN, AMBER, RED = (
     "#2457c5",
@@ -26,6 +28,7 @@ BLUE, LIGHT, GREY, GREEN, AMBER, RED = (
     "#c0392b",
 )
 FONT = {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 13}
+NO_DATA = "No data for this period"
 
 
 @functools.cache
@@ -45,8 +48,9 @@ def _figure(
     **extra: Any,
 ) -> dict[str, Any]:
     """The figure dict plotly.js draws (what ``go.Figure.to_json`` produced),
-    built as plain data."""
+    built as plain data, in the tenant's number formats."""
     layout: dict[str, Any] = {
+        "separators": current_formats().plotly()["separators"],
         "template": _template(),
         "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}},
         "margin": {"l": 70, "r": 20, "t": 60, "b": 60},
@@ -63,12 +67,26 @@ def _figure(
     return {"data": data, "layout": layout}
 
 
-def _money(x: list[Any], y: list[Any], name: str, extra: str, currency: str, **kw: Any) -> dict:
+def _empty(title: str) -> dict[str, Any]:
+    """A chart with nothing to show: the page says so instead of drawing axes."""
+    return {"data": [], "layout": {"title": {"text": title}}, "empty": NO_DATA}
+
+
+def _blank(values: Sequence[Any]) -> bool:
+    return all(v is None or v == 0 for v in values)
+
+
+def _money(x: list[Any], y: list[Any], name: str, extra: str, formats: Formats, **kw: Any) -> dict:
+    f = formats.plotly()
     return {
         "x": x,
         "y": y,
         "name": name,
-        "hovertemplate": "%{x}: %{y:,.2f} " + currency + f"<extra>{extra}</extra>",
+        "hovertemplate": "%{x}: "
+        + f["money_prefix"]
+        + "%{y:,.2f}"
+        + f["money_suffix"]
+        + f"<extra>{extra}</extra>",
         **kw,
     }
 
@@ -79,18 +97,15 @@ def _f(value: Decimal | None) -> float | None:
 
 
 def gauge(attainment: Decimal | None, *, title: str) -> dict[str, Any]:
-    """Attainment gauge, 0-150 %, red below 50 %, amber below 100 %."""
-    pct = None if attainment is None else float(attainment * 100)
-    number = (
-        {"suffix": "%", "valueformat": ".2f"}
-        if pct is not None
-        else {"suffix": " (no quota)", "valueformat": ".0f"}
-    )
+    """Attainment gauge, 0-150 %, red below 50 %, amber below 100 %; without a
+    quota there is no attainment to draw."""
+    if attainment is None:
+        return {**_empty(title), "empty": "No quota for this period"}
     trace = {
         "type": "indicator",
         "mode": "gauge+number",
-        "value": pct if pct is not None else 0,
-        "number": number,
+        "value": float(attainment * 100),
+        "number": {"suffix": "%", "valueformat": ".2f"},
         "gauge": {
             "axis": {"range": [0, 150], "ticksuffix": "%"},
             "bar": {"color": BLUE},
@@ -105,14 +120,21 @@ def gauge(attainment: Decimal | None, *, title: str) -> dict[str, Any]:
     return _figure([trace], title, height=260, margin={"l": 30, "r": 30, "t": 50, "b": 10})
 
 
-def _amount_axis(currency: str) -> dict[str, Any]:
-    return {"title": {"text": f"Amount ({currency})"}, "tickformat": ",.0f"}
+def _amount_axis(formats: Formats) -> dict[str, Any]:
+    f = formats.plotly()
+    return {
+        "title": {"text": f"Amount ({formats.currency})"},
+        "tickformat": ",.0f",
+        "tickprefix": f["money_prefix"],
+        "ticksuffix": f["money_suffix"],
+    }
 
 
-def bookings_vs_quota(
-    points: Sequence[SeriesPoint], *, title: str, currency: str
-) -> dict[str, Any]:
+def bookings_vs_quota(points: Sequence[SeriesPoint], *, title: str) -> dict[str, Any]:
     """Bookings per period as bars, the quota as a line."""
+    if _blank([p.values.get(k) for p in points for k in ("bookings", "quota")]):
+        return _empty(title)
+    formats = current_formats()
     labels = [p.period.label for p in points]
     data = [
         _money(
@@ -120,7 +142,7 @@ def bookings_vs_quota(
             [_f(p.values.get("bookings")) for p in points],
             "Bookings",
             "Bookings",
-            currency,
+            formats,
             type="bar",
             marker={"color": BLUE},
         ),
@@ -129,19 +151,20 @@ def bookings_vs_quota(
             [_f(p.values.get("quota")) for p in points],
             "Quota",
             "Quota",
-            currency,
+            formats,
             type="scatter",
             mode="lines+markers",
             line={"color": GREY, "dash": "dash"},
         ),
     ]
-    return _figure(data, title, xaxis={"title": {"text": "Month"}}, yaxis=_amount_axis(currency))
+    return _figure(data, title, xaxis={"title": {"text": "Month"}}, yaxis=_amount_axis(formats))
 
 
-def cumulative_vs_quota(
-    points: Sequence[SeriesPoint], *, title: str, currency: str
-) -> dict[str, Any]:
+def cumulative_vs_quota(points: Sequence[SeriesPoint], *, title: str) -> dict[str, Any]:
     """Team trend: bookings and quota accumulated over the year's months."""
+    if _blank([p.values.get(k) for p in points for k in ("bookings", "quota")]):
+        return _empty(title)
+    formats = current_formats()
     labels = [p.period.label for p in points]
     booked, quota, b_sum, q_sum = [], [], Decimal(0), Decimal(0)
     for p in points:
@@ -155,7 +178,7 @@ def cumulative_vs_quota(
             booked,
             "Bookings to date",
             "Bookings",
-            currency,
+            formats,
             type="scatter",
             mode="lines+markers",
             line={"color": BLUE, "width": 3},
@@ -165,48 +188,61 @@ def cumulative_vs_quota(
             quota,
             "Quota to date",
             "Quota",
-            currency,
+            formats,
             type="scatter",
             mode="lines",
             line={"color": GREY, "dash": "dash"},
         ),
     ]
-    return _figure(data, title, xaxis={"title": {"text": "Month"}}, yaxis=_amount_axis(currency))
+    return _figure(data, title, xaxis={"title": {"text": "Month"}}, yaxis=_amount_axis(formats))
 
 
-def pipeline_by_stage(rows: Sequence[StageRow], *, title: str, currency: str) -> dict[str, Any]:
-    """Open pipeline per stage, raw and weighted by probability."""
-    return _grouped_bars(
-        [r.stage.name for r in rows],
-        [
-            ("Open amount", "Raw", [float(r.raw) for r in rows], LIGHT),
-            ("Weighted", "Weighted", [float(r.weighted) for r in rows], BLUE),
-        ],
-        title=title,
-        axis="Stage",
-        currency=currency,
-    )
+def _stage_axis(rows: Sequence[StageRow]) -> list[Any]:
+    """Stage names, under their pipeline's name when there are several
+    (stages of the same name in two pipelines stay two bars)."""
+    if len({r.stage.pipeline_id for r in rows}) > 1:
+        return [[r.stage.pipeline.name for r in rows], [r.stage.name for r in rows]]
+    return [r.stage.name for r in rows]
 
 
-def _grouped_bars(
-    labels: list[str],
-    series: list[tuple[str, str, list[float | None], str]],
-    *,
-    title: str,
-    axis: str,
-    currency: str,
-) -> dict[str, Any]:
-    """Money bars side by side per label: one series of (name, hover label,
-    values, colour) each."""
+def stage_label(row: StageRow, *, several_pipelines: bool) -> str:
+    """'Proposal', or 'Renewals · Proposal' where two pipelines are shown."""
+    if several_pipelines:
+        return f"{row.stage.pipeline.name} · {row.stage.name}"
+    return row.stage.name
+
+
+def pipeline_by_stage(rows: Sequence[StageRow], *, title: str) -> dict[str, Any]:
+    """Open pipeline per stage (of each pipeline), raw and weighted by probability."""
+    if _blank([r.raw for r in rows]):
+        return _empty(title)
+    formats = current_formats()
+    labels = _stage_axis(rows)
     data = [
-        _money(labels, values, name, hover, currency, type="bar", marker={"color": colour})
-        for name, hover, values, colour in series
+        _money(
+            labels,
+            [float(r.raw) for r in rows],
+            "Open amount",
+            "Raw",
+            formats,
+            type="bar",
+            marker={"color": LIGHT},
+        ),
+        _money(
+            labels,
+            [float(r.weighted) for r in rows],
+            "Weighted",
+            "Weighted",
+            formats,
+            type="bar",
+            marker={"color": BLUE},
+        ),
     ]
     return _figure(
         data,
         title,
-        xaxis={"title": {"text": axis}},
-        yaxis=_amount_axis(currency),
+        xaxis={"title": {"text": "Stage"}},
+        yaxis=_amount_axis(formats),
         barmode="group",
     )
 
@@ -215,6 +251,9 @@ def attainment_by_subject(
     names: Sequence[str], values: Sequence[Decimal | None], *, title: str
 ) -> dict[str, Any]:
     """Horizontal bars of attainment in percent, coloured by band."""
+    if all(v is None for v in values):
+        return _empty(title)
+    formats = current_formats()
     pct = [None if v is None else float(v * 100) for v in values]
     colours = [
         GREY if v is None else (GREEN if v >= 100 else AMBER if v >= 50 else RED) for v in pct
@@ -225,7 +264,7 @@ def attainment_by_subject(
         "y": list(names),
         "orientation": "h",
         "marker": {"color": colours},
-        "text": ["no quota" if v is None else f"{v:.2f}%" for v in pct],
+        "text": ["no quota" if v is None else formats.percent_of(Decimal(str(v))) for v in pct],
         "textposition": "auto",
         "hovertemplate": "%{y}: %{x:.2f}%<extra></extra>",
     }
@@ -239,20 +278,28 @@ def attainment_by_subject(
 
 
 def stage_funnel(rows: Sequence[StageRow], *, title: str) -> dict[str, Any]:
-    """Deals entering each stage in the period, with the share reaching the next."""
+    """Deals entering each stage in the period, with the share reaching the next
+    ('12 deals · 75.0% moved on'); stages are named with their pipeline when
+    several pipelines are shown."""
     shown = [r for r in rows if r.entered]
+    if not shown:
+        return _empty(title)
+    formats = current_formats()
+    several = len({r.stage.pipeline_id for r in shown}) > 1
     trace = {
         "type": "funnel",
-        "y": [r.stage.name for r in shown],
+        "y": [stage_label(r, several_pipelines=several) for r in shown],
         "x": [float(r.entered or 0) for r in shown],
         "text": [
-            f"{int(r.entered or 0)} · {float((r.conversion or 0) * 100):.1f}% on" for r in shown
+            f"{formats.number(r.entered)} deals · {formats.percent(r.conversion or 0, 1)} moved on"
+            for r in shown
         ],
         "textinfo": "text",
         "marker": {"color": BLUE},
         "hovertemplate": "%{y}: %{x} deals<extra></extra>",
     }
-    return _figure([trace], title, margin={"l": 160, "r": 20, "t": 50, "b": 20})
+    left = 230 if several else 160
+    return _figure([trace], title, margin={"l": left, "r": 20, "t": 50, "b": 20})
 
 
 def teams_side_by_side(
@@ -261,17 +308,36 @@ def teams_side_by_side(
     quotas: Sequence[Decimal | None],
     *,
     title: str,
-    currency: str,
 ) -> dict[str, Any]:
-    return _grouped_bars(
-        list(names),
-        [
-            ("Bookings", "Bookings", [_f(v) for v in bookings], BLUE),
-            ("Quota", "Quota", [_f(v) for v in quotas], "#c8ced8"),
-        ],
-        title=title,
-        axis="Team",
-        currency=currency,
+    if _blank([*bookings, *quotas]):
+        return _empty(title)
+    formats = current_formats()
+    data = [
+        _money(
+            list(names),
+            [_f(v) for v in bookings],
+            "Bookings",
+            "Bookings",
+            formats,
+            type="bar",
+            marker={"color": BLUE},
+        ),
+        _money(
+            list(names),
+            [_f(v) for v in quotas],
+            "Quota",
+            "Quota",
+            formats,
+            type="bar",
+            marker={"color": "#c8ced8"},
+        ),
+    ]
+    return _figure(
+        data,
+        title,
+        xaxis={"title": {"text": "Team"}},
+        yaxis=_amount_axis(formats),
+        barmode="group",
     )
 
 
@@ -279,6 +345,8 @@ def leaderboard_bars(
     rows: Sequence[BoardRow], *, title: str, axis: str, percent: bool
 ) -> dict[str, Any]:
     top = [r for r in rows if r.value is not None][:15]
+    if not top:
+        return _empty(title)
     scale = 100 if percent else 1
     trace = {
         "type": "bar",

@@ -15,6 +15,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 
+from spm.formatting import DASH, current_formats
 from spm.money import round_half_up
 
 MONEY = "money"
@@ -137,18 +138,20 @@ def kpi_def(key: str, *, custom_labels: dict[str, tuple[str, str]] | None = None
 
 
 def format_value(value: Decimal | None, unit: str) -> str:
-    """Display text: money with thousands separators, ratios as percentages."""
+    """Display text in the formats of the tenant in context (``spm.formatting``):
+    money with its currency, ratios as percentages, days with one decimal."""
+    formats = current_formats()
     if value is None:
-        return "—"
+        return DASH
     if unit == MONEY:
-        return f"{round_half_up(value):,.2f}"
+        return formats.money(value)
     if unit == RATIO:
-        return f"{round_half_up(value * 100):,.2f}%"
+        return formats.percent(value)
     if unit == COUNT:
-        return f"{round_half_up(value, Decimal(1)):,}"
+        return formats.number(value)
     if unit == DAYS:
-        return f"{round_half_up(value, Decimal('0.1')):,} days"
-    return f"{round_half_up(value):,.2f}"
+        return f"{formats.number(value, 1)} days"
+    return formats.number(value, 2)
 
 
 PLACES = {

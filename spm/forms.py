@@ -37,7 +37,14 @@ class TenantScopedFormMixin:
 class TenantSettingsForm(forms.ModelForm):
     class Meta:
         model = Tenant
-        fields = ["name", "currency", "fiscal_year_start_month", "time_zone"]
+        fields = [
+            "name",
+            "currency",
+            "locale",
+            "fiscal_year_start_month",
+            "time_zone",
+            "stalled_after_days",
+        ]
         widgets = {
             "fiscal_year_start_month": forms.Select(
                 choices=[

@@ -12,6 +12,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 
+from spm.formatting import Locale
 from spm.roles import Role
 from spm.tenancy.fields import TenantForeignKey
 from spm.tenancy.models import TenantModel
@@ -80,6 +81,17 @@ class Tenant(models.Model):
         default=1, validators=[MinValueValidator(1), MaxValueValidator(12)]
     )
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    locale = models.CharField(
+        max_length=5,
+        choices=Locale.choices,
+        default=Locale.EN_US,
+        help_text="How numbers and dates are written (spm.formatting).",
+    )
+    stalled_after_days = models.PositiveSmallIntegerField(
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text="An open deal with no stage change for this many days is flagged as stalled.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 MONTH_ABBR = calendar.month_abbr
 
@@ -77,3 +79,42 @@ def active_days(
     start = max(period_start, member_start)
     end = period_end if member_end is None else min(period_end, member_end)
     return max(0, (end - start).days + 1)
+
+
+KIND_LABELS = (("month", "Month"), ("quarter", "Quarter"), ("year", "Year"))
+
+
+@dataclass(frozen=True)
+class PeriodPicker:
+    """What the period picker shows for a selected period: the kinds (each
+    linking to the period of that kind holding the selected one's start), the
+    selected kind's periods of the same fiscal year (every year for years), the
+    previous and next period of the kind, and the one holding today."""
+
+    selected: Any
+    kinds: list[tuple[str, str, Any]]
+    choices: list[Any]
+    previous: Any
+    next: Any
+    current: Any
+
+
+def period_picker(periods: Sequence[Any], selected: Any, *, today: dt.date) -> PeriodPicker:
+    """Pure: ``periods`` are the tenant's FiscalPeriods (or alike), in any order."""
+    ordered = sorted(periods, key=lambda p: (p.start, p.end))
+    same_kind = [p for p in ordered if p.kind == selected.kind]
+
+    def holding(kind: str, day: dt.date) -> Any:
+        return next((p for p in ordered if p.kind == kind and p.start <= day <= p.end), None)
+
+    index = same_kind.index(selected)
+    return PeriodPicker(
+        selected=selected,
+        kinds=[(kind, label, holding(kind, selected.start)) for kind, label in KIND_LABELS],
+        choices=same_kind
+        if selected.kind == "year"
+        else [p for p in same_kind if p.fiscal_year == selected.fiscal_year],
+        previous=same_kind[index - 1] if index > 0 else None,
+        next=same_kind[index + 1] if index + 1 < len(same_kind) else None,
+        current=holding(selected.kind, today),
+    )

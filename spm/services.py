@@ -120,12 +120,19 @@ def tenant_delete(tenant: Tenant) -> None:
 
 
 def tenant_update(tenant: Tenant, *, actor: User, **fields: Any) -> Tenant:
-    """Change name, currency, time zone or fiscal start month.
+    """Change name, currency, locale, time zone, fiscal start month or stall days.
 
     The fiscal start month can only change while no period has been closed;
     periods are then regenerated.
     """
-    allowed = {"name", "currency", "time_zone", "fiscal_year_start_month"}
+    allowed = {
+        "name",
+        "currency",
+        "locale",
+        "time_zone",
+        "fiscal_year_start_month",
+        "stalled_after_days",
+    }
     unknown = set(fields) - allowed
     if unknown:
         raise ValidationError({name: "This field cannot be changed here." for name in unknown})

@@ -39,6 +39,7 @@ for _app in PILLAR_APPS:
         tenant_patterns.append(path(f"{_app}/", include(f"{_app}.urls")))
 
 urlpatterns = [
+    path("favicon.ico", views.favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path(
         "accounts/login/",

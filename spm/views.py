@@ -9,8 +9,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Prefetch, Q, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    HttpResponseRedirect,
+)
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import DetailView, ListView, TemplateView, View
@@ -30,6 +36,11 @@ from spm.permissions import ADMIN, NOT_REPS
 from spm.tenancy.views import TenantViewMixin
 
 LAST_TENANT_SESSION_KEY = "spm_last_tenant"
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """/favicon.ico, asked for by clients that do not read the page's icon link."""
+    return HttpResponsePermanentRedirect(static("spm/favicon.svg"))
 
 
 @login_required

@@ -1,4 +1,5 @@
-"""Display filters of the goals pages (formatting only, no rules)."""
+"""Display filters of the goals pages (formatting only, no rules); numbers go
+through the one formatting rule (``spm.formatting``)."""
 
 from __future__ import annotations
 
@@ -6,34 +7,27 @@ from decimal import Decimal
 
 from django import template
 
-from goals.engine import percent
+from goals.models import MONEY_METRICS, PERCENT_METRICS, Goal
+from spm.formatting import current_formats
 
 register = template.Library()
 
 
 @register.filter
-def money(value: Decimal | None) -> str:
-    """12345.5 -> '12,345.50'; None -> ''."""
+def goal_value(value: Decimal | None, goal: Goal) -> str:
+    """A goal's target or measured value in its metric's unit: money with its
+    currency ('$16,164,000.00'), percentages ('45%'), counts and manual
+    measures with the decimals they have ('20', '12.5 calls' is unit-free here)."""
+    formats = current_formats()
     if value is None or value == "":
-        return ""
-    return f"{Decimal(value):,.2f}"
-
-
-@register.filter
-def pct(value: Decimal | None) -> str:
-    """A fraction as a percentage: 0.805 -> '80.5%'; None -> '—'."""
-    if value is None or value == "":
-        return "—"
-    return percent(Decimal(value))
-
-
-@register.filter
-def number(value: Decimal | None) -> str:
-    """A measured value without trailing zeros: 15.0000 -> '15'."""
-    if value is None or value == "":
-        return "—"
-    text = format(Decimal(value).normalize(), "f")
-    return text
+        return formats.number(None)
+    amount = Decimal(value)
+    if goal.metric in MONEY_METRICS:
+        return formats.money(amount)
+    places = max(0, -amount.normalize().as_tuple().exponent)  # type: ignore[operator]
+    if goal.metric in PERCENT_METRICS:
+        return formats.percent_of(amount, min(places, 2))
+    return formats.number(amount, min(places, 4))
 
 
 @register.filter

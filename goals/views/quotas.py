@@ -21,6 +21,7 @@ from goals.forms import (
 )
 from goals.models import Measure, Quota
 from goals.views.base import GRID_ROLES, VIEWS, GoalsPageMixin, _int
+from spm.formatting import current_formats
 from spm.forms import form_errors_add
 from spm.models import FiscalPeriod, Membership, Team
 from spm.permissions import MANAGERS
@@ -88,7 +89,7 @@ class QuotaCellView(GoalsPageMixin, View):
                     self.tenant,
                     actor=self.membership,
                     period=period,
-                    text=raw,
+                    text=current_formats().plain(raw),
                     measure=measure,
                     membership=target if isinstance(target, Membership) else None,
                     team=target if isinstance(target, Team) else None,

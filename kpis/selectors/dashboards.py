@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.paginator import Page, Paginator
+from django.db.models import Q, QuerySet
 
 from goals.models import Goal
 from kpis.definitions import BY_KEY, RATIO, KpiDef, format_value, percent
@@ -252,11 +253,23 @@ def rep_dashboard(
     )
 
 
-def _team_people(tenant: Tenant, *, subteams: list[Team], page: str | None, per_page: int) -> Page:
-    """Every member of the subtree a page at a time (a company root can hold
-    hundreds): in team order, then by name."""
+def _reps_active(tenant: Tenant, period: FiscalPeriod) -> QuerySet[Membership]:
+    """Reps active at some day of ``period``: managers carry no figures of their
+    own on a team's page, and people who left before it (or joined after it)
+    have none to show."""
+    return Membership.objects.filter(
+        tenant=tenant, role=Role.REP, start_date__lte=period.end
+    ).filter(Q(end_date__isnull=True) | Q(end_date__gte=period.start))
+
+
+def _team_people(
+    tenant: Tenant, *, subteams: list[Team], period: FiscalPeriod, page: str | None, per_page: int
+) -> Page:
+    """The subtree's reps active in the period a page at a time (a company root
+    can hold hundreds): in team order, then by name."""
     return Paginator(
-        Membership.objects.filter(tenant=tenant, team__in=subteams)
+        _reps_active(tenant, period)
+        .filter(team__in=subteams)
         .select_related("user", "team")
         .order_by("team__path", "user__last_name", "user__first_name", "pk"),
         per_page,
@@ -323,10 +336,13 @@ def team_dashboard(
     teams, a team its reps), and the KPI matrix of every team of its subtree
     with one page (``people_page``) of its people."""
     subteams = list(Team.objects.filter(tenant=tenant, path__startswith=team.path).order_by("path"))
-    page = _team_people(tenant, subteams=subteams, page=people_page, per_page=per_page)
+    page = _team_people(
+        tenant, subteams=subteams, period=period, page=people_page, per_page=per_page
+    )
     people = list(page.object_list)
     own_reps = list(
-        Membership.objects.filter(tenant=tenant, team=team, role=Role.REP)
+        _reps_active(tenant, period)
+        .filter(team=team)
         .select_related("user")
         .order_by("user__last_name", "user__first_name", "pk")
     )

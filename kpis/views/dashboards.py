@@ -53,7 +53,6 @@ class RepDashboardView(PeriodMixin, DetailView):
         dashboard = selectors.rep_dashboard(
             self.tenant, member=self.object, period=period, periods=self.periods
         )
-        currency = self.tenant.currency
         context.update(
             dashboard=dashboard,
             figures={
@@ -63,12 +62,10 @@ class RepDashboardView(PeriodMixin, DetailView):
                 "trend": charts.bookings_vs_quota(
                     dashboard.trend,
                     title=f"Bookings by month vs quota · FY{period.fiscal_year}",
-                    currency=currency,
                 ),
                 "pipeline": charts.pipeline_by_stage(
                     dashboard.stages,
                     title=f"Open pipeline by stage · {period.label}",
-                    currency=currency,
                 ),
             },
         )
@@ -113,7 +110,6 @@ class TeamDashboardView(PeriodMixin, DetailView):
                 "trend": charts.cumulative_vs_quota(
                     dashboard.trend,
                     title=f"{team.name}: bookings vs quota to date · FY{period.fiscal_year}",
-                    currency=self.tenant.currency,
                 ),
                 "funnel": charts.stage_funnel(
                     dashboard.stages, title=f"Stage conversion · {period.label}"
@@ -142,12 +138,10 @@ class OverviewView(PeriodMixin, TemplateView):
                     [b.bookings for b in dashboard.bars],
                     [b.quota for b in dashboard.bars],
                     title=f"Bookings and quota by team · {period.label}",
-                    currency=self.tenant.currency,
                 ),
                 "trend": charts.bookings_vs_quota(
                     dashboard.trend,
                     title=f"Company bookings by month vs quota · FY{period.fiscal_year}",
-                    currency=self.tenant.currency,
                 ),
             },
         )

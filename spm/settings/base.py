@@ -75,6 +75,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "spm.context_processors.tenancy",
             ],
+            "builtins": ["spm.templatetags.spm_format"],
         },
     },
 ]

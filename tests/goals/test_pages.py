@@ -109,10 +109,10 @@ def test_cell_edit_saves_and_returns_totals(world_a):
     html = response.content.decode()
     assert response.status_code == 200
     assert f'id="c-m{world_a.rep1.pk}-{jan.pk}"' in html
-    assert 'value="12500.00"' in html
+    assert 'value="12,500.00"' in html
     assert (
         '<td class="num total" id="grand-total" data-testid="grand-total" '
-        'hx-swap-oob="true">12,500.00</td>' in html
+        'hx-swap-oob="true">$12,500.00</td>' in html
     )
     with tenant_context(world_a.tenant):
         assert Quota.objects.get().amount == Decimal("12500.00")

@@ -59,7 +59,7 @@ def test_rep_sees_own_dashboard_with_bookings_and_attainment(
         response = client.get(_url(w, "reps/", w.rep1.pk, period=q1.pk))
     assert response.status_code == 200
     body = response.content.decode()
-    assert 'data-kpi="bookings">50,000.00<' in body
+    assert 'data-kpi="bookings">$50,000.00<' in body
     assert 'data-kpi="attainment">55.56%<' in body
     assert 'data-kpi="win-rate">66.67%<' in body
     assert 'data-kpi="sales-cycle">40.0 days<' in body

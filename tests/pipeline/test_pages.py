@@ -95,8 +95,8 @@ def test_board_columns_with_raw_and_weighted_totals_for_the_current_quarter(
     everything = client.get("/alpha/pipeline/", {"period": "all"})
     assert [d.name for d in column(everything, "Qualification").deals] == ["Next quarter"]
     html = response.content.decode()
-    assert '<dd class="num" data-testid="total">12,501</dd>' in html
-    assert '<dd class="num" data-testid="weighted">7,500</dd>' in html
+    assert '<dd class="num" data-testid="total">$12,501</dd>' in html
+    assert '<dd class="num" data-testid="weighted">$7,500</dd>' in html
 
 
 def test_board_filters_by_owner_team_and_type(world_a, deals):

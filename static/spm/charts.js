@@ -1,4 +1,6 @@
-// Draws every figure of a KPI page: <div data-figure="id"> + json_script "id".
+// Draws every chart of a page: <div data-figure="id"> + json_script "id".
+// A figure built with nothing to show carries "empty": the card then says so
+// (with the chart's title) instead of drawing axes.
 // Before drawing, the layout is made to fit the card it sits in: the legend
 // goes in a row of its own between the title and the plot (never over bars or
 // lines), axis labels get the room they need, and text drawn outside funnel
@@ -47,7 +49,25 @@
     document.querySelectorAll("[data-figure]").forEach(function (el) {
       var source = document.getElementById(el.dataset.figure);
       if (!source || !window.Plotly) { return; }
-      var fig = tidy(JSON.parse(source.textContent));
+      var fig = JSON.parse(source.textContent);
+      if (fig.empty) {
+        var title = ((fig.layout || {}).title || {}).text || "";
+        el.classList.add("chart-empty");
+        el.innerHTML = "";
+        if (title) {
+          var head = document.createElement("p");
+          head.className = "chart-title";
+          head.textContent = title;
+          el.appendChild(head);
+        }
+        var note = document.createElement("p");
+        note.className = "chart-note";
+        note.textContent = fig.empty;
+        el.appendChild(note);
+        el.dataset.drawn = "empty";
+        return;
+      }
+      fig = tidy(fig);
       window.Plotly.newPlot(el, fig.data, fig.layout, { displayModeBar: false, responsive: true });
       el.dataset.drawn = "1";
     });
