@@ -74,17 +74,17 @@ def test_manager_allocates_edits_and_sees_totals_and_rep_is_refused(live_server,
         "Allocated 1,000,000.00 of West's FY2027 Q2 quota: Ray One 456,000.00, "
         "Rita Two 322,000.00, Cy Zulu 222,000.00."
     )
-    expect(page.get_by_test_id(f"cell-m{rep1.pk}-{q2.pk}")).to_have_value("456000.00")
-    expect(page.get_by_test_id(f"cell-t{world_a.team.pk}-{q2.pk}")).to_have_value("1000000.00")
-    expect(page.get_by_test_id("column-total-1")).to_have_text("1,000,000.00")
+    expect(page.get_by_test_id(f"cell-m{rep1.pk}-{q2.pk}")).to_have_value("456,000.00")
+    expect(page.get_by_test_id(f"cell-t{world_a.team.pk}-{q2.pk}")).to_have_value("1,000,000.00")
+    expect(page.get_by_test_id("column-total-1")).to_have_text("$1,000,000.00")
 
     # Edit a cell: the row, column and grand totals follow without a reload.
     cell = page.get_by_test_id(f"cell-m{rep1.pk}-{q3.pk}")
     cell.fill("50000")
     cell.press("Tab")
-    expect(page.get_by_test_id("column-total-2")).to_have_text("50,000.00")
-    expect(page.locator(f"#rt-m{rep1.pk}")).to_have_text("506,000.00")
-    expect(page.get_by_test_id("grand-total")).to_have_text("1,050,000.00")
+    expect(page.get_by_test_id("column-total-2")).to_have_text("$50,000.00")
+    expect(page.locator(f"#rt-m{rep1.pk}")).to_have_text("$506,000.00")
+    expect(page.get_by_test_id("grand-total")).to_have_text("$1,050,000.00")
     expect(page.locator(f"#gap-{world_a.team.pk}-1")).to_have_text("0.00")
 
     # A refused value: the message sits beside the cell, the totals stay.
@@ -93,7 +93,7 @@ def test_manager_allocates_edits_and_sees_totals_and_rep_is_refused(live_server,
     bad.press("Tab")
     error = page.locator(f"#e-m{rep2.pk}-{q3.pk}")
     expect(error).to_have_text("A quota cannot be negative.")
-    expect(page.get_by_test_id("grand-total")).to_have_text("1,050,000.00")
+    expect(page.get_by_test_id("grand-total")).to_have_text("$1,050,000.00")
     _shot(page, "quota-grid-validation-error")
 
     # A rep cannot open the grid.

@@ -81,7 +81,7 @@ def test_rep_sees_dashboard_and_a_deal_won_through_the_api_shows_within_seconds(
     login(page, live_server, "rep1@alpha.test", PASSWORD)
     page.goto(f"{live_server.url}/alpha/kpis/")
     expect(page.locator("h1")).to_have_text("Ray One")
-    expect(_tile(page, "bookings")).to_have_text("20,000.00")
+    expect(_tile(page, "bookings")).to_have_text("$20,000.00")
     expect(_tile(page, "attainment")).to_have_text("20.00%")
     for chart in ("gauge-chart", "trend-chart", "pipeline-chart"):
         expect(page.get_by_test_id(chart)).to_have_attribute("data-drawn", "1")
@@ -106,10 +106,10 @@ def test_rep_sees_dashboard_and_a_deal_won_through_the_api_shows_within_seconds(
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         page.reload()
-        if _tile(page, "bookings").inner_text() == "50,000.00":
+        if _tile(page, "bookings").inner_text() == "$50,000.00":
             break
         time.sleep(0.5)
-    expect(_tile(page, "bookings")).to_have_text("50,000.00")
+    expect(_tile(page, "bookings")).to_have_text("$50,000.00")
     expect(_tile(page, "attainment")).to_have_text("50.00%")
     expect(_tile(page, "win-rate")).to_have_text("66.67%")
     shot(page, "rep-dashboard-after")
@@ -128,7 +128,7 @@ def test_manager_overview_leaderboard_and_runs_pages(page, live_server, world_a,
     page.goto(f"{live_server.url}/alpha/kpis/leaderboards/?kpi=bookings")
     rows = page.get_by_test_id("leaderboard").locator("tbody tr")
     expect(rows.nth(0)).to_contain_text("Otto Three")
-    expect(rows.nth(0)).to_contain_text("64,000.00")
+    expect(rows.nth(0)).to_contain_text("$64,000.00")
     shot(page, "leaderboard")
 
     page.context.clear_cookies()
@@ -136,7 +136,7 @@ def test_manager_overview_leaderboard_and_runs_pages(page, live_server, world_a,
     page.goto(f"{live_server.url}/alpha/kpis/")
     expect(page.locator("h1")).to_have_text("Company overview")
     expect(page.get_by_test_id("teams-chart")).to_have_attribute("data-drawn", "1")
-    expect(page.get_by_test_id("teams-table")).to_contain_text("84,000.00")
+    expect(page.get_by_test_id("teams-table")).to_contain_text("$84,000.00")
     shot(page, "overview")
     page.goto(f"{live_server.url}/alpha/kpis/runs/")
     expect(page.get_by_test_id("runs-table")).to_contain_text("Recompute all KPIs")

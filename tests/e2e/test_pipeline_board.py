@@ -87,8 +87,8 @@ def test_dragging_a_deal_to_another_stage_moves_it_and_shows_in_its_history(
     card.drag_to(target.locator(".board-cards"))
     moved = target.locator(".deal-card", has_text="Acme platform")
     expect(moved).to_be_visible()
-    expect(target.locator('[data-testid="total"]')).to_have_text("48,000")
-    expect(target.locator('[data-testid="weighted"]')).to_have_text("28,800")
+    expect(target.locator('[data-testid="total"]')).to_have_text("$48,000")
+    expect(target.locator('[data-testid="weighted"]')).to_have_text("$28,800")
     with tenant_context(world_a.tenant):
         deal = Deal.objects.get(pk=board_deals["acme"].pk)
         assert deal.stage.name == "Proposal and negotiation"

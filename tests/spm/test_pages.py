@@ -165,12 +165,37 @@ def test_settings_page_validates_time_zone(world_a):
             "currency": "usd",
             "fiscal_year_start_month": 1,
             "time_zone": "Mars/Base",
+            "locale": "xx-XX",
+            "stalled_after_days": 0,
         },
     )
     assert response.context["form"].errors == {
         "currency": ["Use a three-letter ISO 4217 code, e.g. USD."],
         "time_zone": ["'Mars/Base' is not a known IANA time zone (e.g. Europe/Berlin)."],
+        "locale": ["Select a valid choice. xx-XX is not one of the available choices."],
+        "stalled_after_days": ["Ensure this value is greater than or equal to 1."],
     }
+
+
+def test_settings_page_saves_locale_and_stall_days_and_pages_follow_them(world_a):
+    client = client_for(world_a.admin.user)
+    response = client.post(
+        url("tenant-settings", world_a),
+        {
+            "name": "Alpha Inc",
+            "currency": "EUR",
+            "fiscal_year_start_month": 1,
+            "time_zone": "Europe/Berlin",
+            "locale": "de-DE",
+            "stalled_after_days": 14,
+        },
+    )
+    assert response.status_code == 302
+    world_a.tenant.refresh_from_db()
+    assert (world_a.tenant.locale, world_a.tenant.stalled_after_days) == ("de-DE", 14)
+    people = client.get(url("people-list", world_a)).content.decode()
+    start = world_a.rep1.start_date
+    assert f'<td class="num">{start:%d.%m.%Y}</td>' in people
 
 
 def test_landing_redirects_to_the_only_tenant(world_a):
