@@ -30,7 +30,8 @@ FIXED_COLUMNS = ("key", "name", "team")
 def grid_to_csv(grid: QuotaGrid) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*FIXED_COLUMNS, *(p.label for p in grid.periods), "total"])
+    columns = grid.kind_periods
+    writer.writerow([*FIXED_COLUMNS, *(p.label for p in columns), "total"])
     for section in grid.sections:
         for row in [section.team_row, *section.member_rows]:
             team = (
@@ -38,8 +39,9 @@ def grid_to_csv(grid: QuotaGrid) -> str:
                 if row.team
                 else (row.membership.team.name if row.membership and row.membership.team else "")
             )
-            amounts = ["" if c.amount is None else str(c.amount) for c in row.cells]
-            explicit = [c.amount for c in row.cells if c.amount is not None]
+            cells = [c for c in row.cells if c.period in columns]
+            amounts = ["" if c.amount is None else str(c.amount) for c in cells]
+            explicit = [c.amount for c in cells if c.amount is not None]
             writer.writerow(
                 [row.key, row.label, team, *amounts, str(sum(explicit, Decimal("0.00")))]
             )

@@ -12,7 +12,19 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum, Window
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Window,
+)
 from django.db.models.functions import Coalesce, RowNumber, TruncDate
 
 from pipeline.models import (
@@ -66,6 +78,48 @@ def pipelines_with_stages(tenant: Tenant, *, include_retired: bool = True) -> li
     )
 
 
+# Deals needing attention -------------------------------------------------------------
+
+
+def deals_with_flags(
+    qs: QuerySet[Deal], *, today: dt.date, stalled_after_days: int
+) -> QuerySet[Deal]:
+    """``qs`` annotated with ``last_moved_on`` (the day of the latest stage
+    change, else the day the deal was opened) and two flags of open deals:
+    ``is_overdue`` (expected close date passed) and ``is_stalled`` (no stage
+    change for ``stalled_after_days`` days). One subquery, no extra query."""
+    last_change = (
+        StageChange.objects.filter(tenant_id=OuterRef("tenant_id"), deal_id=OuterRef("pk"))
+        .order_by("-changed_at")
+        .values("changed_at")[:1]
+    )
+    is_open = Q(status=DealStatus.OPEN)
+    stale_before = today - dt.timedelta(days=stalled_after_days)
+    return qs.annotate(
+        last_moved_on=Coalesce(TruncDate(Subquery(last_change)), F("created_on")),
+    ).annotate(
+        is_overdue=ExpressionWrapper(
+            is_open & Q(expected_close_date__lt=today), output_field=BooleanField()
+        ),
+        is_stalled=ExpressionWrapper(
+            is_open & Q(last_moved_on__lt=stale_before), output_field=BooleanField()
+        ),
+    )
+
+
+def deals_needing_attention(
+    qs: QuerySet[Deal], *, today: dt.date, stalled_after_days: int
+) -> QuerySet[Deal]:
+    """The open deals of ``qs`` past their expected close date or stalled, the
+    longest overdue first (see ``deals_with_flags``)."""
+    return (
+        deals_with_flags(qs, today=today, stalled_after_days=stalled_after_days)
+        .filter(Q(is_overdue=True) | Q(is_stalled=True))
+        .select_related("owner__user", "stage", "account")
+        .order_by("expected_close_date", "id")
+    )
+
+
 # Board -----------------------------------------------------------------------------
 
 
@@ -87,12 +141,18 @@ def deals_closing_between(qs: QuerySet[Deal], *, start: dt.date, end: dt.date) -
 
 
 def board_columns(
-    tenant: Tenant, *, pipeline: Pipeline, deals: QuerySet[Deal], limit_per_stage: int = 100
+    tenant: Tenant,
+    *,
+    pipeline: Pipeline,
+    deals: QuerySet[Deal],
+    today: dt.date,
+    limit_per_stage: int = 100,
 ) -> list[BoardColumn]:
     """One column per active stage of ``pipeline`` (and retired stages that
     still hold some of ``deals``) with raw and weighted totals in the tenant's
     currency over every deal of the column (one aggregate query) and the first
-    ``limit_per_stage`` cards by expected close date (one windowed query)."""
+    ``limit_per_stage`` cards by expected close date (one windowed query), each
+    flagged overdue or stalled as of ``today`` (``deals_with_flags``)."""
     stages = list(Stage.objects.filter(tenant=tenant, pipeline=pipeline).order_by("position", "id"))
     deals = deals.filter(pipeline=pipeline)
     totals = {
@@ -107,7 +167,8 @@ def board_columns(
     }
     columns = {s.pk: BoardColumn(stage=s) for s in stages if s.is_active or s.pk in totals}
     cards = (
-        deals.select_related("owner__user", "account")
+        deals_with_flags(deals, today=today, stalled_after_days=tenant.stalled_after_days)
+        .select_related("owner__user", "account")
         .annotate(
             rank=Window(
                 RowNumber(),

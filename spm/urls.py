@@ -12,6 +12,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path
 
 from spm import views
+from spm.start.views import StartView
 
 # Pillar apps that ship `urls.py` (pages) and `api.py` (viewsets) are wired in here,
 # in dependency order, so adding an app never means editing this file.
@@ -22,7 +23,7 @@ for _app in PILLAR_APPS:
         import_module(f"{_app}.api")
 
 tenant_patterns: list[URLPattern | URLResolver] = [
-    path("", views.TenantHomeView.as_view(), name="tenant-home"),
+    path("", StartView.as_view(), name="tenant-home"),
     path("settings/", views.TenantSettingsView.as_view(), name="tenant-settings"),
     path("people/", views.PeopleListView.as_view(), name="people-list"),
     path("people/add/", views.MemberAddView.as_view(), name="member-add"),

@@ -59,27 +59,6 @@ def landing(request: HttpRequest) -> HttpResponse:
     return render(request, "spm/tenant_picker.html", {"memberships": memberships})
 
 
-class TenantHomeView(TenantViewMixin, TemplateView):
-    template_name = "spm/tenant_home.html"
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        self.request.session[LAST_TENANT_SESSION_KEY] = self.tenant.slug
-        context = super().get_context_data(**kwargs)
-        today = timezone.localdate()
-        context["today"] = today
-        context["current_periods"] = [
-            selectors.period_containing(self.tenant, day=today, kind=kind)
-            for kind in ("month", "quarter", "year")
-        ]
-        context["chain"] = selectors.manager_chain(self.tenant, membership=self.membership)
-        context["reports"] = list(selectors.direct_reports(self.tenant, membership=self.membership))
-        context["counts"] = {
-            "members": Membership.objects.filter(tenant=self.tenant, is_active=True).count(),
-            "teams": Team.objects.filter(tenant=self.tenant).count(),
-        }
-        return context
-
-
 # Settings --------------------------------------------------------------------------
 
 

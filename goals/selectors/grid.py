@@ -1,4 +1,14 @@
-"""The quota grid: teams and reps by periods, with effective and summed amounts."""
+"""The quota grid: teams and reps by periods, with effective and summed amounts.
+
+Which yearly figure is right: the one the KPI engine measures attainment
+against (docs/formulas.md, the quota KPI): the year's own quota, else its
+quarters' (each prorated over the member's active days in the quarter), else
+its months'. Every row's total is that figure, in every view, so the month and
+quarter views agree. The months view shows each quarter beside its months,
+so where the months add up to something else than the quarter (a quarter
+quota set on its own, or prorated over the quarter rather than per month) the
+grid shows both.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +20,11 @@ from decimal import Decimal
 from django.db.models import Q
 
 from goals.models import Measure, Quota
-from goals.selectors.quotas import ZERO, effective_member_quota, quota_scope
+from goals.selectors.quotas import ZERO, QuotaScope, effective_member_quota, quota_scope
 from spm.models import FiscalPeriod, Membership, Role, Team, Tenant
 from spm.periods import active_days
+
+CHILD_KINDS = {"year": ["quarter", "month"], "quarter": ["month"], "month": []}
 
 
 @dataclass
@@ -45,14 +57,11 @@ class GridRow:
     label: str
     kind: str  # "member" or "team"
     cells: list[GridCell]
+    total: Decimal | None = None  # the year's figure (module docstring)
     membership: Membership | None = None
     team: Team | None = None
     editable: bool = False
     note: str = ""
-
-    @property
-    def total(self) -> Decimal:
-        return sum((c.value for c in self.cells), ZERO)
 
 
 @dataclass
@@ -61,17 +70,14 @@ class GridSection:
     team_row: GridRow
     member_rows: list[GridRow]
     members_sum: list[Decimal]
+    members_total: Decimal
     gap: list[Decimal | None]
     targets: str  # "members" or "teams": what an allocation of this team fills
 
     @property
-    def members_total(self) -> Decimal:
-        return sum(self.members_sum, ZERO)
-
-    @property
     def gap_total(self) -> Decimal | None:
-        gaps = [g for g in self.gap if g is not None]
-        return sum(gaps, ZERO) if gaps else None
+        total = self.team_row.total
+        return None if total is None else total - self.members_total
 
 
 @dataclass
@@ -79,14 +85,16 @@ class QuotaGrid:
     fiscal_year: int
     kind: str
     measure: str
-    periods: list[FiscalPeriod]
+    periods: list[FiscalPeriod]  # the columns: the kind's periods (and quarters in months)
     sections: list[GridSection]
     column_totals: list[Decimal] = field(default_factory=list)
+    grand_total: Decimal = ZERO
     closed: set[int] = field(default_factory=set)
 
     @property
-    def grand_total(self) -> Decimal:
-        return sum(self.column_totals, ZERO)
+    def kind_periods(self) -> list[FiscalPeriod]:
+        """The columns of the grid's own kind (the CSV's columns)."""
+        return [p for p in self.periods if p.kind == self.kind]
 
     def rows(self) -> list[GridRow]:
         out: list[GridRow] = []
@@ -96,38 +104,69 @@ class QuotaGrid:
         return out
 
 
-def _children_kinds(kind: str) -> list[str]:
-    return {"year": ["quarter", "month"], "quarter": ["month"], "month": []}[kind]
+@dataclass
+class _Data:
+    """Everything the grid reads, in a fixed number of queries."""
+
+    periods: list[FiscalPeriod]  # every period of the fiscal year
+    columns: list[FiscalPeriod]
+    year: FiscalPeriod | None
+    teams: list[Team]
+    reps: list[Membership]
+    explicit: dict[tuple[str, int], Quota]
+    scope: QuotaScope
+
+    def effective(
+        self, key: str, member: Membership | None, period: FiscalPeriod
+    ) -> Decimal | None:
+        """The period's explicit quota (a member's prorated), else the sum of
+        the next shorter kind inside it that has any (quarters, then months)."""
+        q = self.explicit.get((key, period.pk))
+        if q is not None:
+            return effective_member_quota(q) if member is not None else q.amount
+        for child_kind in CHILD_KINDS[period.kind]:
+            parts = [
+                self.effective(key, member, p)
+                for p in self.periods
+                if p.kind == child_kind and period.start <= p.start and p.end <= period.end
+            ]
+            if any(v is not None for v in parts):
+                return sum((v for v in parts if v is not None), ZERO)
+        return None
 
 
-def quota_grid(
-    tenant: Tenant,
-    *,
-    viewer: Membership,
-    fiscal_year: int,
-    kind: str = "month",
-    measure: str = Measure.BOOKINGS,
-) -> QuotaGrid:
-    """The quota grid of ``viewer``'s subtree for one fiscal year.
+def _columns(periods: list[FiscalPeriod], kind: str) -> list[FiscalPeriod]:
+    """The kind's periods in order; in the months view each quarter follows its
+    three months."""
+    if kind != "month":
+        return [p for p in periods if p.kind == kind]
+    columns: list[FiscalPeriod] = []
+    for quarter in (p for p in periods if p.kind == "quarter"):
+        columns.extend(
+            p
+            for p in periods
+            if p.kind == "month" and quarter.start <= p.start and p.end <= quarter.end
+        )
+        columns.append(quarter)
+    return columns
 
-    Columns are the year's periods of ``kind``; rows are grouped by team: the
-    team's top-down quota, then its reps, then the sum of the reps in the
-    team's whole subtree (bottom-up) and the gap. Member quotas are prorated to
-    active days. Cells without an explicit quota show the roll-up of the
-    shorter periods inside them (months roll up into quarters and the year).
-    A fixed number of queries whatever the size of the subtree.
-    """
+
+def _load(
+    tenant: Tenant, *, viewer: Membership, fiscal_year: int, kind: str, measure: str
+) -> _Data:
     scope = quota_scope(tenant, viewer=viewer)
-    all_periods = list(
-        FiscalPeriod.objects.filter(tenant=tenant, fiscal_year=fiscal_year).order_by("start")
+    periods = list(
+        FiscalPeriod.objects.filter(tenant=tenant, fiscal_year=fiscal_year).order_by(
+            "start", "-end"
+        )
     )
-    periods = [p for p in all_periods if p.kind == kind]
     teams_qs = Team.objects.filter(tenant=tenant).select_related("manager__user").order_by("path")
     if scope.read_teams is not None:
         teams_qs = teams_qs.filter(pk__in=scope.read_teams)
     teams = list(teams_qs)
-    year_start = periods[0].start if periods else dt.date(fiscal_year, 1, 1)
-    year_end = periods[-1].end if periods else dt.date(fiscal_year, 12, 31)
+    year = next((p for p in periods if p.kind == "year"), None)
+    year_start = year.start if year else dt.date(fiscal_year, 1, 1)
+    year_end = year.end if year else dt.date(fiscal_year, 12, 31)
     reps = list(
         Membership.objects.filter(tenant=tenant, role=Role.REP, team__in=[t.pk for t in teams])
         .filter(start_date__lte=year_end)
@@ -135,12 +174,10 @@ def quota_grid(
         .select_related("user", "team")
         .order_by("user__last_name", "user__first_name", "id")
     )
-    quotas = list(
-        Quota.objects.filter(
-            tenant=tenant, measure=measure, period__in=[p.pk for p in all_periods]
-        ).filter(Q(membership__in=[r.pk for r in reps]) | Q(team__in=[t.pk for t in teams]))
-    )
-    period_by_id = {p.pk: p for p in all_periods}
+    quotas = Quota.objects.filter(
+        tenant=tenant, measure=measure, period__in=[p.pk for p in periods]
+    ).filter(Q(membership__in=[r.pk for r in reps]) | Q(team__in=[t.pk for t in teams]))
+    period_by_id = {p.pk: p for p in periods}
     member_by_id = {r.pk: r for r in reps}
     explicit: dict[tuple[str, int], Quota] = {}
     for q in quotas:
@@ -148,100 +185,126 @@ def quota_grid(
         if q.membership_id:
             q.membership = member_by_id[q.membership_id]
         explicit[(q.subject_key, q.period_id)] = q
+    return _Data(periods, _columns(periods, kind), year, teams, reps, explicit, scope)
 
-    def effective(key: str, member: Membership | None, period: FiscalPeriod) -> Decimal | None:
-        q = explicit.get((key, period.pk))
-        if q is not None:
-            return effective_member_quota(q) if member is not None else q.amount
-        inner = [
-            p
-            for p in all_periods
-            if p.kind in _children_kinds(period.kind)
-            and period.start <= p.start
-            and p.end <= period.end
-        ]
-        for child_kind in _children_kinds(period.kind):
-            parts = [effective(key, member, p) for p in inner if p.kind == child_kind]
-            if any(v is not None for v in parts):
-                return sum((v for v in parts if v is not None), ZERO)
-        return None
 
-    def make_row(
-        key: str, label: str, kind_: str, member: Membership | None = None, team: Team | None = None
-    ) -> GridRow:
-        cells = []
-        for p in periods:
-            q = explicit.get((key, p.pk))
-            cell = GridCell(period=p, quota=q)
-            if q is not None:
-                cell.effective = effective_member_quota(q) if member is not None else q.amount
-            else:
-                cell.rolled_up = effective(key, member, p)
-            if member is not None:
-                cell.active_days = active_days(p.start, p.end, member.start_date, member.end_date)
-            cells.append(cell)
-        membership_id = member.pk if member else None
-        team_id = team.pk if team else None
-        row = GridRow(
-            key=key,
-            label=label,
-            kind=kind_,
-            cells=cells,
-            membership=member,
-            team=team,
-            editable=scope.can_write(membership_id=membership_id, team_id=team_id),
+def _member_note(member: Membership, year: FiscalPeriod | None) -> str:
+    notes = []
+    if year is not None and member.start_date > year.start:
+        notes.append(f"joined {member.start_date:%b %-d, %Y}")
+    if year is not None and member.end_date is not None and member.end_date < year.end:
+        notes.append(f"left {member.end_date:%b %-d, %Y}")
+    return ", ".join(notes)
+
+
+def _member_row(data: _Data, member: Membership) -> GridRow:
+    key = f"m{member.pk}"
+    cells = []
+    for p in data.columns:
+        q = data.explicit.get((key, p.pk))
+        cell = GridCell(
+            period=p,
+            quota=q,
+            active_days=active_days(p.start, p.end, member.start_date, member.end_date),
         )
-        if member is not None:
-            notes = []
-            if member.start_date > year_start:
-                notes.append(f"joined {member.start_date:%b %-d, %Y}")
-            if member.end_date is not None and member.end_date < year_end:
-                notes.append(f"left {member.end_date:%b %-d, %Y}")
-            row.note = ", ".join(notes)
-        return row
+        if q is not None:
+            cell.effective = effective_member_quota(q)
+        else:
+            cell.rolled_up = data.effective(key, member, p)
+        cells.append(cell)
+    return GridRow(
+        key=key,
+        label=member.display_name,
+        kind="member",
+        cells=cells,
+        total=(data.effective(key, member, data.year) if data.year else None) or ZERO,
+        membership=member,
+        editable=data.scope.can_write(membership_id=member.pk, team_id=None),
+        note=_member_note(member, data.year),
+    )
 
-    reps_by_team: dict[int, list[Membership]] = defaultdict(list)
-    for r in reps:
-        reps_by_team[r.team_id].append(r)  # type: ignore[index]
-    member_rows = {r.pk: make_row(f"m{r.pk}", r.display_name, "member", member=r) for r in reps}
-    sections = []
-    closed = {p.pk for p in all_periods if p.is_closed}
-    for team in teams:
-        team_row = make_row(f"t{team.pk}", team.name, "team", team=team)
-        for cell in team_row.cells:
-            # A team row shows only its own top-down figure, never a roll-up of the
-            # team's months: the bottom-up figure is the members' sum below it.
-            if cell.quota is None:
-                cell.rolled_up = None
-        subtree_reps = [r for r in reps if r.team is not None and r.team.path.startswith(team.path)]
-        sums = [
-            sum((member_rows[r.pk].cells[i].value for r in subtree_reps), ZERO)
-            for i in range(len(periods))
-        ]
-        gap = [
+
+def _team_row(data: _Data, team: Team) -> GridRow:
+    """A team row shows only its own top-down figures, never a roll-up of its
+    months into a quarter: the bottom-up figure is the reps' sum below it."""
+    key = f"t{team.pk}"
+    cells = []
+    for p in data.columns:
+        q = data.explicit.get((key, p.pk))
+        cells.append(GridCell(period=p, quota=q, effective=q.amount if q is not None else None))
+    return GridRow(
+        key=key,
+        label=team.name,
+        kind="team",
+        cells=cells,
+        total=data.effective(key, None, data.year) if data.year else None,
+        team=team,
+        editable=data.scope.can_write(membership_id=None, team_id=team.pk),
+    )
+
+
+def _section(
+    data: _Data,
+    team: Team,
+    member_rows: dict[int, GridRow],
+    reps_by_team: dict[int, list[Membership]],
+) -> GridSection:
+    team_row = _team_row(data, team)
+    subtree = [
+        member_rows[r.pk]
+        for r in data.reps
+        if r.team is not None and r.team.path.startswith(team.path)
+    ]
+    sums = [sum((row.cells[i].value for row in subtree), ZERO) for i in range(len(data.columns))]
+    direct = reps_by_team.get(team.pk, [])
+    return GridSection(
+        team=team,
+        team_row=team_row,
+        member_rows=[member_rows[r.pk] for r in direct],
+        members_sum=sums,
+        members_total=sum((row.total or ZERO for row in subtree), ZERO),
+        gap=[
             (cell.quota.amount - sums[i]) if cell.quota is not None else None
             for i, cell in enumerate(team_row.cells)
-        ]
-        direct = reps_by_team.get(team.pk, [])
-        sections.append(
-            GridSection(
-                team=team,
-                team_row=team_row,
-                member_rows=[member_rows[r.pk] for r in direct],
-                members_sum=sums,
-                gap=gap,
-                targets="members" if direct else "teams",
-            )
-        )
-    column_totals = [
-        sum((row.cells[i].value for row in member_rows.values()), ZERO) for i in range(len(periods))
-    ]
+        ],
+        targets="members" if direct else "teams",
+    )
+
+
+def quota_grid(
+    tenant: Tenant,
+    *,
+    viewer: Membership,
+    fiscal_year: int,
+    kind: str = "quarter",
+    measure: str = Measure.BOOKINGS,
+) -> QuotaGrid:
+    """The quota grid of ``viewer``'s subtree for one fiscal year.
+
+    Columns are the year's periods of ``kind`` (in the months view each
+    quarter follows its months); rows are grouped by team: the team's top-down
+    quota, then its reps, then the sum of the reps in the team's whole subtree
+    (bottom-up) and the gap. Member quotas are prorated to active days. Cells
+    without an explicit quota show the roll-up of the shorter periods inside
+    them. A row's total is its year figure (see the module docstring). A fixed
+    number of queries whatever the size of the subtree.
+    """
+    data = _load(tenant, viewer=viewer, fiscal_year=fiscal_year, kind=kind, measure=measure)
+    reps_by_team: dict[int, list[Membership]] = defaultdict(list)
+    for r in data.reps:
+        reps_by_team[r.team_id].append(r)  # type: ignore[index]
+    member_rows = {r.pk: _member_row(data, r) for r in data.reps}
+    sections = [_section(data, team, member_rows, reps_by_team) for team in data.teams]
     return QuotaGrid(
         fiscal_year=fiscal_year,
         kind=kind,
         measure=measure,
-        periods=periods,
+        periods=data.columns,
         sections=sections,
-        column_totals=column_totals,
-        closed=closed,
+        column_totals=[
+            sum((row.cells[i].value for row in member_rows.values()), ZERO)
+            for i in range(len(data.columns))
+        ],
+        grand_total=sum((row.total or ZERO for row in member_rows.values()), ZERO),
+        closed={p.pk for p in data.periods if p.is_closed},
     )

@@ -49,7 +49,9 @@ def board_context(
         {
             "pipeline": pipeline,
             "pipelines": pipelines,
-            "columns": selectors.board_columns(tenant, pipeline=pipeline, deals=deals)
+            "columns": selectors.board_columns(
+                tenant, pipeline=pipeline, deals=deals, today=services.tenant_today(tenant)
+            )
             if pipeline
             else [],
             "can_move": reach.allowed(DealMoveView.allowed_roles),

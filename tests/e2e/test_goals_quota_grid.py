@@ -50,7 +50,7 @@ def test_manager_allocates_edits_and_sees_totals_and_rep_is_refused(live_server,
     login(page, live_server, world_a.manager.user.email, PASSWORD)
     page.goto(f"{live_server.url}/alpha/goals/quotas/?year=2027&view=quarter&measure=bookings")
     expect(page.locator("h1")).to_have_text("Quota grid · FY2027")
-    expect(page.get_by_test_id("grand-total")).to_have_text("0.00")
+    expect(page.get_by_test_id("grand-total")).to_have_text("$0.00")
 
     # Allocate West's Q2 quota by hand-entered weights (docs/formulas.md section 1).
     page.get_by_test_id(f"allocate-{world_a.team.pk}").click()
@@ -85,7 +85,7 @@ def test_manager_allocates_edits_and_sees_totals_and_rep_is_refused(live_server,
     expect(page.get_by_test_id("column-total-2")).to_have_text("$50,000.00")
     expect(page.locator(f"#rt-m{rep1.pk}")).to_have_text("$506,000.00")
     expect(page.get_by_test_id("grand-total")).to_have_text("$1,050,000.00")
-    expect(page.locator(f"#gap-{world_a.team.pk}-1")).to_have_text("0.00")
+    expect(page.locator(f"#gap-{world_a.team.pk}-1")).to_have_text("$0.00")
 
     # A refused value: the message sits beside the cell, the totals stay.
     bad = page.get_by_test_id(f"cell-m{rep2.pk}-{q3.pk}")

@@ -430,3 +430,53 @@ def test_a_grid_cell_sets_changes_and_clears_a_quota_as_typed(world_a, in_tenant
         services.quota_cell_save(t, actor=manager, period=q1, text="", membership=world_a.rep1)
         is None
     )
+
+
+def test_month_and_quarter_views_agree_on_the_year_and_months_show_the_quarters(
+    world_a, in_tenant_a
+):
+    """Rita joins Feb 10 (50 of Q1's 90 days). Her Q1 quota 90,000.00 counts
+    50,000.00; set by month at 30,000.00 for Feb and March it counts Feb 19/28
+    and all of March (50,357.14): the months view shows both, and both views total the
+    year by the figure attainment uses (the quarter's, 50,000.00). The team's
+    quarter quota shows in the months view beside its months."""
+    t, w = world_a.tenant, world_a
+    q1 = period(t, "quarter", 2027, 1)
+    QuotaFactory(
+        tenant=t, actor=w.manager, period=q1, membership=w.rep2, amount=Decimal("90000.00")
+    )
+    QuotaFactory(tenant=t, actor=w.manager, period=q1, team=w.team, amount=Decimal("120000.00"))
+    for number in (2, 3):
+        QuotaFactory(
+            tenant=t,
+            actor=w.manager,
+            period=period(t, "month", 2027, number),
+            membership=w.rep2,
+            amount=Decimal("30000.00"),
+        )
+    months = selectors.quota_grid(t, viewer=w.manager, fiscal_year=2027, kind="month")
+    quarters = selectors.quota_grid(t, viewer=w.manager, fiscal_year=2027, kind="quarter")
+    assert [p.label for p in months.periods[:5]] == [
+        "Jan 2027",
+        "Feb 2027",
+        "Mar 2027",
+        "FY2027 Q1",
+        "Apr 2027",
+    ]
+    west_m = next(s for s in months.sections if s.team.name == "West")
+    west_q = next(s for s in quarters.sections if s.team.name == "West")
+    rita_m = next(r for r in west_m.member_rows if r.label == "Rita Two")
+    rita_q = next(r for r in west_q.member_rows if r.label == "Rita Two")
+    assert [c.value for c in rita_m.cells[:4]] == [
+        Decimal("0"),
+        Decimal("20357.14"),
+        Decimal("30000.00"),
+        Decimal("50000.00"),
+    ]
+    assert rita_m.total == rita_q.total == Decimal("50000.00")
+    assert (
+        west_m.team_row.cells[3].amount == west_q.team_row.cells[0].amount == Decimal("120000.00")
+    )
+    assert west_m.team_row.total == west_q.team_row.total == Decimal("120000.00")
+    assert west_m.gap_total == west_q.gap_total == Decimal("70000.00")
+    assert months.grand_total == quarters.grand_total == Decimal("50000.00")

@@ -51,7 +51,7 @@
     card.classList.add("saving");
     htmx.ajax("POST", card.dataset.moveUrl, {
       source: board,
-      target: "#board",
+      target: "#board-wrap",
       swap: "outerHTML",
       values: { stage: col.dataset.stageId, query: board.dataset.query || "" },
     });
