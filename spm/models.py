@@ -82,12 +82,14 @@ class Tenant(models.Model):
     )
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
     locale = models.CharField(
+        "number and date format",
         max_length=5,
         choices=Locale.choices,
         default=Locale.EN_US,
         help_text="How numbers and dates are written (spm.formatting).",
     )
     stalled_after_days = models.PositiveSmallIntegerField(
+        "stalled after (days)",
         default=30,
         validators=[MinValueValidator(1), MaxValueValidator(365)],
         help_text="An open deal with no stage change for this many days is flagged as stalled.",

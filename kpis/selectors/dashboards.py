@@ -245,7 +245,7 @@ def rep_dashboard(
         rank=rank,
         board_size=board_size,
         activities=figures(mine, REP_ACTIVITIES),
-        goals=member_goals(tenant, member=member),
+        goals=member_goals(tenant, member=member, period=period),
         scorecard=scorecard_rows(mine, kpis, settings),
         computed_at=computed_at(
             tenant, period=period, kind=SubjectKind.MEMBER, subject_id=member.pk
@@ -396,7 +396,7 @@ def team_dashboard(
         stages=stage_rows(tenant, values=mine, stages=open_stages(tenant)),
         funnel=figures(mine, TEAM_FUNNEL),
         lead_conversion=format_value(mine.get("lead_conversion"), RATIO),
-        goals=team_goals(tenant, team=team),
+        goals=team_goals(tenant, team=team, period=period),
         computed_at=computed_at(tenant, period=period, kind=SubjectKind.TEAM, subject_id=team.pk),
     )
 

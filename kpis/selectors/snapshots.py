@@ -120,20 +120,32 @@ def open_stages(tenant: Tenant) -> list[Stage]:
     )
 
 
-def member_goals(tenant: Tenant, *, member: Membership) -> list[Goal]:
-    """The member's own goals with their progress (one query)."""
+def member_goals(tenant: Tenant, *, member: Membership, period: FiscalPeriod) -> list[Goal]:
+    """The member's own goals running at some day of ``period``, with their
+    progress (one query)."""
     return list(
-        Goal.objects.filter(tenant=tenant, level=GoalLevel.MEMBER, owner_membership=member)
+        Goal.objects.filter(
+            tenant=tenant,
+            level=GoalLevel.MEMBER,
+            owner_membership=member,
+            start_date__lte=period.end,
+            due_date__gte=period.start,
+        )
         .exclude(status="draft")
         .order_by("due_date", "id")
     )
 
 
-def team_goals(tenant: Tenant, *, team: Team) -> list[Goal]:
+def team_goals(tenant: Tenant, *, team: Team, period: FiscalPeriod) -> list[Goal]:
+    """The team's goals running at some day of ``period`` (one query)."""
     return list(
-        Goal.objects.filter(tenant=tenant, level=GoalLevel.TEAM, owner_team=team).order_by(
-            "due_date", "id"
-        )
+        Goal.objects.filter(
+            tenant=tenant,
+            level=GoalLevel.TEAM,
+            owner_team=team,
+            start_date__lte=period.end,
+            due_date__gte=period.start,
+        ).order_by("due_date", "id")
     )
 
 

@@ -32,16 +32,25 @@ def parse_id(value: str | None) -> int | None:
 
 class DealFilters:
     """The owner / team / period / type / stage / status filters shared by the
-    board and the deal list, read from the query string."""
+    board and the deal list, read from the query string. ``default_status``
+    applies when the query names no status (``status=all`` asks for any)."""
 
-    def __init__(self, tenant: Tenant, reach: Reach, params: QueryDict) -> None:
+    def __init__(
+        self,
+        tenant: Tenant,
+        reach: Reach,
+        params: QueryDict,
+        *,
+        default_status: str | None = None,
+    ) -> None:
         self.tenant = tenant
         self.reach = reach
         self.params = params
+        self.default_status = default_status
         self.periods = list(
             FiscalPeriod.objects.filter(
                 tenant=self.tenant, kind__in=["month", "quarter", "year"]
-            ).order_by("start", "kind")
+            ).order_by("start", "-end")
         )
         today = services.tenant_today(self.tenant)
         self.default_period = next(
@@ -59,6 +68,20 @@ class DealFilters:
             return None
         return self.default_period if default else None
 
+    @property
+    def status(self) -> str | None:
+        if "status" not in self.params:
+            return self.default_status
+        value = self.params["status"]
+        return value if value in DealStatus.values else None
+
+    def period_groups(self) -> list[tuple[str, list[FiscalPeriod]]]:
+        """The close-period choices by kind, each in date order."""
+        return [
+            (label, [p for p in self.periods if p.kind == kind])
+            for kind, label in (("quarter", "Quarters"), ("month", "Months"), ("year", "Years"))
+        ]
+
     def apply(self, qs: QuerySet[Deal], *, default_period: bool) -> QuerySet[Deal]:
         owner = self._int("owner")
         if owner is not None:
@@ -69,8 +92,8 @@ class DealFilters:
             qs = qs.filter(owner__team__path__startswith=team.path) if team else qs.none()
         if self.params.get("type") in DealType.values:
             qs = qs.filter(deal_type=self.params["type"])
-        if self.params.get("status") in DealStatus.values:
-            qs = qs.filter(status=self.params["status"])
+        if self.status is not None:
+            qs = qs.filter(status=self.status)
         stage = self._int("stage")
         if stage is not None:
             qs = qs.filter(stage_id=stage)
@@ -93,8 +116,9 @@ class DealFilters:
             .select_related("user")
             .order_by("user__first_name", "user__last_name"),
             "teams": Team.objects.filter(tenant=self.tenant).order_by("path"),
-            "periods": self.periods,
+            "period_groups": self.period_groups(),
             "selected_period": selected,
+            "selected_status": self.status,
             "deal_types": DealType.choices,
             "statuses": DealStatus.choices,
             "params": self.params,

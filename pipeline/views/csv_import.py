@@ -124,7 +124,9 @@ class ImportDetailView(TenantViewMixin, TemplateView):
 
 
 class ImportStatusView(TenantViewMixin, TemplateView):
-    """The progress bar and, once finished, the report (polled by htmx)."""
+    """The progress bar and, once finished, the report (polled by htmx). The
+    poll that sees the run finish reloads the page, which then offers the
+    mapping form again (to fix the mapping and retry) under the report."""
 
     template_name = "pipeline/partials/import_status.html"
     model = ImportBatch
@@ -136,3 +138,10 @@ class ImportStatusView(TenantViewMixin, TemplateView):
         context["batch"] = batch
         context["run"] = batch.run
         return context
+
+    def render_to_response(self, context: dict[str, Any], **kwargs: Any) -> HttpResponse:
+        response = super().render_to_response(context, **kwargs)
+        run = context["run"]
+        if getattr(self.request, "htmx", False) and run is not None and run.is_finished:
+            response["HX-Refresh"] = "true"
+        return response

@@ -25,6 +25,7 @@ from pipeline.forms import (
 from pipeline.models import (
     ChangeSource,
     Deal,
+    DealStatus,
     Lead,
     Stage,
 )
@@ -60,7 +61,10 @@ class DealListView(TenantViewMixin, ListView):
 
     @cached_property
     def filters(self) -> DealFilters:
-        return DealFilters(self.tenant, self.reach, self.request.GET)
+        # The list opens on the open deals (soonest expected close first).
+        return DealFilters(
+            self.tenant, self.reach, self.request.GET, default_status=DealStatus.OPEN
+        )
 
     def scope_queryset(self, qs: QuerySet) -> QuerySet:
         qs = self.filters.apply(qs.filter(self.reach.deals()), default_period=False)
