@@ -252,8 +252,17 @@ def test_import_pages_upload_map_and_report(
             "2 of 4 rows have errors; nothing was imported.",
         )
         assert Deal.objects.count() == 0
-    status = client.get(f"/alpha/pipeline/import/{batch.pk}/status/")
+    status = client.get(f"/alpha/pipeline/import/{batch.pk}/status/", HTTP_HX_REQUEST="true")
     html = status.content.decode()
+    # The poll that sees the run finish reloads the page: the mapping form
+    # comes back under the report, to fix the mapping and retry.
+    assert status["HX-Refresh"] == "true"
+    assert (
+        'data-testid="mapping"'
+        in client.get(f"/alpha/pipeline/import/{batch.pk}/").content.decode()
+    )
+    listing = client.get("/alpha/pipeline/import/").content.decode()
+    assert '<td class="num">4</td>\n        <td class="num">0</td>' in listing
     assert "2 of 4 rows have errors; nothing was imported." in html
     assert (
         '<td class="num">3</td><td><code>amount</code></td>'

@@ -177,6 +177,26 @@ def test_deal_list_filters_sorts_and_pins_queries(world_a, deals, django_assert_
     assert [d.name for d in rep.context["deals"]] == ["Rita deal"]
 
 
+def test_deal_list_opens_on_open_deals_and_any_status_shows_all(world_a, deals):
+    client = client_for(world_a.manager.user)
+    with tenant_context(world_a.tenant):
+        won = stage_named(world_a.tenant, "Closed won")
+    client.post(f"/alpha/pipeline/deals/{deals['a'].pk}/move/", {"stage": won.pk})
+    default = client.get("/alpha/pipeline/deals/", {"sort": "-amount"})
+    assert [d.name for d in default.context["deals"]] == ["Rita deal", "Alpha two", "Next quarter"]
+    every = client.get("/alpha/pipeline/deals/", {"sort": "-amount", "status": "all"})
+    assert [d.name for d in every.context["deals"]] == [
+        "Alpha one",
+        "Rita deal",
+        "Alpha two",
+        "Next quarter",
+    ]
+    groups = [(label, [p.kind for p in ps][:1]) for label, ps in default.context["period_groups"]]
+    assert groups == [("Quarters", ["quarter"]), ("Months", ["month"]), ("Years", ["year"])]
+    quarters = default.context["period_groups"][0][1]
+    assert [p.start for p in quarters] == sorted(p.start for p in quarters)
+
+
 def test_deal_csv_export(world_a, deals):
     response = client_for(world_a.admin.user).get(
         "/alpha/pipeline/deals/export.csv", {"type": "renewal"}
