@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('spm', '0003_beat_schedule'),
+        ('spm', '0004_tenant_keys'),
     ]
 
     operations = [
