@@ -433,5 +433,5 @@ def test_objective_page_records_140_percent_and_shows_it_counting_120(world_a):
     html = page.content.decode()
     counted = re.search(r'data-testid="counted-score">(.*?)</td>', html).group(1)
     mbo = re.search(r'data-testid="mbo-score">(.*?)</span>', html).group(1)
-    assert (counted, mbo) == ('120% <span class="muted">(120%)</span>', "120%")
-    assert '<td class="num">140%</td>' in html
+    assert (counted, mbo) == ('120.00% <span class="muted">(120.00%)</span>', "120.00%")
+    assert '<td class="num">140.00%</td>' in html
