@@ -2,13 +2,12 @@
 phone, no page-level sideways scroll, wide tables scrolling inside their card
 (and not clipped at 1400 px), one sub-navigation with the current page marked,
 money with its currency, empty charts saying so, the start page's figures and
-flags. One login per role; screenshots go to $SPM_SHOTS (default
+flags. One login per role; screenshots go to $SPM_SHOTS_DIR (default
 /tmp/shots-layout/) for a human to look at."""
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from playwright.sync_api import Page, expect
 from goals import services as goal_services
 from kpis import services as kpi_services
 from pipeline.models import StageChange
+from spm.env import env_path
 from spm.selectors import period_containing
 from spm.tenancy.context import tenant_context
 from tests.conftest import PASSWORD
@@ -27,7 +27,7 @@ from tests.e2e.conftest import login
 from tests.kpis.factories import open_deal, won_deal
 
 pytestmark = pytest.mark.e2e
-SHOTS = Path(os.environ.get("SPM_SHOTS", "/tmp/shots-layout"))  # noqa: S108 - outside the repo
+SHOTS = env_path("SPM_SHOTS_DIR", Path("/tmp/shots-layout"))  # noqa: S108 - outside the repo
 PHONE = {"width": 390, "height": 844}
 WIDE = {"width": 1400, "height": 900}
 
