@@ -29,9 +29,10 @@ from goals.selectors import goals_visible
 from kpis.models import SubjectKind
 from kpis.selectors import kpi_runs, values_of
 from pipeline.models import Deal
-from pipeline.selectors import deals_needing_attention, deals_visible
+from pipeline.selectors import deals_needing_attention
 from spm.models import FiscalPeriod, Membership, Role, TaskRun, Team, Tenant
 from spm.permissions import READ_ALL
+from spm.reach import Reach
 from spm.selectors import period_containing, visible_memberships
 
 FIGURES = ["bookings", "quota", "attainment", "open_pipeline", "pipeline_coverage"]
@@ -156,7 +157,7 @@ def start_page(tenant: Tenant, *, viewer: Membership, today: dt.date) -> StartPa
     """The start page of ``viewer`` (see the module docstring)."""
     quarter = period_containing(tenant, day=today, kind="quarter")
     year = period_containing(tenant, day=today, kind="year")
-    deals = deals_visible(tenant, viewer=viewer)
+    deals = Deal.objects.filter(Reach(viewer).deals(), tenant=tenant)
     attention = deals_needing_attention(
         deals, today=today, stalled_after_days=tenant.stalled_after_days
     )
