@@ -25,7 +25,7 @@ from incentives.services.credits import credits_refresh
 from spm.celery import app
 from spm.db.locks import try_advisory_xact_lock
 from spm.models import FiscalPeriod, Membership, Tenant
-from spm.services import audit_record, task_run_create, task_run_finish, task_run_start
+from spm.services import audit_record, task_run, task_run_create
 from spm.tenancy.context import tenant_context
 
 RUN_KIND = "incentives.calc_run"
@@ -120,9 +120,25 @@ def calc_run_execute(tenant: Tenant, *, run_id: int) -> CalcRun:
     (same hash), nothing is written. Holds the (tenant, period) advisory lock;
     a run that finds it taken fails with a message saying so."""
     with tenant_context(tenant):
-        run = CalcRun.objects.select_related("period", "task_run").get(tenant=tenant, pk=run_id)
-        if run.task_run_id:
-            task_run_start(tenant, run_id=run.task_run_id, total=3)
+        run = CalcRun.objects.select_related("period").get(tenant=tenant, pk=run_id)
+    with task_run(
+        tenant,
+        kind=RUN_KIND,
+        label=f"Commission run {run.period.label}",
+        run_id=run.task_run_id,
+        total=3,
+    ) as progress:
+        output_hash = _execute(tenant, run)
+        progress.outcome(
+            rows=run.lines_written,
+            result={"run": run.pk, "lines": run.lines_written, "output_hash": output_hash},
+        )
+    return run
+
+
+def _execute(tenant: Tenant, run: CalcRun) -> str:
+    """The run's one transaction: compute, then write unless unchanged; returns
+    the output hash."""
     with tenant_context(tenant), transaction.atomic():
         period = run.period
         if not try_advisory_xact_lock(tenant.pk, f"incentives.run:{period.pk}"):
@@ -158,16 +174,7 @@ def calc_run_execute(tenant: Tenant, *, run_id: int) -> CalcRun:
             ).delete()
             run.lines_written = _write(tenant, run, lines, balances, members, version_of)
             run.save(update_fields=["inputs_hash", "output_hash", "lines_written"])
-    with tenant_context(tenant):
-        if run.task_run_id:
-            task_run_finish(
-                tenant,
-                run_id=run.task_run_id,
-                ok=True,
-                rows=run.lines_written,
-                result={"run": run.pk, "lines": run.lines_written, "output_hash": output_hash},
-            )
-    return run
+    return output_hash
 
 
 def _write(
