@@ -33,7 +33,7 @@ from pipeline.selectors import deals_needing_attention
 from spm.models import FiscalPeriod, Membership, Role, TaskRun, Team, Tenant
 from spm.permissions import READ_ALL
 from spm.reach import Reach
-from spm.selectors import period_containing, visible_memberships
+from spm.selectors import period_containing
 
 FIGURES = ["bookings", "quota", "attainment", "open_pipeline", "pipeline_coverage"]
 ATTENTION_LIMIT = 10
@@ -195,7 +195,9 @@ def start_page(tenant: Tenant, *, viewer: Membership, today: dt.date) -> StartPa
             page.figures = _figures(
                 tenant, kind=SubjectKind.TEAM, subject_id=team.pk, quarter=quarter, year=year
             )
-        reps = _active_reps(tenant, visible_memberships(tenant, viewer=viewer), quarter)
+        reps = _active_reps(
+            tenant, Membership.objects.filter(Reach(viewer).members(), tenant=tenant), quarter
+        )
         page.without_quota, values = _without_quota(tenant, reps, quarter)
         page.reps = sorted(
             (
