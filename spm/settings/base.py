@@ -213,6 +213,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a "status" field: each choice set gets its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "DealStatusEnum": "pipeline.models.DealStatus",
+        "GoalStatusEnum": "goals.models.GoalStatus",
+        "PlanVersionStatusEnum": "incentives.models.VersionStatus",
+        "CalcRunStatusEnum": "incentives.models.CalcRun.Status",
+    },
 }
 
 CELERY_BROKER_URL = REDIS_URL

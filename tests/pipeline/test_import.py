@@ -10,6 +10,8 @@ import time_machine
 from celery.contrib.testing.worker import start_worker
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from pipeline import importing, sync
 from pipeline.models import Account, Deal, ImportBatch, StageChange
@@ -192,7 +194,9 @@ def test_management_command_reports_lines_and_exit_status(world_a, tmp_path, fro
         assert list(changes.distinct()) == [("import", world_a.admin.pk)]
 
 
-def test_ten_thousand_row_file_imports_in_seconds(world_a, in_tenant_a, frozen_today):
+def test_ten_thousand_row_file_imports_in_a_fixed_number_of_queries(
+    world_a, in_tenant_a, frozen_today
+):
     lines = [
         "Opportunity ID,Opportunity Name,Account Name,Opportunity Owner,Amount,Stage,Close Date"
     ]
@@ -204,16 +208,14 @@ def test_ten_thousand_row_file_imports_in_seconds(world_a, in_tenant_a, frozen_t
             f"{stages[i % 5]},2027-{1 + i % 12:02d}-15"
         )
     content = "\n".join(lines) + "\n"
-    started = time.monotonic()
-    result, errors, _ = importing.import_file(
-        world_a.tenant, kind="deals", content=content, actor=world_a.admin
-    )
-    first = time.monotonic() - started
-    started = time.monotonic()
-    again, _, _ = importing.import_file(
-        world_a.tenant, kind="deals", content=content, actor=world_a.admin
-    )
-    second = time.monotonic() - started
+    with CaptureQueriesContext(connection) as first:
+        result, errors, _ = importing.import_file(
+            world_a.tenant, kind="deals", content=content, actor=world_a.admin
+        )
+    with CaptureQueriesContext(connection) as second:
+        again, _, _ = importing.import_file(
+            world_a.tenant, kind="deals", content=content, actor=world_a.admin
+        )
     assert (errors, result.created, result.accounts_created, again.unchanged) == (
         [],
         10_000,
@@ -221,11 +223,11 @@ def test_ten_thousand_row_file_imports_in_seconds(world_a, in_tenant_a, frozen_t
         10_000,
     )
     assert Deal.objects.filter(status="won").count() == 2000
-    print(f"10,000-row import: {first:.2f}s first run, {second:.2f}s re-import")  # noqa: T201
-    # About 3 s and 1 s on an idle laptop; the bound leaves room for a loaded CI
-    # machine running tests in parallel while still catching per-row queries.
-    assert first < 30
-    assert second < 30
+    # Set-based: the statements do not grow with the rows (a query per row
+    # would be 10,000 or more). Speed itself is measured in bench/, not here.
+    print(f"10,000-row import: {len(first)} queries, re-import {len(second)}")  # noqa: T201
+    assert len(first) < 100
+    assert len(second) < 100
 
 
 def test_import_pages_upload_map_and_report(
