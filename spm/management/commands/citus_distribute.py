@@ -56,11 +56,11 @@ class Command(BaseCommand):
                 if done.get(table) != "reference":
                     cursor.execute(reference_sql(table))
                     self.stdout.write(f"reference table: {table}")
-            todo = [t for t in plan.tenant if done.get(t) != "distributed"]
-            moved = [fk for fk in plan.foreign_keys if fk.table in todo or fk.target in todo]
+            pending = [t for t in plan.tenant if done.get(t) != "distributed"]
+            moved = [fk for fk in plan.foreign_keys if fk.table in pending or fk.target in pending]
             for fk in moved:
                 cursor.execute(fk.drop_sql())
-            for table in todo:
+            for table in pending:
                 cursor.execute(distribute_sql(table))
                 self.stdout.write(f"distributed by tenant_id: {table}")
             for fk in moved:
@@ -68,7 +68,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"{len(plan.reference)} reference and {len(plan.tenant)} distributed tables "
-                f"({len(todo)} distributed now, {len(moved)} foreign keys re-created); "
+                f"({len(pending)} distributed now, {len(moved)} foreign keys re-created); "
                 "citus.propagate_set_commands = 'local' for new connections."
             )
         )
