@@ -27,6 +27,7 @@ from incentives.document import (
     plan_document_validate,
     plan_schema_json,
 )
+from incentives.engine import LINE_COLUMNS
 from incentives.models import (
     Adjustment,
     Assignment,
@@ -260,22 +261,12 @@ class CalcRunViewSet(
 class StatementLineSerializer(serializers.ModelSerializer):
     class Meta:
         model = StatementLine
+        # The engine's line columns (one list), less those the statement holds.
         fields = [
             "id",
             "statement",
             "position",
-            "component",
-            "kind",
-            "window",
-            "deal_id",
-            "credit_id",
-            "credit_date",
-            "credit_amount",
-            "band",
-            "base",
-            "rate",
-            "amount",
-            "explanation",
+            *(c for c in LINE_COLUMNS if c not in ("member_id", "line_key")),
         ]
         read_only_fields = fields
 

@@ -130,6 +130,28 @@ def _amount_axis(formats: Formats) -> dict[str, Any]:
     }
 
 
+def _grouped_bars(
+    x: list[Any],
+    series: Sequence[tuple[str, str, list[Any], str]],
+    *,
+    title: str,
+    axis: str,
+) -> dict[str, Any]:
+    """Amount bars side by side: one (name, hover label, values, colour) per series."""
+    formats = current_formats()
+    data = [
+        _money(x, values, name, extra, formats, type="bar", marker={"color": colour})
+        for name, extra, values, colour in series
+    ]
+    return _figure(
+        data,
+        title,
+        xaxis={"title": {"text": axis}},
+        yaxis=_amount_axis(formats),
+        barmode="group",
+    )
+
+
 def bookings_vs_quota(points: Sequence[SeriesPoint], *, title: str) -> dict[str, Any]:
     """Bookings per period as bars, the quota as a line."""
     if _blank([p.values.get(k) for p in points for k in ("bookings", "quota")]):
@@ -216,34 +238,14 @@ def pipeline_by_stage(rows: Sequence[StageRow], *, title: str) -> dict[str, Any]
     """Open pipeline per stage (of each pipeline), raw and weighted by probability."""
     if _blank([r.raw for r in rows]):
         return _empty(title)
-    formats = current_formats()
-    labels = _stage_axis(rows)
-    data = [
-        _money(
-            labels,
-            [float(r.raw) for r in rows],
-            "Open amount",
-            "Raw",
-            formats,
-            type="bar",
-            marker={"color": LIGHT},
-        ),
-        _money(
-            labels,
-            [float(r.weighted) for r in rows],
-            "Weighted",
-            "Weighted",
-            formats,
-            type="bar",
-            marker={"color": BLUE},
-        ),
-    ]
-    return _figure(
-        data,
-        title,
-        xaxis={"title": {"text": "Stage"}},
-        yaxis=_amount_axis(formats),
-        barmode="group",
+    return _grouped_bars(
+        _stage_axis(rows),
+        [
+            ("Open amount", "Raw", [float(r.raw) for r in rows], LIGHT),
+            ("Weighted", "Weighted", [float(r.weighted) for r in rows], BLUE),
+        ],
+        title=title,
+        axis="Stage",
     )
 
 
@@ -311,33 +313,14 @@ def teams_side_by_side(
 ) -> dict[str, Any]:
     if _blank([*bookings, *quotas]):
         return _empty(title)
-    formats = current_formats()
-    data = [
-        _money(
-            list(names),
-            [_f(v) for v in bookings],
-            "Bookings",
-            "Bookings",
-            formats,
-            type="bar",
-            marker={"color": BLUE},
-        ),
-        _money(
-            list(names),
-            [_f(v) for v in quotas],
-            "Quota",
-            "Quota",
-            formats,
-            type="bar",
-            marker={"color": "#c8ced8"},
-        ),
-    ]
-    return _figure(
-        data,
-        title,
-        xaxis={"title": {"text": "Team"}},
-        yaxis=_amount_axis(formats),
-        barmode="group",
+    return _grouped_bars(
+        list(names),
+        [
+            ("Bookings", "Bookings", [_f(v) for v in bookings], BLUE),
+            ("Quota", "Quota", [_f(v) for v in quotas], "#c8ced8"),
+        ],
+        title=title,
+        axis="Team",
     )
 
 

@@ -3,6 +3,7 @@ history."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -136,6 +137,20 @@ class TeamWriteMixin(GoalsPageMixin):
             raise Http404("Not found.")
         return team
 
+    def dialog_write(self, team: Team, form: Any, write: Callable[[], str]) -> HttpResponse:
+        """Run ``write`` (one service call, returning the success message) for a
+        valid ``form`` and go back to the grid; a ``ValidationError`` from it
+        shows beside the form's fields in the dialog again."""
+        if form.is_valid():
+            try:
+                message = write()
+            except ValidationError as exc:
+                form_errors_add(form, exc)
+            else:
+                messages.success(self.request, message)
+                return self.redirect_to_grid()
+        return self.render_to_response(self.get_context_data(team=team, form=form))  # type: ignore[attr-defined]
+
 
 class QuotaAllocateView(TeamWriteMixin, TemplateView):
     """Allocate a team quota top-down (dialog on the grid)."""
@@ -189,32 +204,28 @@ class QuotaAllocateView(TeamWriteMixin, TemplateView):
         team = self.get_team()
         period = self.selected_period()
         form = self.form(team, period, request.POST)
-        if form.is_valid():
+
+        def allocate() -> str:
             data = form.cleaned_data
-            try:
-                result = services.quota_allocate(
-                    self.tenant,
-                    actor=self.membership,
-                    team=team,
-                    period=data["period"],
-                    amount=data["amount"],
-                    method=data["method"],
-                    manual_weights=form.manual_weights(),
-                    unit=data["unit"],
-                    factor=data["factor"],
-                    measure=self.measure(),
-                )
-            except ValidationError as exc:
-                form_errors_add(form, exc)
-            else:
-                parts = ", ".join(f"{p.label} {p.amount:,.2f}" for p in result.parts)
-                messages.success(
-                    request,
-                    f"Allocated {result.allocated_total:,.2f} of "
-                    f"{team.name}'s {data['period'].label} quota: {parts}.",
-                )
-                return self.redirect_to_grid()
-        return self.render_to_response(self.get_context_data(team=team, form=form))
+            result = services.quota_allocate(
+                self.tenant,
+                actor=self.membership,
+                team=team,
+                period=data["period"],
+                amount=data["amount"],
+                method=data["method"],
+                manual_weights=form.manual_weights(),
+                unit=data["unit"],
+                factor=data["factor"],
+                measure=self.measure(),
+            )
+            parts = ", ".join(f"{p.label} {p.amount:,.2f}" for p in result.parts)
+            return (
+                f"Allocated {result.allocated_total:,.2f} of "
+                f"{team.name}'s {data['period'].label} quota: {parts}."
+            )
+
+        return self.dialog_write(team, form, allocate)
 
 
 class QuotaSpreadView(TeamWriteMixin, TemplateView):
@@ -237,37 +248,32 @@ class QuotaSpreadView(TeamWriteMixin, TemplateView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         team = self.get_team()
         form = SpreadForm(request.POST, tenant=self.tenant, fiscal_year=self.fiscal_year())
-        if form.is_valid():
+
+        def spread() -> str:
             period = form.cleaned_data["period"]
+            profile = form.cleaned_data["profile"]
             scope = selectors.quota_scope(self.tenant, viewer=self.membership)
             members = [
                 m
                 for m in selectors.allocation_targets(self.tenant, team=team, period=period)
                 if isinstance(m, Membership) and scope.can_write(membership_id=m.pk, team_id=None)
             ]
-            try:
-                quotas = services.quota_spread(
-                    self.tenant,
-                    actor=self.membership,
-                    period=period,
-                    members=members,
-                    teams=[team],
-                    measure=self.measure(),
-                    profile=form.cleaned_data["profile"],
-                )
-            except ValidationError as exc:
-                form_errors_add(form, exc)
-            else:
-                how = (
-                    form.cleaned_data["profile"].name if form.cleaned_data["profile"] else "evenly"
-                )
-                messages.success(
-                    request,
-                    f"Spread {period.label} to months ({how}): "
-                    f"{len(quotas)} monthly quotas for {team.name}.",
-                )
-                return self.redirect_to_grid()
-        return self.render_to_response(self.get_context_data(team=team, form=form))
+            quotas = services.quota_spread(
+                self.tenant,
+                actor=self.membership,
+                period=period,
+                members=members,
+                teams=[team],
+                measure=self.measure(),
+                profile=profile,
+            )
+            how = profile.name if profile else "evenly"
+            return (
+                f"Spread {period.label} to months ({how}): "
+                f"{len(quotas)} monthly quotas for {team.name}."
+            )
+
+        return self.dialog_write(team, form, spread)
 
 
 class QuotaExportView(GoalsPageMixin, View):

@@ -11,15 +11,15 @@ from rest_framework.exceptions import NotAuthenticated, NotFound, PermissionDeni
 from rest_framework.request import Request
 
 from spm.api.csv import CsvListModelMixin
-from spm.models import Membership, Tenant
+from spm.models import Membership
 from spm.permissions import ALL_ROLES
 from spm.reach import Reach
 from spm.tenancy.middleware import resolve_membership
 from spm.tenancy.request import TenantRequest
-from spm.tenancy.views import tenant_queryset
+from spm.tenancy.views import TenantScopedQuerysetMixin
 
 
-class TenantViewSetMixin:
+class TenantViewSetMixin(TenantScopedQuerysetMixin):
     """Tenant, membership and role checks for every viewset under
     /api/v1/<tenant_slug>/.
 
@@ -34,8 +34,6 @@ class TenantViewSetMixin:
 
     read_roles: ClassVar[frozenset[str]] = ALL_ROLES
     write_roles: ClassVar[frozenset[str]] = ALL_ROLES
-    model: Any = None
-    tenant: Tenant
     membership: Membership
     reach: Reach
 
@@ -76,20 +74,11 @@ class TenantViewSetMixin:
             self.reach = http_request.reach
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
 
-    def base_queryset(self) -> QuerySet:
-        if self.model is None:
-            raise ImproperlyConfigured(f"{type(self).__name__} needs a model.")
-        return self.model.objects.filter(tenant=self.tenant)
-
-    def scope_queryset(self, qs: QuerySet) -> QuerySet:
-        """Narrow to what this member may see. Default: the whole tenant."""
-        return qs
-
     def get_queryset(self) -> QuerySet:
         if getattr(self, "swagger_fake_view", False):
             # Schema generation: only the model is read, outside any tenant.
             return self.model.unscoped().none()
-        return tenant_queryset(self, self.scope_queryset(self.base_queryset()))
+        return self.tenant_queryset()
 
     def may_write(self, obj: Any) -> bool:
         """Whether the member may change ``obj``, which they can read. Default: yes."""

@@ -18,19 +18,34 @@ if TYPE_CHECKING:
     from django_htmx.middleware import HtmxDetails
 
 
-def tenant_queryset(owner: Any, scoped: QuerySet) -> QuerySet:
-    """``scoped`` (what ``owner``'s scope hook returned) with the tenant filter
-    applied again, so that no hook can widen a queryset beyond the tenant."""
-    model = owner.model
-    if scoped.model is not model:
-        raise ImproperlyConfigured(
-            f"{type(owner).__name__}.scope_queryset() returned {scoped.model.__name__} rows; "
-            f"it must narrow the {model.__name__} queryset it is given."
-        )
-    return scoped.filter(tenant=owner.tenant)
+class TenantScopedQuerysetMixin:
+    """The one way pages and viewsets build querysets: ``model``'s rows of
+    ``self.tenant``, narrowed by ``scope_queryset(qs)``, with the tenant filter
+    applied again after the hook so that no hook can widen it."""
+
+    model: Any = None
+    tenant: Tenant
+
+    def base_queryset(self) -> QuerySet:
+        if self.model is None:
+            raise ImproperlyConfigured(f"{type(self).__name__} needs a model.")
+        return self.model.objects.filter(tenant=self.tenant)
+
+    def scope_queryset(self, qs: QuerySet) -> QuerySet:
+        """Narrow to what this member may see. Default: the whole tenant."""
+        return qs
+
+    def tenant_queryset(self) -> QuerySet:
+        scoped = self.scope_queryset(self.base_queryset())
+        if scoped.model is not self.model:
+            raise ImproperlyConfigured(
+                f"{type(self).__name__}.scope_queryset() returned {scoped.model.__name__} rows; "
+                f"it must narrow the {self.model.__name__} queryset it is given."
+            )
+        return scoped.filter(tenant=self.tenant)
 
 
-class TenantViewMixin:
+class TenantViewMixin(TenantScopedQuerysetMixin):
     """Base of every page under /<tenant_slug>/.
 
     Anonymous users go to the login page; users without a membership in the
@@ -45,10 +60,8 @@ class TenantViewMixin:
     """
 
     allowed_roles: ClassVar[frozenset[str]] = ALL_ROLES
-    model: Any = None
     request: HttpRequest
     kwargs: dict[str, Any]
-    tenant: Tenant
     membership: Membership
     reach: Reach
 
@@ -80,17 +93,8 @@ class TenantViewMixin:
         """django-htmx's view of the request (falsy when htmx did not send it)."""
         return cast(TenantRequest, self.request).htmx
 
-    def base_queryset(self) -> QuerySet:
-        if self.model is None:
-            raise ImproperlyConfigured(f"{type(self).__name__} needs a model.")
-        return self.model.objects.filter(tenant=self.tenant)
-
-    def scope_queryset(self, qs: QuerySet) -> QuerySet:
-        """Narrow to what this member may see. Default: the whole tenant."""
-        return qs
-
     def get_queryset(self) -> QuerySet:
-        return tenant_queryset(self, self.scope_queryset(self.base_queryset()))
+        return self.tenant_queryset()
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)  # type: ignore[misc]
