@@ -34,7 +34,7 @@ def prorate(
     days = (period_end - period_start).days + 1
     active = active_days(period_start, period_end, member_start, member_end)
     if active == days:
-        return amount.quantize(CENT)
+        return round_half_up(amount)
     return round_half_up(Fraction(amount) * active / days)
 
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any, Final
 
 from django.db import models
 from django.utils import timezone
 
+from spm.money import round_half_up
 from spm.tenancy.context import current_tenant
 
 DASH: Final = "—"
@@ -50,7 +51,7 @@ MONTHS: Final = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", 
 
 
 def _quantize(value: Decimal, places: int) -> Decimal:
-    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return round_half_up(value, Decimal(1).scaleb(-places))
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from goals.models import Measure
+from goals.selectors import QuotaGrid, quota_grid
 from spm.models import Role
 from spm.periods import fiscal_year_of
 from spm.tenancy.views import TenantViewMixin
@@ -60,6 +61,16 @@ class GoalsPageMixin(TenantViewMixin):
                 f"'{measure}' is not a measure; choose one of {', '.join(Measure.values)}."
             )
         return Measure.BOOKINGS
+
+    def requested_grid(self) -> QuotaGrid:
+        """The quota grid asked for (year, view, measure), as the member sees it."""
+        return quota_grid(
+            self.tenant,
+            viewer=self.membership,
+            fiscal_year=self.fiscal_year(),
+            kind=self.grid_kind(),
+            measure=self.measure(),
+        )
 
     def grid_url(self) -> str:
         base = reverse("goals:quota-grid", kwargs={"tenant_slug": self.tenant.slug})

@@ -37,13 +37,7 @@ class QuotaGridView(GoalsPageMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        grid = selectors.quota_grid(
-            self.tenant,
-            viewer=self.membership,
-            fiscal_year=self.fiscal_year(),
-            kind=self.grid_kind(),
-            measure=self.measure(),
-        )
+        grid = self.requested_grid()
         years = sorted(
             set(
                 FiscalPeriod.objects.filter(tenant=self.tenant, kind="year").values_list(
@@ -282,13 +276,7 @@ class QuotaExportView(GoalsPageMixin, View):
     allowed_roles = GRID_ROLES
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        grid = selectors.quota_grid(
-            self.tenant,
-            viewer=self.membership,
-            fiscal_year=self.fiscal_year(),
-            kind=self.grid_kind(),
-            measure=self.measure(),
-        )
+        grid = self.requested_grid()
         response = HttpResponse(csvio.grid_to_csv(grid), content_type="text/csv; charset=utf-8")
         name = f"quotas-{self.tenant.slug}-FY{grid.fiscal_year}-{grid.kind}-{grid.measure}.csv"
         response["Content-Disposition"] = f'attachment; filename="{name}"'

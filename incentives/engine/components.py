@@ -27,10 +27,11 @@ from incentives.engine.frames import (
     number,
     round_cents,
 )
+from spm.money import round_half_up
 
 
 def _two_places(value: Decimal) -> str:
-    return f"{value.quantize(Decimal('0.01')):,}"
+    return f"{round_half_up(value):,}"
 
 
 def _key(
@@ -340,9 +341,9 @@ def curve_lines(
     lines["credit_id"] = None
     lines["explanation"] = (
         f"{what} "
-        + lines["attainment"].map(lambda a: f"{a.quantize(Decimal('0.01'))}%")
+        + lines["attainment"].map(lambda a: f"{round_half_up(a)}%")
         + ": "
-        + lines["points"].map(lambda p: f"{p.quantize(Decimal('0.01'))}")
+        + lines["points"].map(lambda p: f"{round_half_up(p)}")
         + " points x "
         + lines["rate"].map(number)
         + "% of "

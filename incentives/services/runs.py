@@ -25,6 +25,7 @@ from incentives.services.credits import credits_refresh
 from spm.celery import app
 from spm.db.locks import try_advisory_xact_lock
 from spm.models import FiscalPeriod, Membership, Tenant
+from spm.money import round_half_up
 from spm.services import audit_record, task_run, task_run_create
 from spm.tenancy.context import tenant_context
 
@@ -208,8 +209,8 @@ def _write(
             period=run.period,
             position=i,
             **{k: line[k] for k in LINE_COLUMNS if k not in ("member_id", "base", "rate")},
-            base=None if line["base"] is None else Decimal(line["base"]).quantize(SIX),
-            rate=None if line["rate"] is None else Decimal(line["rate"]).quantize(SIX),
+            base=None if line["base"] is None else round_half_up(Decimal(line["base"]), SIX),
+            rate=None if line["rate"] is None else round_half_up(Decimal(line["rate"]), SIX),
         )
         for i, line in enumerate(lines)
     )
