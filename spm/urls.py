@@ -14,9 +14,9 @@ from django.urls import URLPattern, URLResolver, include, path
 from spm import views
 from spm.start.views import StartView
 
-# Pillar apps that ship `urls.py` (pages) and `api.py` (viewsets) are wired in here,
-# in dependency order, so adding an app never means editing this file.
-PILLAR_APPS: list[str] = settings.PILLAR_APPS
+# Pillar and platform apps that ship `urls.py` (pages) and `api.py` (viewsets) are
+# wired in here, in dependency order, so adding an app never means editing this file.
+PILLAR_APPS: list[str] = [*settings.PILLAR_APPS, *settings.PLATFORM_APPS]
 
 for _app in PILLAR_APPS:
     if apps.is_installed(_app) and find_spec(f"{_app}.api"):

@@ -44,6 +44,9 @@ INSTALLED_APPS = [
 # A pillar is installed once its app module exists.
 PILLAR_APPS = ["pipeline", "goals", "kpis", "incentives", "coaching"]
 INSTALLED_APPS += [app for app in PILLAR_APPS if (BASE_DIR / app / "apps.py").exists()]
+# Platform apps sit above the pillars and may import every one of them.
+PLATFORM_APPS = ["integrations"]
+INSTALLED_APPS += PLATFORM_APPS
 
 MIDDLEWARE = [
     "spm.health.HealthCheckMiddleware",

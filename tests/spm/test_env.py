@@ -14,7 +14,7 @@ from spm.env import EnvError, env_bool, env_choice, env_int, env_str, env_url
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted(
     path
-    for folder in ("spm", *settings.PILLAR_APPS, "bench", "tests")
+    for folder in ("spm", *settings.PILLAR_APPS, *settings.PLATFORM_APPS, "bench", "tests")
     for path in (ROOT / folder).rglob("*.py")
 ) + [ROOT / "manage.py"]
 READ_ELSEWHERE = re.compile(

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class IntegrationsConfig(AppConfig):
+    """The integration platform: what connects a tenant's SPM to the rest of its
+    stack (webhooks, API tokens, audit trail, single sign-on). It sits above the
+    pillars and may import every one of them; no pillar imports it."""
+
+    name = "integrations"
+    verbose_name = "Integrations: webhooks, API tokens, audit trail, single sign-on"
+    default_auto_field = "django.db.models.BigAutoField"
