@@ -5,3 +5,8 @@ class SpmConfig(AppConfig):
     name = "spm"
     verbose_name = "SPM core"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from spm.api.fields import model_serializers_use_project_fields
+
+        model_serializers_use_project_fields()

@@ -17,6 +17,7 @@ from goals.models import (
     GoalCheckIn,
 )
 from spm.api.base import TenantModelViewSet
+from spm.api.fields import DateField
 from spm.api.filters import IdFilter
 from spm.money import QUANTITY_KWARGS
 from spm.permissions import ALL_ROLES
@@ -28,7 +29,7 @@ class CheckInSerializer(serializers.ModelSerializer):
     value = serializers.DecimalField(
         **QUANTITY_KWARGS, allow_null=True, required=False, default=None
     )
-    checked_on = serializers.DateField(required=False, default=None)
+    checked_on = DateField(required=False, default=None)
 
     class Meta:
         model = GoalCheckIn

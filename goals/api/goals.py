@@ -19,6 +19,7 @@ from goals.models import (
     Metric,
 )
 from spm.api.base import TenantModelViewSet, TenantPrimaryKeyRelatedField
+from spm.api.fields import DateField
 from spm.api.filters import IdFilter
 from spm.models import Membership, Team
 from spm.money import QUANTITY_KWARGS
@@ -99,8 +100,8 @@ class GoalWriteSerializer(serializers.Serializer):
     parent = VisibleGoalField(  # type: ignore[assignment]  # the API field is named parent
         allow_null=True, required=False, default=None
     )
-    start_date = serializers.DateField(allow_null=True, required=False, default=None)
-    due_date = serializers.DateField(allow_null=True, required=False, default=None)
+    start_date = DateField(allow_null=True, required=False, default=None)
+    due_date = DateField(allow_null=True, required=False, default=None)
     submit = serializers.BooleanField(default=False, help_text="Propose it for approval at once")
 
 

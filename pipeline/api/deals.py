@@ -31,7 +31,7 @@ from pipeline.models import (
     StageChange,
 )
 from spm.api.base import TenantModelViewSet, TenantPrimaryKeyRelatedField
-from spm.api.fields import MoneyField
+from spm.api.fields import DateField, MoneyField
 from spm.api.filters import IdFilter
 from spm.models import Membership
 from spm.money import MONEY_KWARGS, PERCENT_KWARGS, RATE_KWARGS
@@ -86,7 +86,7 @@ class DealSerializer(serializers.ModelSerializer):
         min_value=0,
         help_text="Tenant currency per unit of the deal's currency.",
     )
-    close_date = serializers.DateField(
+    close_date = DateField(
         required=False, allow_null=True, help_text="For won or lost deals; defaults to today."
     )
     weighted_amount = serializers.DecimalField(**MONEY_KWARGS, read_only=True)
@@ -134,7 +134,7 @@ class StageChangeSerializer(serializers.ModelSerializer):
 
 class DealMoveSerializer(serializers.Serializer):
     stage = TenantPrimaryKeyRelatedField(model=Stage)
-    close_date = serializers.DateField(required=False, allow_null=True)
+    close_date = DateField(required=False, allow_null=True)
     lost_reason = serializers.CharField(required=False, max_length=200, allow_blank=True)
 
 

@@ -19,6 +19,7 @@ from pipeline.models import (
     Lead,
 )
 from spm.api.base import TenantModelViewSet, TenantPrimaryKeyRelatedField
+from spm.api.fields import DateField
 from spm.api.filters import IdFilter
 from spm.models import Membership
 from spm.permissions import SELLERS
@@ -33,7 +34,7 @@ class LeadSerializer(serializers.ModelSerializer):
         required=False,
         help_text="Defaults to the furthest stage that has a date.",
     )
-    awareness_on = serializers.DateField(required=False, help_text="Defaults to today.")
+    awareness_on = DateField(required=False, help_text="Defaults to today.")
 
     class Meta:
         model = Lead

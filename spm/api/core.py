@@ -22,6 +22,7 @@ from spm.api.base import (
     TenantReadOnlyViewSet,
 )
 from spm.api.csv import CsvListModelMixin
+from spm.api.fields import DateField
 from spm.api.filters import IdFilter
 from spm.auth import request_user
 from spm.models import FiscalPeriod, Membership, Role, Team
@@ -97,8 +98,8 @@ class MemberCreateSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.choices, default=Role.REP)
     title = serializers.CharField(max_length=120, required=False, default="")
     team = TenantPrimaryKeyRelatedField(model=Team, allow_null=True, required=False, default=None)
-    start_date = serializers.DateField(required=False)
-    end_date = serializers.DateField(required=False, allow_null=True, default=None)
+    start_date = DateField(required=False)
+    end_date = DateField(required=False, allow_null=True, default=None)
     send_invite = serializers.BooleanField(default=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -156,3 +156,29 @@ def test_an_unknown_quota_measure_is_refused(world_a):
     assert response.json()["errors"] == [
         {"field": "measure", "message": '"bogus" is not a valid choice.'}
     ]
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "field"),
+    [("deals/", "expected_close_date"), ("goals/", "due_date"), ("members/", "start_date")],
+)
+def test_a_well_formed_date_that_is_not_a_day_is_named_as_such(world_a, endpoint, field):
+    """Model-derived and declared date fields alike: 2025-02-30 has the right
+    format, so the answer says the date is not valid, as the query filters do."""
+    response = api_client_for(world_a.admin.user).post(
+        f"/api/v1/alpha/{endpoint}", {field: "2025-02-30"}
+    )
+
+    assert response.status_code == 400
+    assert {"field": field, "message": "Enter a valid date."} in response.json()["errors"]
+
+
+def test_a_date_of_the_wrong_shape_still_names_the_format(world_a):
+    response = _deal(world_a, expected_close_date="30/02/2025")
+
+    assert response.json()["errors"] == [
+        {
+            "field": "expected_close_date",
+            "message": "Date has wrong format. Use one of these formats instead: YYYY-MM-DD.",
+        }
+    ]
