@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import (
     BooleanField,
+    Case,
     Count,
     ExpressionWrapper,
     F,
@@ -23,6 +24,8 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
+    Value,
+    When,
     Window,
 )
 from django.db.models.functions import Coalesce, RowNumber, TruncDate
@@ -145,6 +148,7 @@ def board_columns(
     *,
     pipeline: Pipeline,
     deals: QuerySet[Deal],
+    movable: Q,
     today: dt.date,
     limit_per_stage: int = 100,
 ) -> list[BoardColumn]:
@@ -152,7 +156,8 @@ def board_columns(
     still hold some of ``deals``) with raw and weighted totals in the tenant's
     currency over every deal of the column (one aggregate query) and the first
     ``limit_per_stage`` cards by expected close date (one windowed query), each
-    flagged overdue or stalled as of ``today`` (``deals_with_flags``)."""
+    flagged overdue or stalled as of ``today`` (``deals_with_flags``) and
+    ``movable`` where it matches that condition (the viewer may move it)."""
     stages = list(Stage.objects.filter(tenant=tenant, pipeline=pipeline).order_by("position", "id"))
     deals = deals.filter(pipeline=pipeline)
     totals = {
@@ -170,6 +175,7 @@ def board_columns(
         deals_with_flags(deals, today=today, stalled_after_days=tenant.stalled_after_days)
         .select_related("owner__user", "account")
         .annotate(
+            movable=Case(When(movable, then=Value(True)), default=Value(False)),
             rank=Window(
                 RowNumber(),
                 partition_by=[F("stage_id")],

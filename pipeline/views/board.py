@@ -50,7 +50,11 @@ def board_context(
             "pipeline": pipeline,
             "pipelines": pipelines,
             "columns": selectors.board_columns(
-                tenant, pipeline=pipeline, deals=deals, today=services.tenant_today(tenant)
+                tenant,
+                pipeline=pipeline,
+                deals=deals,
+                movable=reach.deals(write=True),
+                today=services.tenant_today(tenant),
             )
             if pipeline
             else [],

@@ -112,3 +112,15 @@ def test_the_deal_list_of_a_credited_rep_counts_the_deal_once(world_a, credited)
         DealFactory(tenant=world_a.tenant, owner=world_a.rep1, name="Own deal")
     response = client_for(world_a.rep1.user).get("/alpha/pipeline/deals/?period=all")
     assert sorted(d.name for d in response.context["deals"]) == ["Own deal", "Shared win"]
+
+
+def test_the_board_offers_a_credited_rep_the_deal_to_view_not_to_drag(world_a, credited):
+    with tenant_context(world_a.tenant):
+        own = DealFactory(tenant=world_a.tenant, owner=world_a.rep1, name="Own deal")
+    response = client_for(world_a.rep1.user).get("/alpha/pipeline/", {"period": "all"})
+    cards = {d.name: d.movable for c in response.context["columns"] for d in c.deals}
+    assert cards == {"Own deal": True, "Shared win": False}
+    html = response.content.decode()
+    assert html.count('draggable="true"') == 1
+    assert f'draggable="true"\n               data-deal-id="{own.pk}"' in html
+    assert html.count('data-testid="read-only"') == 1
