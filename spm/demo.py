@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from spm import services
+from spm.formatting import Locale
 from spm.models import Membership, Role, Team, Tenant, User
 from spm.tenancy.context import tenant_context
 
@@ -111,6 +112,7 @@ class TenantSpec:
     time_zone: str
     regions: list[str]
     reps_per_team: int
+    locale: str = Locale.EN_US
 
 
 ACME = TenantSpec(
@@ -124,7 +126,15 @@ ACME = TenantSpec(
     6,
 )
 GLOBEX = TenantSpec(
-    "Globex", "globex", "globex.test", "EUR", 2, "Europe/Berlin", ["North", "South"], 3
+    "Globex",
+    "globex",
+    "globex.test",
+    "EUR",
+    2,
+    "Europe/Berlin",
+    ["North", "South"],
+    3,
+    locale=Locale.DE_DE,
 )
 
 
@@ -182,6 +192,7 @@ def seed_tenant(
         currency=spec.currency,
         fiscal_year_start_month=spec.fiscal_start,
         time_zone=spec.time_zone,
+        locale=spec.locale,
         today=today,
     )
     history_start = dt.date(today.year - 2, today.month, 1)

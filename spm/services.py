@@ -23,6 +23,7 @@ from django.db.models.functions import Concat, Substr
 from django.utils import timezone
 
 from spm import events
+from spm.formatting import Locale
 from spm.models import AuditEvent, FiscalPeriod, Membership, Role, TaskRun, Team, Tenant, User
 from spm.periods import fiscal_year_of, fiscal_year_periods
 from spm.tenancy.context import tenant_context
@@ -63,6 +64,7 @@ def tenant_create(
     currency: str = "USD",
     fiscal_year_start_month: int = 1,
     time_zone: str = "UTC",
+    locale: str = Locale.EN_US,
     actor: User | None = None,
     years: tuple[int, int] = (-2, 2),
     today: dt.date | None = None,
@@ -77,6 +79,7 @@ def tenant_create(
         currency=currency,
         fiscal_year_start_month=fiscal_year_start_month,
         time_zone=time_zone,
+        locale=locale,
     )
     tenant.full_clean()
     with transaction.atomic():

@@ -8,7 +8,7 @@ import pytest
 
 from kpis.models import KpiValue, SubjectKind
 from pipeline.selectors import won_bookings_by_member
-from spm.demo import ACME, seed_demo
+from spm.demo import ACME, GLOBEX, seed_demo
 from spm.models import FiscalPeriod, Tenant
 from spm.tenancy.context import tenant_context
 
@@ -36,3 +36,8 @@ def test_demo_seed_computes_bookings_snapshots_that_match_the_deals():
         }
     assert len(expected) >= 10
     assert snapshots == expected
+    # The second tenant is German: euros, written 1.234,56 and 15.02.2027.
+    assert Tenant.objects.filter(slug=GLOBEX.slug).values_list("currency", "locale").get() == (
+        "EUR",
+        "de-DE",
+    )
