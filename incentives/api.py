@@ -183,7 +183,15 @@ class AssignmentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Assignment
-        fields = ["id", "membership", "version", "start_date", "end_date", "target_incentive"]
+        fields = [
+            "id",
+            "membership",
+            "version",
+            "start_date",
+            "end_date",
+            "target_incentive",
+            "payout_currency",
+        ]
 
 
 class AssignmentViewSet(
@@ -267,6 +275,8 @@ class StatementLineSerializer(serializers.ModelSerializer):
             "statement",
             "position",
             *(c for c in LINE_COLUMNS if c not in ("member_id", "line_key")),
+            "base_amount",
+            "fx_rate",
         ]
         read_only_fields = fields
 
@@ -287,6 +297,7 @@ class StatementSerializer(serializers.ModelSerializer):
             "membership",
             "member_name",
             "version",
+            "currency",
             "total",
             "draw_owed",
         ]

@@ -201,6 +201,7 @@ PLAN_SCHEMA: Final[dict[str, Any]] = {
                 "term_months": {"type": "integer", "minimum": 1},
             },
         },
+        "exchange_rate_changes": {"enum": ["keep", "adjust"]},
         "draw": {
             "type": "object",
             "additionalProperties": False,
@@ -305,6 +306,7 @@ class PlanDocument:
     clawback_term_months: int = 12
     draw_amount: Decimal | None = None
     draw_recoverable: bool = True
+    exchange_rate_changes: str = "keep"
     examples: tuple[Example, ...] = ()
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -595,6 +597,7 @@ def _build(data: dict[str, Any]) -> PlanDocument:
         clawback_term_months=clawback.get("term_months", 12),
         draw_amount=_dec(draw["amount"]) if draw else None,
         draw_recoverable=draw.get("recoverable", True) if draw else True,
+        exchange_rate_changes=data.get("exchange_rate_changes", "keep"),
         examples=examples,
         raw=data,
     )

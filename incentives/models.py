@@ -14,8 +14,9 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import Q
 
+from pipeline.models import currency_validator
 from spm.models import FiscalPeriod, Membership, TaskRun
-from spm.money import MONEY_KWARGS
+from spm.money import MONEY_KWARGS, RATE_KWARGS
 from spm.tenancy.fields import TenantForeignKey
 from spm.tenancy.models import TenantModel
 
@@ -104,13 +105,22 @@ class Assignment(TenantModel):
 
     The target incentive is for a full plan year; the engine prorates it by
     the member's active days in the period. Two assignments of one member
-    never overlap (``assignment_create`` refuses it)."""
+    never overlap (``assignment_create`` refuses it). ``payout_currency`` is
+    the currency the member is paid in (blank: the tenant's); the run converts
+    each line at the exchange-rate table's rate (docs/formulas.md,
+    "Currencies")."""
 
     membership = TenantForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
     version = TenantForeignKey(PlanVersion, on_delete=models.PROTECT, related_name="assignments")
     start_date = models.DateField()
     end_date = models.DateField(null=True, blank=True)
     target_incentive = models.DecimalField(**MONEY_KWARGS, default=Decimal("0.00"))
+    payout_currency = models.CharField(
+        max_length=3,
+        blank=True,
+        validators=[currency_validator],
+        help_text="ISO 4217 code the member is paid in; blank: the tenant's currency",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -199,7 +209,10 @@ class CalcRun(TenantModel):
 
 
 class Statement(TenantModel):
-    """One member's statement of one period, written by a run."""
+    """One member's statement of one period, written by a run.
+
+    ``total`` (the sum of its lines' ``amount``) is in ``currency``, the
+    member's payout currency; ``draw_owed`` is in the tenant's currency."""
 
     run = TenantForeignKey(CalcRun, on_delete=models.CASCADE, related_name="statements")
     period = TenantForeignKey(FiscalPeriod, on_delete=models.PROTECT, related_name="+")
@@ -207,6 +220,7 @@ class Statement(TenantModel):
     version = TenantForeignKey(
         PlanVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    currency = models.CharField(max_length=3, validators=[currency_validator])
     total = models.DecimalField(**MONEY_KWARGS)
     draw_owed = models.DecimalField(**MONEY_KWARGS, default=Decimal("0.00"))
 
@@ -226,7 +240,12 @@ class StatementLine(TenantModel):
     """One line of a statement with the arithmetic that produced it.
 
     ``period`` repeats the statement's so that the database trigger can refuse
-    changes to a closed period's lines without a join."""
+    changes to a closed period's lines without a join. ``base_amount`` is the
+    line in the tenant's currency (what the engine computes and pays the
+    difference of); ``amount`` is what it pays in the statement's currency,
+    ``base_amount / fx_rate`` rounded half-up, with ``fx_rate`` the units of
+    tenant currency per unit of payout currency it used (1 when they are the
+    same)."""
 
     statement = TenantForeignKey(Statement, on_delete=models.CASCADE, related_name="lines")
     period = TenantForeignKey(FiscalPeriod, on_delete=models.PROTECT, related_name="+")
@@ -242,6 +261,8 @@ class StatementLine(TenantModel):
     band = models.SmallIntegerField(null=True, blank=True)
     base = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
     rate = models.DecimalField(max_digits=18, decimal_places=6, null=True, blank=True)
+    base_amount = models.DecimalField(**MONEY_KWARGS)
+    fx_rate = models.DecimalField(**RATE_KWARGS, default=Decimal("1"))
     amount = models.DecimalField(**MONEY_KWARGS)
     explanation = models.TextField()
 

@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 from goals.models import Measure, Objective, Quota
 from incentives.document import PlanDocument, plan_document_validate
 from incentives.engine import CREDIT_COLUMNS, LINE_COLUMNS, PeriodInputs, Window
+from incentives.engine.currency import posted_rate_months
 from incentives.models import Adjustment, Assignment, CalcRun, Statement, StatementLine
 from kpis.models import KpiValue, SubjectKind
 from spm.models import FiscalPeriod, Membership, Role, Tenant
@@ -35,9 +36,15 @@ ORDER BY c.recipient_id, c.credit_date, c.deal_id, c.id
 
 @dataclass
 class VersionInputs:
+    """A plan version's engine inputs, and what paying its lines needs:
+    each member's payout currency and the published lines in another
+    currency than the tenant's (``incentives.engine.currency``)."""
+
     version_id: int
     document: PlanDocument
     inputs: PeriodInputs
+    currency_of: dict[int, str]
+    paid_foreign: pd.DataFrame
 
 
 def _window(period: FiscalPeriod) -> Window:
@@ -140,17 +147,7 @@ def run_inputs(tenant: Tenant, *, period: FiscalPeriod) -> list[VersionInputs]:
             "score": objectives["scores__score"],
         }
     )
-    posted = _frame(
-        StatementLine.objects.filter(
-            tenant=tenant,
-            statement__run__status=CalcRun.Status.PUBLISHED,
-            period__fiscal_year=period.fiscal_year,
-            period__start__lt=period.start,
-            statement__membership_id__in=member_ids,
-        ).values("statement__membership_id", *[c for c in LINE_COLUMNS if c != "member_id"]),
-        ["statement__membership_id", *[c for c in LINE_COLUMNS if c != "member_id"]],
-    ).rename(columns={"statement__membership_id": "member_id"})[LINE_COLUMNS]
-    posted = posted.astype(object).where(posted.notna(), None)
+    posted, paid_foreign = _posted(tenant, period=period, member_ids=member_ids)
     adjustments = _frame(
         Adjustment.objects.filter(tenant=tenant, period=period).values(
             "membership_id", "id", "amount", "reason"
@@ -208,6 +205,8 @@ def run_inputs(tenant: Tenant, *, period: FiscalPeriod) -> list[VersionInputs]:
             VersionInputs(
                 version_id=version_id,
                 document=document,
+                currency_of={a.membership_id: a.payout_currency or tenant.currency for a in group},
+                paid_foreign=paid_foreign[paid_foreign["member_id"].isin(ids)],
                 inputs=PeriodInputs(
                     period=_window(period),
                     windows=windows,
@@ -224,6 +223,33 @@ def run_inputs(tenant: Tenant, *, period: FiscalPeriod) -> list[VersionInputs]:
             )
         )
     return out
+
+
+_PAID_COLUMNS = ["statement__currency", "base_amount", "fx_rate", "period__end"]
+
+
+def _posted(
+    tenant: Tenant, *, period: FiscalPeriod, member_ids: list[int]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Published lines of the plan year before ``period``: the engine's frame
+    (amounts in the tenant's currency) and the lines paid in another currency
+    with their rate month (for rate adjustments)."""
+    columns = [c for c in LINE_COLUMNS if c not in ("member_id", "amount")]
+    rows = _frame(
+        StatementLine.objects.filter(
+            tenant=tenant,
+            statement__run__status=CalcRun.Status.PUBLISHED,
+            period__fiscal_year=period.fiscal_year,
+            period__start__lt=period.start,
+            statement__membership_id__in=member_ids,
+        ).values("statement__membership_id", "amount", *columns, *_PAID_COLUMNS),
+        ["statement__membership_id", "amount", *columns, *_PAID_COLUMNS],
+    ).rename(columns={"statement__membership_id": "member_id", "statement__currency": "currency"})
+    rows = rows.astype(object).where(rows.notna(), None)
+    engine = rows.drop(columns="amount").rename(columns={"base_amount": "amount"})[LINE_COLUMNS]
+    foreign = rows[rows["currency"] != tenant.currency].copy()
+    foreign["rate_month"] = posted_rate_months(foreign) if not foreign.empty else None
+    return engine, foreign
 
 
 def members_without_plan(tenant: Tenant, *, period: FiscalPeriod) -> list[int]:

@@ -189,12 +189,22 @@ def assignment_create(
     end_date: dt.date | None,
     target_incentive: Decimal,
     actor: Membership | None,
+    payout_currency: str = "",
 ) -> Assignment:
-    """Put a member on a plan version for a date range.
+    """Put a member on a plan version for a date range, paid in
+    ``payout_currency`` (blank or the tenant's: the tenant's currency).
 
     Raises ``ValidationError`` on ``start_date`` when it overlaps another
     assignment of the member (naming it), on ``end_date`` when it is before
-    the start, on ``target_incentive`` when negative."""
+    the start, on ``target_incentive`` when negative, on ``payout_currency``
+    when it is not a three-letter code."""
+    payout_currency = (payout_currency or "").strip().upper()
+    if payout_currency and not (
+        len(payout_currency) == 3 and payout_currency.isascii() and payout_currency.isalpha()
+    ):
+        raise ValidationError({"payout_currency": "Use a three-letter ISO 4217 code, e.g. EUR."})
+    if payout_currency == tenant.currency:
+        payout_currency = ""
     if end_date is not None and end_date < start_date:
         raise ValidationError({"end_date": f"must not be before start_date ({start_date})"})
     if target_incentive < 0:
@@ -224,6 +234,7 @@ def assignment_create(
             start_date=start_date,
             end_date=end_date,
             target_incentive=target_incentive,
+            payout_currency=payout_currency,
         )
         audit_record(
             tenant,

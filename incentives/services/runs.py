@@ -12,7 +12,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from incentives.engine import LINE_COLUMNS, compute_period
+from incentives.engine import LINE_COLUMNS, PeriodResult, compute_period
+from incentives.engine.currency import MissingRateError, Rates, lines_convert, rate_change_lines
 from incentives.models import (
     Adjustment,
     CalcRun,
@@ -20,13 +21,19 @@ from incentives.models import (
     Statement,
     StatementLine,
 )
-from incentives.selectors import run_inputs
+from incentives.selectors import VersionInputs, run_inputs
 from incentives.services.credits import credits_refresh
+from pipeline.services import exchange_rate_table
 from spm.celery import app
 from spm.db.locks import try_advisory_xact_lock
 from spm.models import FiscalPeriod, Membership, Tenant
 from spm.money import round_half_up
-from spm.services import audit_record, task_run, task_run_create
+from spm.services import (
+    audit_record,
+    period_require_open,
+    task_run,
+    task_run_create,
+)
 from spm.tenancy.context import tenant_context
 
 RUN_KIND = "incentives.calc_run"
@@ -34,19 +41,16 @@ EXECUTE_TASK = "incentives.tasks.calc_run_execute_task"
 SIX = Decimal("0.000001")
 
 
-def _period_open(period: FiscalPeriod, *, field: str = "period") -> None:
-    if period.is_closed:
-        raise ValidationError(
-            {field: f"{period.label} is closed: its statements are never rewritten."}
-        )
+# How a closed period refuses a run, a publish or an adjustment.
+STATEMENTS_FROZEN = "its statements are never rewritten"
 
 
 def calc_run_start(tenant: Tenant, *, period: FiscalPeriod, actor: Membership | None) -> CalcRun:
     """Create a preview run of ``period`` and queue it after commit.
 
     Raises ``ValidationError`` on ``period`` when it is closed."""
-    _period_open(period)
     with transaction.atomic():
+        period_require_open(tenant, period_ids=[period.pk], what=STATEMENTS_FROZEN)
         task = task_run_create(
             tenant, kind=RUN_KIND, label=f"Commission run {period.label}", created_by=actor
         )
@@ -80,10 +84,46 @@ def _digest(payload: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _paid_lines(
+    tenant: Tenant,
+    period: FiscalPeriod,
+    prepared: VersionInputs,
+    result: PeriodResult,
+    rates: Rates,
+) -> pd.DataFrame:
+    """The engine's lines paid in each member's currency, with the plan's
+    rate adjustments when it asks for them."""
+    try:
+        lines = lines_convert(
+            result.lines,
+            currency_of=prepared.currency_of,
+            rates=rates,
+            tenant_currency=tenant.currency,
+            period_end=period.end,
+        )
+        if prepared.document.exchange_rate_changes != "adjust":
+            return lines
+        moved = rate_change_lines(
+            prepared.paid_foreign, rates=rates, tenant_currency=tenant.currency
+        )
+    except MissingRateError as exc:
+        raise ValidationError({"period": str(exc)}) from exc
+    return pd.concat([lines, moved], ignore_index=True) if not moved.empty else lines
+
+
+def _used_rates(prepared: list[VersionInputs], rates: Rates, tenant: Tenant) -> list[Any]:
+    """The rates of the currencies members are paid in (part of the inputs)."""
+    codes = {c for p in prepared for c in p.currency_of.values()} - {tenant.currency}
+    return sorted([code, month, rate] for (code, month), rate in rates.items() if code in codes)
+
+
 def _compute(tenant: Tenant, period: FiscalPeriod):  # type: ignore[no-untyped-def]
     prepared = run_inputs(tenant, period=period)
+    rates = exchange_rate_table(tenant)
     computed = [(p, compute_period(p.document, p.inputs)) for p in prepared]
-    lines = _line_rows([(p.version_id, r.lines) for p, r in computed])
+    lines = _line_rows(
+        [(p.version_id, _paid_lines(tenant, period, p, r, rates)) for p, r in computed]
+    )
     balances = {
         int(m): owed
         for _, r in computed
@@ -96,6 +136,7 @@ def _compute(tenant: Tenant, period: FiscalPeriod):  # type: ignore[no-untyped-d
                 "document": dict(p.document.raw),
                 "credits": p.inputs.credits.to_dict("records"),
                 "members": p.inputs.members.to_dict("records"),
+                "currencies": p.currency_of,
                 "quotas": p.inputs.quotas.to_dict("records"),
                 "posted": p.inputs.posted.to_dict("records"),
                 "adjustments": p.inputs.adjustments.to_dict("records"),
@@ -105,11 +146,13 @@ def _compute(tenant: Tenant, period: FiscalPeriod):  # type: ignore[no-untyped-d
             }
             for p in prepared
         ]
+        + [_used_rates(prepared, rates, tenant)]
     )
-    members = sorted({int(m) for p in prepared for m in p.inputs.members["member_id"]})
+    currency_of = {m: c for p in prepared for m, c in p.currency_of.items()}
+    members = sorted(currency_of)
     version_of = {int(m): p.version_id for p in prepared for m in p.inputs.members["member_id"]}
-    output_hash = _digest({"lines": lines, "balances": balances, "members": members})
-    return lines, balances, members, version_of, inputs_hash, output_hash
+    output_hash = _digest({"lines": lines, "balances": balances, "members": currency_of})
+    return lines, balances, currency_of, members, version_of, inputs_hash, output_hash
 
 
 def calc_run_execute(tenant: Tenant, *, run_id: int) -> CalcRun:
@@ -144,10 +187,12 @@ def _execute(tenant: Tenant, run: CalcRun) -> str:
         period = run.period
         if not try_advisory_xact_lock(tenant.pk, f"incentives.run:{period.pk}"):
             raise ValidationError({"period": f"A run of {period.label} is already running."})
-        _period_open(period)
+        period_require_open(tenant, period_ids=[period.pk], what=STATEMENTS_FROZEN)
         year = FiscalPeriod.objects.get(tenant=tenant, kind="year", fiscal_year=period.fiscal_year)
         credits_refresh(tenant, start=year.start, end=period.end)
-        lines, balances, members, version_of, inputs_hash, output_hash = _compute(tenant, period)
+        lines, balances, currency_of, members, version_of, inputs_hash, output_hash = _compute(
+            tenant, period
+        )
         previous = (
             CalcRun.objects.filter(tenant=tenant, period=period, status=CalcRun.Status.PREVIEW)
             .exclude(pk=run.pk)
@@ -173,7 +218,9 @@ def _execute(tenant: Tenant, run: CalcRun) -> str:
             Statement.objects.filter(
                 tenant=tenant, run__period=period, run__status=CalcRun.Status.SUPERSEDED
             ).delete()
-            run.lines_written = _write(tenant, run, lines, balances, members, version_of)
+            run.lines_written = _write(
+                tenant, run, lines, balances, currency_of, members, version_of
+            )
             run.save(update_fields=["inputs_hash", "output_hash", "lines_written"])
     return output_hash
 
@@ -183,6 +230,7 @@ def _write(
     run: CalcRun,
     lines: list[dict[str, Any]],
     balances: dict[int, Decimal],
+    currency_of: dict[int, str],
     members: list[int],
     version_of: dict[int, int],
 ) -> int:
@@ -196,6 +244,7 @@ def _write(
             period=run.period,
             membership_id=member,
             version_id=version_of.get(member),
+            currency=currency_of[member],
             total=totals[member],
             draw_owed=balances.get(member, Decimal("0.00")),
         )
@@ -209,6 +258,8 @@ def _write(
             period=run.period,
             position=i,
             **{k: line[k] for k in LINE_COLUMNS if k not in ("member_id", "base", "rate")},
+            base_amount=line["base_amount"],
+            fx_rate=line["fx_rate"],
             base=None if line["base"] is None else round_half_up(Decimal(line["base"]), SIX),
             rate=None if line["rate"] is None else round_half_up(Decimal(line["rate"]), SIX),
         )
@@ -234,7 +285,7 @@ def calc_run_publish(tenant: Tenant, *, run: CalcRun, actor: Membership | None) 
             raise ValidationError(
                 {"run": f"Only a preview can be published; this run is {run.status}."}
             )
-        _period_open(run.period, field="run")
+        period_require_open(tenant, period_ids=[run.period_id], what=STATEMENTS_FROZEN)
         if not try_advisory_xact_lock(tenant.pk, f"incentives.run:{run.period_id}"):
             raise ValidationError({"run": "A run of this period is in progress; try again."})
         *_, inputs_hash, _output = _compute(tenant, run.period)
@@ -282,8 +333,8 @@ def adjustment_create(
         raise ValidationError({"reason": "Say why the adjustment is made."})
     if amount == 0:
         raise ValidationError({"amount": "An adjustment of 0.00 changes nothing."})
-    _period_open(period)
     with transaction.atomic():
+        period_require_open(tenant, period_ids=[period.pk], what=STATEMENTS_FROZEN)
         adjustment = Adjustment.objects.create(
             tenant=tenant,
             membership=membership,

@@ -18,7 +18,10 @@ from pipeline.models import (
 from pipeline.services.common import _user
 from spm.models import FiscalPeriod, Membership, PeriodKind, Tenant
 from spm.money import round_half_up
-from spm.services import audit_record
+from spm.services import audit_record, period_require_open
+
+# How a closed month refuses a rate write (``period_require_open``).
+RATES_FROZEN = "its exchange rates cannot be changed"
 
 
 def _check_exchange_rate(
@@ -45,6 +48,10 @@ def _check_exchange_rate(
     return currency
 
 
+def _require_open(tenant: Tenant, *periods: FiscalPeriod) -> None:
+    period_require_open(tenant, period_ids=[p.pk for p in periods], what=RATES_FROZEN)
+
+
 def exchange_rate_create(
     tenant: Tenant,
     *,
@@ -59,8 +66,10 @@ def exchange_rate_create(
     currency, a period that is not one of the tenant's months, a rate not
     above zero, or a month that already has a rate for the currency.
     Deals saved afterwards use it; stored deals keep their rate until saved.
+    A closed month refuses it (``period``).
     """
     with transaction.atomic():
+        _require_open(tenant, period)
         currency = _check_exchange_rate(
             tenant, currency=currency, period=period, rate=rate, pk=None
         )
@@ -84,7 +93,8 @@ def exchange_rate_update(
     actor: Membership | None,
     **fields: Any,
 ) -> ExchangeRate:
-    """Change a rate's currency, month or rate (same checks as create)."""
+    """Change a rate's currency, month or rate (same checks as create); the
+    month it leaves and the month it goes to must both be open."""
     unknown = set(fields) - {"currency", "period", "rate"}
     if unknown:
         raise ValidationError({f: "This field cannot be changed here." for f in sorted(unknown)})
@@ -93,6 +103,7 @@ def exchange_rate_update(
         before = {"currency": row.currency, "period": row.period.label, "rate": str(row.rate)}
         period = fields.get("period", row.period)
         rate = fields.get("rate", row.rate)
+        _require_open(tenant, row.period, period)
         row.currency = _check_exchange_rate(
             tenant,
             currency=fields.get("currency", row.currency),
@@ -118,8 +129,10 @@ def exchange_rate_update(
 def exchange_rate_delete(
     tenant: Tenant, *, exchange_rate: ExchangeRate, actor: Membership | None
 ) -> None:
-    """Remove a rate; deals already converted with it keep their rate."""
+    """Remove a rate of an open month; deals already converted with it keep
+    their rate."""
     with transaction.atomic():
+        _require_open(tenant, exchange_rate.period)
         audit_record(
             tenant,
             actor=_user(actor),

@@ -378,7 +378,7 @@ def test_a_run_of_a_closed_period_is_refused(world):
     with pytest.raises(ValidationError) as caught:
         services.calc_run_start(world.tenant, period=jan, actor=world.finance)
     assert caught.value.message_dict == {
-        "period": ["Jan 2027 is closed: its statements are never rewritten."]
+        "period": ["Jan 2027 is closed; its statements are never rewritten."]
     }
     assert CalcRun.objects.count() == 0
 

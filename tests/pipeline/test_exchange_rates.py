@@ -347,3 +347,37 @@ def test_rate_pages_are_admin_only_and_tenant_scoped(world_a, world_b, rates):
     assert b_admin.post(url, {"action": "delete"}).status_code == 404
     with tenant_context(world_a.tenant):
         assert ExchangeRate.objects.count() == 2
+
+
+def test_a_closed_month_refuses_every_rate_write(world_a, rates):
+    with tenant_context(world_a.tenant):
+        FiscalPeriod.objects.filter(pk=rates["feb"].period_id).update(is_closed=True)
+        april = month(world_a, 2027, 4)
+        writes = [
+            lambda: services.exchange_rate_create(
+                world_a.tenant,
+                actor=world_a.admin,
+                currency="GBP",
+                period=month(world_a, 2027, 2),
+                rate=Decimal("1.270000"),
+            ),
+            lambda: services.exchange_rate_update(
+                world_a.tenant, exchange_rate=rates["feb"], actor=world_a.admin, rate=Decimal("2")
+            ),
+            lambda: services.exchange_rate_update(
+                world_a.tenant, exchange_rate=rates["feb"], actor=world_a.admin, period=april
+            ),
+            lambda: services.exchange_rate_delete(
+                world_a.tenant, exchange_rate=rates["feb"], actor=world_a.admin
+            ),
+        ]
+        for write in writes:
+            with pytest.raises(ValidationError) as caught:
+                write()
+            assert caught.value.message_dict == {
+                "period": ["Feb 2027 is closed; its exchange rates cannot be changed."]
+            }
+        assert list(ExchangeRate.objects.values_list("currency", "rate").order_by("id")) == [
+            ("EUR", Decimal("1.085000")),
+            ("EUR", Decimal("1.100000")),
+        ]
