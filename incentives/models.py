@@ -295,3 +295,268 @@ class Adjustment(TenantModel):
         indexes = [
             models.Index(fields=["tenant", "period"], name="adjustment_period"),
         ]
+
+
+# Incentives II: acknowledgements, disputes, notifications, approvals, plan
+# acceptance and payroll exports (README, "Statements reps trust").
+
+
+class AckState(models.TextChoices):
+    PENDING = "pending", "Published"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    DISPUTED = "disputed", "Disputed"
+    AUTO_ACCEPTED = "auto_accepted", "Auto-accepted"
+
+
+class Acknowledgement(TenantModel):
+    """A published statement's answer from its member, within the dispute window.
+
+    Created when the statement is published; ``window_closes_at`` is the
+    publication time plus the tenant's dispute window. Unanswered when the
+    window closes, it is auto-accepted by the beat job."""
+
+    statement = TenantForeignKey(Statement, on_delete=models.CASCADE, related_name="+")
+    membership = TenantForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
+    period = TenantForeignKey(FiscalPeriod, on_delete=models.PROTECT, related_name="+")
+    state = models.CharField(max_length=16, choices=AckState.choices, default=AckState.PENDING)
+    published_at = models.DateTimeField()
+    window_closes_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-published_at", "membership_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "statement"], name="ack_unique_statement"),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "state", "window_closes_at"], name="ack_due"),
+        ]
+
+
+class DisputeStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    RESOLVED = "resolved", "Resolved"
+    REJECTED = "rejected", "Rejected"
+
+
+class Dispute(TenantModel):
+    """A member's dispute of a published statement or of one of its lines.
+
+    Resolved by finance with an adjustment (posted by the engine in the
+    statement's period when it is still open, else the next open one) or
+    rejected with an answer. The attachment is kept in the database (behind
+    row-level security like the rest)."""
+
+    statement = TenantForeignKey(Statement, on_delete=models.PROTECT, related_name="+")
+    line = TenantForeignKey(
+        StatementLine, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    membership = TenantForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField()
+    attachment_name = models.CharField(max_length=200, blank=True)
+    attachment_type = models.CharField(max_length=100, blank=True)
+    attachment = models.BinaryField(null=True, blank=True)
+    status = models.CharField(
+        max_length=10, choices=DisputeStatus.choices, default=DisputeStatus.OPEN
+    )
+    answer = models.TextField(blank=True)
+    adjustment = TenantForeignKey(
+        Adjustment, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = TenantForeignKey(
+        Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["tenant", "status", "created_at"], name="dispute_queue"),
+        ]
+
+
+class DisputeStep(TenantModel):
+    """One step of a dispute (opened, comment, resolved, rejected), who and when."""
+
+    class Kind(models.TextChoices):
+        OPENED = "opened", "Opened"
+        COMMENT = "comment", "Comment"
+        RESOLVED = "resolved", "Resolved"
+        REJECTED = "rejected", "Rejected"
+
+    dispute = TenantForeignKey(Dispute, on_delete=models.CASCADE, related_name="steps")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    actor = TenantForeignKey(
+        Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    text = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["dispute_id", "created_at", "id"]
+
+
+class NotificationKind(models.TextChoices):
+    STATEMENT_PUBLISHED = "statement_published", "A statement of mine is published"
+    STATEMENT_AUTO_ACCEPTED = "statement_auto_accepted", "A statement of mine was auto-accepted"
+    DISPUTE_OPENED = "dispute_opened", "A dispute is opened (managers and finance)"
+    DISPUTE_STEP = "dispute_step", "A dispute of mine moves on (comment, resolved, rejected)"
+    APPROVAL_REQUESTED = "approval_requested", "An approval is requested from me"
+    APPROVAL_DECIDED = "approval_decided", "An approval I requested is decided"
+    PLAN_ASSIGNED = "plan_assigned", "I am assigned a plan to accept"
+
+
+class Notification(TenantModel):
+    """An in-app notification with a link; emailed unless the member opted out."""
+
+    recipient = TenantForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=32, choices=NotificationKind.choices)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    link = models.CharField(max_length=300)
+    emailed = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["tenant", "recipient", "created_at"], name="notification_inbox"),
+        ]
+
+
+class NotificationPreference(TenantModel):
+    """A member's choice for one kind of notification: email or in-app only."""
+
+    membership = TenantForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=32, choices=NotificationKind.choices)
+    email = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["membership_id", "kind"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "membership", "kind"], name="notificationpref_unique"
+            ),
+        ]
+
+
+class ApprovalStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+class Approval(TenantModel):
+    """A request to publish a run (finance approves) or to activate a draft
+    plan version (an admin approves; another admin than the requester where
+    the tenant has two)."""
+
+    class Kind(models.TextChoices):
+        RUN_PUBLISH = "run_publish", "Publish a run's statements"
+        VERSION_ACTIVATE = "version_activate", "Activate a plan version"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    run = TenantForeignKey(
+        CalcRun, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    version = TenantForeignKey(
+        PlanVersion, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    status = models.CharField(
+        max_length=10, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING
+    )
+    requested_by = TenantForeignKey(
+        Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    decided_by = TenantForeignKey(
+        Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(kind="run_publish") & Q(run__isnull=False) & Q(version__isnull=True))
+                | (Q(kind="version_activate") & Q(version__isnull=False) & Q(run__isnull=True)),
+                name="approval_subject_matches_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "run"],
+                condition=Q(status="pending"),
+                name="approval_one_pending_per_run",
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "version"],
+                condition=Q(status="pending"),
+                name="approval_one_pending_per_version",
+            ),
+        ]
+
+
+class PlanAcceptance(TenantModel):
+    """A member's acceptance of the plan they are assigned, with its date."""
+
+    assignment = TenantForeignKey(Assignment, on_delete=models.CASCADE, related_name="+")
+    membership = TenantForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
+    accepted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-accepted_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "assignment"], name="planacceptance_unique_assignment"
+            ),
+        ]
+
+
+class PayrollExport(TenantModel):
+    """One payroll export of a pay period: what was exported, by whom, when.
+
+    Its lines are what payroll pays; a later export of the same period holds
+    only the differences since (never the same amount twice)."""
+
+    period = TenantForeignKey(FiscalPeriod, on_delete=models.PROTECT, related_name="+")
+    sequence = models.PositiveSmallIntegerField()
+    created_by = TenantForeignKey(
+        Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    line_count = models.PositiveIntegerField(default=0)
+    total = models.DecimalField(**MONEY_KWARGS, default=Decimal("0.00"))
+    currency = models.CharField(max_length=3)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "period", "sequence"], name="payrollexport_unique_sequence"
+            ),
+        ]
+
+
+class PayrollLine(TenantModel):
+    """One exported amount: a member's statement line key (the line's identity
+    across runs) in a period, marked paid by this export."""
+
+    export = TenantForeignKey(PayrollExport, on_delete=models.CASCADE, related_name="lines")
+    period = TenantForeignKey(FiscalPeriod, on_delete=models.PROTECT, related_name="+")
+    membership = TenantForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
+    employee_id = models.CharField(max_length=64, blank=True)
+    line_key = models.CharField(max_length=200)
+    component = models.CharField(max_length=40)
+    kind = models.CharField(max_length=16)
+    earning_code = models.CharField(max_length=20)
+    statement_line_id = models.BigIntegerField(null=True, blank=True)
+    amount = models.DecimalField(**MONEY_KWARGS)
+    currency = models.CharField(max_length=3)
+
+    class Meta:
+        ordering = ["export_id", "membership_id", "line_key"]
+        indexes = [
+            models.Index(fields=["tenant", "period", "membership"], name="payrollline_paid"),
+        ]

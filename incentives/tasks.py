@@ -29,3 +29,25 @@ def calc_run_previews_nightly() -> int:
     for tenant_id in tenant_ids:
         calc_run_previews_refresh.delay(tenant_id)
     return len(tenant_ids)
+
+
+@tenant_task()
+def notifications_email_task(tenant: Tenant, notification_ids: list[int]) -> int:
+    """Email the notifications ``notification_ids`` their recipients receive by
+    email; returns the number sent. Safe to run twice (sent ones are marked)."""
+    return services.notifications_email(tenant, notification_ids=notification_ids)
+
+
+@tenant_task()
+def acknowledgements_auto_accept(tenant: Tenant) -> int:
+    """Accept the tenant's statements whose dispute window closed unanswered."""
+    return services.acknowledgements_auto_accept(tenant)
+
+
+@app.task(name="incentives.tasks.acknowledgements_auto_accept_all")
+def acknowledgements_auto_accept_all() -> int:
+    """Beat entry point (hourly): one auto-accept pass per tenant."""
+    tenant_ids = list(Tenant.objects.values_list("pk", flat=True))
+    for tenant_id in tenant_ids:
+        acknowledgements_auto_accept.delay(tenant_id)
+    return len(tenant_ids)

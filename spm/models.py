@@ -94,6 +94,13 @@ class Tenant(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(365)],
         help_text="An open deal with no stage change for this many days is flagged as stalled.",
     )
+    dispute_window_days = models.PositiveSmallIntegerField(
+        "dispute window (days)",
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(90)],
+        help_text="Days a rep has to acknowledge or dispute a published statement; "
+        "unanswered, it is accepted automatically.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -157,6 +164,9 @@ class Membership(TenantModel):
     start_date = models.DateField(default=dt.date.today)
     end_date = models.DateField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
+    employee_id = models.CharField(
+        max_length=64, blank=True, help_text="The member's id in payroll (payroll exports)."
+    )
 
     class Meta:
         ordering = ["user__last_name", "user__first_name", "id"]

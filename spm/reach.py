@@ -35,7 +35,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 
 from spm.models import Membership, Team
-from spm.permissions import ADMIN, MANAGERS, READ_ALL, SELLERS
+from spm.permissions import ADMIN, FINANCE, MANAGERS, READ_ALL, SELLERS
 from spm.roles import Role
 
 if TYPE_CHECKING:
@@ -214,6 +214,18 @@ class Reach:
         """Commission statements (``membership`` is whose they are): a rep
         their own, a manager their subtree's and their own, admin and finance
         all."""
+        return self.own("membership")
+
+    @property
+    def settles_pay(self) -> bool:
+        """Finance approves publishing statements, resolves or rejects
+        disputes and exports payroll."""
+        return self.allowed(FINANCE)
+
+    def disputes(self) -> Q:
+        """Disputes of statements (``membership`` is whose statement): as
+        ``statements()``: a rep their own, a manager their subtree's (their
+        queue), admin and finance all."""
         return self.own("membership")
 
     def default_owner(self) -> Membership | None:

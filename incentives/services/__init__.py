@@ -1,6 +1,26 @@
-"""Every write of the incentives pillar (plans, assignments, credits, runs)."""
+"""Every write of the incentives pillar (plans, assignments, credits, runs,
+acknowledgements, disputes, notifications)."""
 
+from incentives.services.acknowledgements import (
+    WindowClosed,
+    acknowledgements_auto_accept,
+    acknowledgements_open,
+    statement_acknowledge,
+)
 from incentives.services.credits import credits_refresh
+from incentives.services.disputes import (
+    dispute_comment,
+    dispute_open,
+    dispute_reject,
+    dispute_resolve,
+)
+from incentives.services.notifications import (
+    notification_preferences,
+    notification_preferences_set,
+    notifications_email,
+    notifications_read,
+    notify,
+)
 from incentives.services.plans import (
     assignment_create,
     known_kpis,
@@ -16,6 +36,9 @@ from incentives.services.runs import (
 )
 
 __all__ = [
+    "WindowClosed",
+    "acknowledgements_auto_accept",
+    "acknowledgements_open",
     "adjustment_create",
     "assignment_create",
     "calc_run_execute",
@@ -23,7 +46,17 @@ __all__ = [
     "calc_run_publish",
     "calc_run_start",
     "credits_refresh",
+    "dispute_comment",
+    "dispute_open",
+    "dispute_reject",
+    "dispute_resolve",
     "known_kpis",
+    "notification_preferences",
+    "notification_preferences_set",
+    "notifications_email",
+    "notifications_read",
+    "notify",
     "plan_version_create",
     "plan_version_update",
+    "statement_acknowledge",
 ]

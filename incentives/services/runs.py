@@ -22,6 +22,7 @@ from incentives.models import (
     StatementLine,
 )
 from incentives.selectors import VersionInputs, run_inputs
+from incentives.services.acknowledgements import acknowledgements_open
 from incentives.services.credits import credits_refresh
 from pipeline.services import exchange_rate_table
 from spm.celery import app
@@ -210,13 +211,19 @@ def _execute(tenant: Tenant, run: CalcRun) -> str:
             CalcRun.objects.filter(
                 tenant=tenant, period=period, status=CalcRun.Status.PREVIEW
             ).exclude(pk=run.pk).update(status=CalcRun.Status.SUPERSEDED)
+            # Superseded previews go; once-published runs stay (their statements
+            # were acknowledged or disputed, and "what changed" compares them).
             StatementLine.objects.filter(
                 tenant=tenant,
                 statement__run__period=period,
                 statement__run__status=CalcRun.Status.SUPERSEDED,
+                statement__run__published_at__isnull=True,
             ).delete()
             Statement.objects.filter(
-                tenant=tenant, run__period=period, run__status=CalcRun.Status.SUPERSEDED
+                tenant=tenant,
+                run__period=period,
+                run__status=CalcRun.Status.SUPERSEDED,
+                run__published_at__isnull=True,
             ).delete()
             run.lines_written = _write(
                 tenant, run, lines, balances, currency_of, members, version_of
@@ -308,6 +315,7 @@ def calc_run_publish(tenant: Tenant, *, run: CalcRun, actor: Membership | None) 
             pk__in=Statement.objects.filter(tenant=tenant, run=run).values("version_id"),
             locked_at__isnull=True,
         ).update(locked_at=run.published_at)
+        acknowledgements_open(tenant, run=run)
         audit_record(
             tenant,
             actor=actor.user if actor else None,
