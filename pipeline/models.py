@@ -460,3 +460,73 @@ class ExchangeRate(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.currency} {self.period}: {self.rate}"
+
+
+# Forecasting (docs/formulas.md section 7; docs/architecture.md, "Forecasting") ----------
+
+
+class CategoryChange(TenantModel):
+    """One change of a deal's forecast category (``from_category`` is empty
+    for the category a deal was created with), written by the services
+    whatever the entry point, like the stage history."""
+
+    deal = TenantForeignKey(Deal, on_delete=models.CASCADE, related_name="category_changes")
+    from_category = models.CharField(max_length=16, choices=ForecastCategory.choices, blank=True)
+    to_category = models.CharField(max_length=16, choices=ForecastCategory.choices)
+    changed_at = models.DateTimeField()
+    changed_by = TenantForeignKey(
+        Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source = models.CharField(max_length=8, choices=ChangeSource.choices)
+
+    class Meta:
+        ordering = ["deal_id", "changed_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["tenant", "deal", "changed_at"], name="categorychange_tenant_deal"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_category or '-'} -> {self.to_category}"
+
+
+class ForecastCall(TenantModel):
+    """One submission of a member's call for a period; resubmissions add rows,
+    the latest (``submitted_at``, then id) is the current one.
+
+    ``rollup`` is what the call starts from when submitted: a rep's closed +
+    commit, a manager's sum of their direct reports' calls. ``adjustment`` is
+    the member's own change to it and ``amount`` the call (rollup +
+    adjustment): a manager's submitted figure is ``rollup``, the adjusted one
+    ``amount``."""
+
+    period = TenantForeignKey(FiscalPeriod, on_delete=models.PROTECT, related_name="+")
+    member = TenantForeignKey(Membership, on_delete=models.CASCADE, related_name="forecast_calls")
+    rollup = models.DecimalField(**MONEY_KWARGS)
+    adjustment = models.DecimalField(**MONEY_KWARGS)
+    amount = models.DecimalField(**MONEY_KWARGS)
+    note = models.TextField(blank=True)
+    submitted_at = models.DateTimeField()
+    submitted_by = TenantForeignKey(
+        Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["period_id", "member_id", "-submitted_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="forecastcall_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(amount=models.F("rollup") + models.F("adjustment")),
+                name="forecastcall_amount_is_rollup_plus_adjustment",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["tenant", "period", "member", "submitted_at"],
+                name="forecastcall_tenant_period",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member} {self.period}: {self.amount}"

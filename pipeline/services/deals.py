@@ -16,6 +16,7 @@ from pipeline.credit import allocate_credit, equal_share, split_shares
 from pipeline.models import (
     HUNDRED,
     Account,
+    CategoryChange,
     ChangeSource,
     Deal,
     DealSplit,
@@ -198,6 +199,25 @@ def _record_stage_change(
     )
 
 
+def _record_category_change(
+    tenant: Tenant,
+    deal: Deal,
+    from_category: str,
+    *,
+    actor: Membership | None,
+    via: str,
+) -> None:
+    CategoryChange.objects.create(
+        tenant=tenant,
+        deal=deal,
+        from_category=from_category,
+        to_category=deal.forecast_category,
+        changed_at=timezone.now(),
+        changed_by=actor,
+        source=via,
+    )
+
+
 def _replace_splits(tenant: Tenant, deal: Deal, pairs: Sequence[tuple[int, Decimal]]) -> None:
     DealSplit.objects.filter(tenant=tenant, deal=deal).delete()
     DealSplit.objects.bulk_create(split_rows(deal, pairs))
@@ -286,6 +306,7 @@ def deal_create(
         _check_external_id(tenant, Deal, deal.external_id, None)
         deal.save()
         _record_stage_change(tenant, deal, None, actor=actor, via=via)
+        _record_category_change(tenant, deal, "", actor=actor, via=via)
         DealSplit.objects.bulk_create(split_rows(deal, pairs))
         audit_record(
             tenant,
@@ -327,6 +348,7 @@ def deal_update(
             .get(tenant=tenant, pk=deal.pk)
         )
         old_stage_id, old_owner_id = locked.stage_id, locked.owner_id
+        old_category = locked.forecast_category
         old_base = locked.base_amount
         old_figures = deal_figures(locked)
         new_stage: Stage | None = fields.pop("stage", None)
@@ -382,6 +404,8 @@ def deal_update(
         locked.save()
         if locked.stage_id != old_stage_id:
             _record_stage_change(tenant, locked, old_stage_id, actor=actor, via=via)
+        if locked.forecast_category != old_category:
+            _record_category_change(tenant, locked, old_category, actor=actor, via=via)
         splits_changed = True
         if splits is not ...:
             pairs = _split_input_pairs(tenant, locked, splits)  # type: ignore[arg-type]

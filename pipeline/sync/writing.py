@@ -13,6 +13,7 @@ from pipeline.models import (
     HUNDRED,
     Account,
     Activity,
+    CategoryChange,
     Deal,
     DealSplit,
     DealStatus,
@@ -212,6 +213,7 @@ def _write_deals(
     to_update: list[Deal] = []
     old_figures: dict[int, events.DealFigures] = {}
     moves: list[tuple[Deal, int | None]] = []
+    recategorised: list[tuple[Deal, str]] = []
     split_plans: list[tuple[Deal, list[tuple[int, Decimal]]]] = []
     for row in validated.rows:
         values = dict(row.values)
@@ -233,6 +235,7 @@ def _write_deals(
             before = tuple(getattr(deal, f) for f in DEAL_UPDATE_FIELDS)
             old_stage_id = deal.stage_id
             old_figures[deal.pk] = deal_figures(deal)
+        old_category = deal.forecast_category if not is_new else ""
         old_owner_id, old_base, old_currency = deal.owner_id, deal.base_amount, deal.currency
         explicit_close = values.pop("close_date", None)
         for name, value in values.items():
@@ -277,6 +280,8 @@ def _write_deals(
         else:
             deal.custom_splits = False
             pairs = [(deal.owner_id, HUNDRED)]
+        if deal.forecast_category != old_category:
+            recategorised.append((deal, old_category))
         if is_new:
             to_create.append(deal)
             moves.append((deal, None))
@@ -311,6 +316,21 @@ def _write_deals(
         batch_size=2000,
     )
     result.stage_changes = len(moves)
+    CategoryChange.objects.bulk_create(
+        [
+            CategoryChange(
+                tenant=tenant,
+                deal=deal,
+                from_category=old,
+                to_category=deal.forecast_category,
+                changed_at=now,
+                changed_by=actor,
+                source=via,
+            )
+            for deal, old in recategorised
+        ],
+        batch_size=2000,
+    )
     updated_ids = {deal.pk for deal in to_update}
     replaced = [deal.pk for deal, _ in split_plans if deal.pk in updated_ids]
     if replaced:
