@@ -11,6 +11,7 @@ class KpisConfig(AppConfig):
     nav = [
         ("Dashboard", "kpis:dashboard", ALL_ROLES),
         ("Leaderboards", "kpis:leaderboards", ALL_ROLES),
+        ("Forecast", "kpis:forecast", ALL_ROLES),
     ]
 
     def ready(self) -> None:

@@ -8,7 +8,7 @@ from kpis.definitions import BUILT_IN
 from kpis.models import UNIT_CHOICES, CustomKpi, Direction
 from spm.forms import TenantScopedFormMixin
 from spm.models import Role, Team
-from spm.money import QUANTITY_KWARGS
+from spm.money import MONEY_KWARGS, QUANTITY_KWARGS
 
 
 class KpiSettingValuesForm(forms.Form):
@@ -65,3 +65,12 @@ class CustomKpiForm(forms.Form):
     unit = forms.ChoiceField(choices=UNIT_CHOICES)
     direction = forms.ChoiceField(choices=Direction.choices)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ForecastCallForm(forms.Form):
+    """A call: a rep's amount, or a manager's adjustment, with a note."""
+
+    member = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    amount = forms.DecimalField(required=False, **MONEY_KWARGS, label="Call")
+    adjustment = forms.DecimalField(required=False, **MONEY_KWARGS, label="Adjustment")
+    note = forms.CharField(required=False, max_length=2000, widget=forms.TextInput)

@@ -13,6 +13,7 @@ class PipelineConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_save
 
+        from pipeline.forecast import receivers  # noqa: F401
         from pipeline.signals import tenant_created
         from spm.models import Tenant
 

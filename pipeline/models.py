@@ -19,7 +19,7 @@ from django.db import models
 from django.db.models import Q
 
 from spm.models import FiscalPeriod, Membership, TaskRun
-from spm.money import MONEY_KWARGS, PERCENT_KWARGS, RATE_KWARGS, round_half_up
+from spm.money import FIGURE_KWARGS, MONEY_KWARGS, PERCENT_KWARGS, RATE_KWARGS, round_half_up
 from spm.tenancy.fields import TenantForeignKey
 from spm.tenancy.models import TenantModel
 
@@ -530,3 +530,178 @@ class ForecastCall(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.member} {self.period}: {self.amount}"
+
+
+class SnapshotCategory(models.TextChoices):
+    """Where a deal stood in a weekly snapshot: won (closed), lost, or open by category."""
+
+    CLOSED = "closed", "Closed won"
+    COMMIT = "commit", "Commit"
+    BEST_CASE = "best_case", "Best case"
+    PIPELINE = "pipeline", "Pipeline"
+    OMITTED = "omitted", "Omitted"
+    LOST = "lost", "Closed lost"
+
+
+class ForecastSnapshot(TenantModel):
+    """A deal of a period as it stood on a snapshot day (taken weekly): the
+    trend and the week-over-week waterfall compare these rows."""
+
+    period = TenantForeignKey(FiscalPeriod, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    deal = TenantForeignKey(Deal, on_delete=models.CASCADE, related_name="+")
+    owner = TenantForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
+    category = models.CharField(max_length=16, choices=SnapshotCategory.choices)
+    amount = models.DecimalField(**MONEY_KWARGS)
+    weighted = models.DecimalField(**MONEY_KWARGS)
+
+    class Meta:
+        ordering = ["period_id", "day", "deal_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "period", "day", "deal"], name="forecastsnapshot_unique_deal"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["tenant", "period", "day", "owner"], name="forecastsnapshot_owner"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.deal_id} {self.category} {self.amount}"
+
+
+class SubjectKind(models.TextChoices):
+    MEMBER = "member", "Member"
+    TEAM = "team", "Team"
+    COMPANY = "company", "Company"
+
+
+class StatForecast(TenantModel):
+    """The statistical forecast of one subject (a member, a team's subtree, the
+    company with subject id 0) for a period: bookings already closed, the
+    expected bookings of its open deals and of deals not yet created, and the
+    simulated percentiles of the total (docs/formulas.md section 7)."""
+
+    period = TenantForeignKey(FiscalPeriod, on_delete=models.CASCADE, related_name="+")
+    subject_kind = models.CharField(max_length=8, choices=SubjectKind.choices)
+    subject_id = models.BigIntegerField()
+    closed = models.DecimalField(**MONEY_KWARGS)
+    open_expected = models.DecimalField(**MONEY_KWARGS)
+    new_expected = models.DecimalField(**MONEY_KWARGS)
+    expected = models.DecimalField(**MONEY_KWARGS)
+    p10 = models.DecimalField(**MONEY_KWARGS)
+    p50 = models.DecimalField(**MONEY_KWARGS)
+    p90 = models.DecimalField(**MONEY_KWARGS)
+    as_of = models.DateField()
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["period_id", "subject_kind", "subject_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "period", "subject_kind", "subject_id"],
+                name="statforecast_unique_subject",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject_kind} {self.subject_id} {self.period_id}: {self.expected}"
+
+
+class ForecastFit(TenantModel):
+    """The statistical forecast's estimates for a period as of a day (rates by
+    stage, age in stage, size band and owner; the new-deal rates), kept so a
+    deal's change is scored again without reading the history."""
+
+    period = TenantForeignKey(FiscalPeriod, on_delete=models.CASCADE, related_name="+")
+    as_of = models.DateField()
+    params = models.JSONField()
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["period_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "period"], name="forecastfit_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.period_id} as of {self.as_of}"
+
+
+class DealOdds(TenantModel):
+    """An open deal's probability to close won within the period, as the
+    statistical forecast estimated it, with what moved it: the tenant's
+    average, then each factor's effect in probability (stage, age in stage,
+    size band, owner), so the page can name the top factors."""
+
+    period = TenantForeignKey(FiscalPeriod, on_delete=models.CASCADE, related_name="+")
+    deal = TenantForeignKey(Deal, on_delete=models.CASCADE, related_name="+")
+    owner = TenantForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
+    probability = models.DecimalField(**RATE_KWARGS)
+    amount = models.DecimalField(**MONEY_KWARGS)
+    expected = models.DecimalField(**MONEY_KWARGS)
+    base_rate = models.DecimalField(**RATE_KWARGS)
+    stage_effect = models.DecimalField(**RATE_KWARGS)
+    age_effect = models.DecimalField(**RATE_KWARGS)
+    size_effect = models.DecimalField(**RATE_KWARGS)
+    owner_effect = models.DecimalField(**RATE_KWARGS)
+    age_days = models.PositiveIntegerField()
+    size_band = models.PositiveSmallIntegerField()
+    horizon_days = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["period_id", "-expected", "deal_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "period", "deal"], name="dealodds_unique"),
+        ]
+        indexes = [models.Index(fields=["tenant", "period", "owner"], name="dealodds_owner")]
+
+    def __str__(self) -> str:
+        return f"{self.deal_id}: {self.probability}"
+
+
+class AccuracyMethod(models.TextChoices):
+    REP_CALL = "rep_call", "Rep call"
+    MANAGER_CALL = "manager_call", "Manager call"
+    WEIGHTED = "weighted", "Weighted pipeline"
+    STATISTICAL = "statistical", "Statistical forecast"
+
+
+class AsOfPoint(models.TextChoices):
+    START = "start", "Start"
+    WEEK_4 = "week_4", "Week 4"
+    WEEK_8 = "week_8", "Week 8"
+    LAST_WEEK = "last_week", "One week before the end"
+
+
+class ForecastAccuracy(TenantModel):
+    """How one method's forecast of a past period, made as of a point in it,
+    compared with the actual bookings of one subject (docs/formulas.md
+    section 7). Written by the backtest; ``accuracy`` and ``bias`` are empty
+    when the subject booked nothing."""
+
+    period = TenantForeignKey(FiscalPeriod, on_delete=models.CASCADE, related_name="+")
+    point = models.CharField(max_length=10, choices=AsOfPoint.choices)
+    as_of = models.DateField()
+    method = models.CharField(max_length=12, choices=AccuracyMethod.choices)
+    subject_kind = models.CharField(max_length=8, choices=SubjectKind.choices)
+    subject_id = models.BigIntegerField()
+    forecast = models.DecimalField(**MONEY_KWARGS)
+    actual = models.DecimalField(**MONEY_KWARGS)
+    accuracy = models.DecimalField(**FIGURE_KWARGS, null=True)
+    bias = models.DecimalField(**FIGURE_KWARGS, null=True)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["period_id", "point", "subject_kind", "subject_id", "method"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "period", "point", "method", "subject_kind", "subject_id"],
+                name="forecastaccuracy_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.subject_kind} {self.subject_id}: {self.accuracy}"

@@ -9,6 +9,12 @@ finance everything, including the tenant overview. Anything else is a 404.
 
 from kpis.views.boards import LeaderboardView
 from kpis.views.dashboards import DashboardView, OverviewView, RepDashboardView, TeamDashboardView
+from kpis.views.forecast import (
+    DealCategoryView,
+    ForecastCallView,
+    ForecastGridView,
+    ForecastMemberView,
+)
 from kpis.views.runs import RunsView
 from kpis.views.settings import (
     CustomKpiDeleteView,
@@ -24,6 +30,10 @@ __all__ = [
     "OverviewView",
     "LeaderboardView",
     "RunsView",
+    "ForecastGridView",
+    "ForecastMemberView",
+    "DealCategoryView",
+    "ForecastCallView",
     "SettingsView",
     "SettingEditView",
     "SettingDeleteView",

@@ -21,6 +21,7 @@ from pipeline.api.deals import (
     StageChangeSerializer,
 )
 from pipeline.api.exchange_rates import ExchangeRateSerializer, ExchangeRateViewSet
+from pipeline.api.forecast import ForecastCallViewSet, ForecastRollupViewSet
 from pipeline.api.leads import LeadFilter, LeadSerializer, LeadViewSet
 from pipeline.api.stages import (
     PipelineCreateSerializer,
@@ -63,6 +64,8 @@ __all__ = [
     "ActivitySerializer",
     "ActivityFilter",
     "ActivityViewSet",
+    "ForecastCallViewSet",
+    "ForecastRollupViewSet",
 ]
 
 tenant_router.register("pipelines", PipelineViewSet, basename="pipeline")
@@ -72,3 +75,5 @@ tenant_router.register("accounts", AccountViewSet, basename="account")
 tenant_router.register("deals", DealViewSet, basename="deal")
 tenant_router.register("leads", LeadViewSet, basename="lead")
 tenant_router.register("activities", ActivityViewSet, basename="activity")
+tenant_router.register("forecast-calls", ForecastCallViewSet, basename="forecast-call")
+tenant_router.register("forecast-rollups", ForecastRollupViewSet, basename="forecast-rollup")

@@ -19,6 +19,7 @@ from pipeline.api.common import TenantFilterSet
 from pipeline.models import (
     DEAL_AMOUNT_MAX,
     Account,
+    CategoryChange,
     ChangeSource,
     Deal,
     DealSplit,
@@ -130,6 +131,12 @@ class StageChangeSerializer(serializers.ModelSerializer):
             "changed_by",
             "source",
         ]
+
+
+class CategoryChangeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CategoryChange
+        fields = ["id", "from_category", "to_category", "changed_at", "changed_by", "source"]
 
 
 class DealMoveSerializer(serializers.Serializer):
@@ -260,3 +267,14 @@ class DealViewSet(BulkUpsertMixin, TenantModelViewSet):
         deal = self.get_object()
         changes = selectors.deal_timeline(self.tenant, deal=deal)
         return Response(StageChangeSerializer(changes, many=True).data)
+
+    @extend_schema(request=None, responses=CategoryChangeSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def categories(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The deal's forecast category changes, oldest first (change the
+        category with PATCH ``forecast_category``)."""
+        deal = self.get_object()
+        changes = CategoryChange.objects.filter(tenant=self.tenant, deal=deal).order_by(
+            "changed_at", "id"
+        )
+        return Response(CategoryChangeSerializer(changes, many=True).data)

@@ -18,9 +18,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
-from pipeline.models import DealStatus, ForecastCall, ForecastCategory
+from pipeline.models import Deal, DealStatus, ForecastCall, ForecastCategory
 from spm.models import FiscalPeriod, Membership, Team, Tenant
 
 ZERO = Decimal("0.00")
@@ -254,3 +254,17 @@ def forecast_rollup(tenant: Tenant, *, period: FiscalPeriod, tree: Tree | None =
     company = sum((rows[pk].figures for pk in roots), Figures())
     company_call = sum((rows[pk].call for pk in roots), ZERO)
     return Rollup(period, rows, company, company_call, roots)
+
+
+def forecast_deals(tenant: Tenant, *, period: FiscalPeriod, owner_id: int) -> QuerySet[Deal]:
+    """A member's deals that count in ``period``: won in it and open expected
+    in it, by category then amount (one query)."""
+    return (
+        Deal.objects.filter(tenant=tenant, owner_id=owner_id)
+        .filter(
+            Q(status=DealStatus.WON, close_date__range=(period.start, period.end))
+            | Q(status=DealStatus.OPEN, expected_close_date__range=(period.start, period.end))
+        )
+        .select_related("stage", "account")
+        .order_by("status", "forecast_category", "-base_amount", "id")
+    )

@@ -163,6 +163,8 @@ def test_every_list_endpoint_answers_csv_with_its_header(world_a):
         "adjustments": ["id", "membership"],
         "assignments": ["id", "membership"],
         "calc-runs": ["id", "period"],
+        "forecast-calls": ["id", "period"],
+        "forecast-rollups": ["member", "name"],
         "deals": ["id", "name"],
         "exchange-rates": ["id", "currency"],
         "goal-checkins": ["id", "goal"],

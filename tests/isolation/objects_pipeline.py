@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from pipeline import services
+from pipeline.forecast.services import forecast_call_submit
 from pipeline.importing import import_batch_create
 from pipeline.models import Pipeline, Stage
 from spm.models import FiscalPeriod
@@ -72,4 +73,6 @@ def make_objects(world: Any) -> list[Any]:
         expected_close_date=dt.date(2027, 3, 31),
         splits=[(world.other_rep, Decimal("60")), (world.rep1, Decimal("40"))],
     )
-    return [pipeline, stage, account, deal, lead, activity, batch, rate, credited]
+    quarter = FiscalPeriod.objects.get(tenant=tenant, kind="quarter", start=dt.date(2027, 1, 1))
+    call = forecast_call_submit(tenant, period=quarter, actor=world.rep1, note="Isolation call")
+    return [pipeline, stage, account, deal, lead, activity, batch, rate, credited, call]
