@@ -7,8 +7,9 @@ class IncentivesConfig(AppConfig):
     name = "incentives"
     verbose_name = "Incentives: comp plans, calculation runs, statements"
     default_auto_field = "django.db.models.BigAutoField"
-    # (label, url name, roles) entries for the main navigation, see spm.nav
-    nav = [("Statements", "incentives:statement-list", ALL_ROLES)]
+    # (label, url name, roles) entries for the main navigation, see spm.nav; the
+    # pillar's pages are tabs of one sub-navigation (templates/incentives/_subnav.html)
+    nav = [("Commission", "incentives:home", ALL_ROLES)]
 
     def ready(self) -> None:
         # Subscribes the late-change receiver to the domain events (spm.events).

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -9,13 +11,20 @@ from typing import Any
 
 import pandas as pd
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from goals.models import Measure, Objective, Quota
-from incentives.document import PlanDocument, plan_document_validate
+from incentives.document import PlanDocument, plan_document_dump, plan_document_validate
 from incentives.engine import CREDIT_COLUMNS, LINE_COLUMNS, PeriodInputs, Window
 from incentives.engine.currency import posted_rate_months
-from incentives.models import Adjustment, Assignment, CalcRun, Statement, StatementLine
+from incentives.models import (
+    Adjustment,
+    Assignment,
+    CalcRun,
+    PlanVersion,
+    Statement,
+    StatementLine,
+)
 from kpis.models import KpiValue, SubjectKind
 from spm.models import FiscalPeriod, Membership, Role, Tenant
 from spm.periods import active_days
@@ -278,3 +287,177 @@ def statements_visible(tenant: Tenant, *, reach: Reach) -> QuerySet[Statement]:
         tenant=tenant,
         run__status__in=[CalcRun.Status.PREVIEW, CalcRun.Status.PUBLISHED],
     )
+
+
+# Pages ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PeriodStatements:
+    """The statements of one period as finance reviews them."""
+
+    run: CalcRun | None
+    newer_preview: CalcRun | None
+    statements: list[Statement]
+    total: Decimal
+    without_plan: list[Membership]
+    negative: list[Statement]
+    capped: list[Statement]
+
+
+def period_statements(tenant: Tenant, *, reach: Reach, period: FiscalPeriod) -> PeriodStatements:
+    """The period's statements within ``reach``: the published run's, or the
+    current preview's when none is published, each with ``capped`` (a cap
+    line applied); the exceptions (members with no plan, for readers of
+    everything; negative totals or a draw owed; capped). Five queries."""
+    runs = list(
+        CalcRun.objects.filter(
+            tenant=tenant,
+            period=period,
+            status__in=[CalcRun.Status.PUBLISHED, CalcRun.Status.PREVIEW],
+        ).order_by("-created_at", "-id")
+    )
+    published = next((r for r in runs if r.status == CalcRun.Status.PUBLISHED), None)
+    preview = next((r for r in runs if r.status == CalcRun.Status.PREVIEW), None)
+    run = published or preview
+    statements: list[Statement] = []
+    if run is not None:
+        capped = StatementLine.objects.filter(tenant=tenant, statement=OuterRef("pk"), kind="cap")
+        statements = list(
+            statements_visible(tenant, reach=reach)
+            .filter(run=run)
+            .annotate(capped=Exists(capped))
+            .select_related("membership__user", "membership__team", "version__plan")
+            .order_by("membership__user__last_name", "membership__user__first_name", "id")
+        )
+    without_plan: list[Membership] = []
+    if reach.reads_all:
+        without_plan = list(
+            Membership.objects.filter(
+                tenant=tenant, pk__in=members_without_plan(tenant, period=period)
+            )
+            .select_related("user", "team")
+            .order_by("user__last_name", "user__first_name")
+        )
+    return PeriodStatements(
+        run=run,
+        newer_preview=preview
+        if published and preview and preview.created_at > published.created_at
+        else None,
+        statements=statements,
+        total=sum((s.total for s in statements), Decimal("0.00")),
+        without_plan=without_plan,
+        negative=[s for s in statements if s.total < 0 or s.draw_owed > 0],
+        capped=[s for s in statements if getattr(s, "capped", False)],
+    )
+
+
+@dataclass(frozen=True)
+class CompareRow:
+    member: Membership
+    total: Decimal | None
+    baseline: Decimal | None
+
+    @property
+    def difference(self) -> Decimal:
+        return (self.total or Decimal("0.00")) - (self.baseline or Decimal("0.00"))
+
+
+@dataclass(frozen=True)
+class RunComparison:
+    baseline: CalcRun | None
+    rows: list[CompareRow]
+    total: Decimal
+    baseline_total: Decimal
+
+
+def run_compare(tenant: Tenant, *, run: CalcRun) -> RunComparison:
+    """``run``'s statement totals beside the last published run's: the same
+    period's when one is published, else the latest published run of the
+    same kind of period before it. One row per member of either. Three queries."""
+    published = CalcRun.objects.filter(
+        tenant=tenant, status=CalcRun.Status.PUBLISHED, period__kind=run.period.kind
+    ).exclude(pk=run.pk)
+    baseline = (
+        published.filter(period=run.period).first()
+        or published.filter(period__end__lt=run.period.start)
+        .order_by("-period__end", "-published_at")
+        .first()
+    )
+    runs = [run.pk] + ([baseline.pk] if baseline else [])
+    statements = Statement.objects.filter(tenant=tenant, run_id__in=runs).select_related(
+        "membership__user"
+    )
+    now: dict[int, Decimal] = {}
+    before: dict[int, Decimal] = {}
+    members: dict[int, Membership] = {}
+    for statement in statements:  # two runs' statements, already loaded
+        members[statement.membership_id] = statement.membership
+        (now if statement.run_id == run.pk else before)[statement.membership_id] = statement.total
+    rows = [
+        CompareRow(member=members[pk], total=now.get(pk), baseline=before.get(pk))
+        for pk in sorted(members, key=lambda pk: members[pk].display_name)
+    ]
+    return RunComparison(
+        baseline=baseline,
+        rows=rows,
+        total=sum(now.values(), Decimal("0.00")),
+        baseline_total=sum(before.values(), Decimal("0.00")),
+    )
+
+
+def commission_to_date(
+    tenant: Tenant, *, membership: Membership, year: FiscalPeriod
+) -> list[tuple[FiscalPeriod, Decimal]]:
+    """The member's published statement totals of the fiscal ``year``, by
+    period in date order (one query)."""
+    statements = (
+        Statement.objects.filter(
+            tenant=tenant,
+            membership=membership,
+            run__status=CalcRun.Status.PUBLISHED,
+            period__start__gte=year.start,
+            period__end__lte=year.end,
+        )
+        .select_related("period")
+        .order_by("period__end", "period__kind")
+    )
+    return [(s.period, s.total) for s in statements]
+
+
+def assignments_in(tenant: Tenant, *, period: FiscalPeriod) -> QuerySet[Assignment]:
+    """Assignments overlapping ``period`` with their member and plan."""
+    return (
+        Assignment.objects.filter(tenant=tenant, start_date__lte=period.end)
+        .exclude(end_date__lt=period.start)
+        .select_related("membership__user", "membership__team", "version__plan")
+        .order_by("membership__user__last_name", "membership__user__first_name", "start_date")
+    )
+
+
+def assignment_current(
+    tenant: Tenant, *, membership: Membership, day: dt.date
+) -> Assignment | None:
+    """The member's assignment on ``day``; else their next one, else their
+    last one (one query over the member's few assignments)."""
+    assignments = list(
+        Assignment.objects.filter(tenant=tenant, membership=membership)
+        .select_related("version__plan")
+        .order_by("start_date")
+    )
+    covering = [
+        a for a in assignments if a.start_date <= day and (a.end_date is None or a.end_date >= day)
+    ]
+    later = [a for a in assignments if a.start_date > day]
+    return (covering or later or assignments[-1:] or [None])[0]
+
+
+def plan_version_diff(older: PlanVersion, newer: PlanVersion) -> list[tuple[str, str]]:
+    """The two versions' documents as YAML, line by line: ("+", line) added in
+    ``newer``, ("-", line) removed, ("@", header) a new hunk, (" ", line) context."""
+
+    def text(version: PlanVersion) -> list[str]:
+        return plan_document_dump(plan_document_validate(version.document)).splitlines()
+
+    diff = difflib.unified_diff(text(older), text(newer), f"{older}", f"{newer}", lineterm="", n=3)
+    return [(line[0], line[1:] if line[0] != "@" else line) for line in list(diff)[2:]]

@@ -23,6 +23,7 @@ from incentives.services.notifications import (
 )
 from incentives.services.plans import (
     assignment_create,
+    assignment_create_for_team,
     known_kpis,
     plan_version_create,
     plan_version_update,
@@ -41,6 +42,7 @@ __all__ = [
     "acknowledgements_open",
     "adjustment_create",
     "assignment_create",
+    "assignment_create_for_team",
     "calc_run_execute",
     "calc_run_previews_refresh",
     "calc_run_publish",

@@ -20,7 +20,7 @@ from incentives.engine.golden import golden_run
 from incentives.models import Assignment, Component, Plan, PlanVersion, VersionStatus
 from kpis.definitions import BUILT_IN
 from kpis.models import CustomKpi
-from spm.models import Membership, Tenant
+from spm.models import Membership, Role, Team, Tenant
 from spm.services import audit_record
 
 
@@ -244,3 +244,46 @@ def assignment_create(
             data={"member": membership.pk, "version": version.pk, "start": str(start_date)},
         )
     return assignment
+
+
+def assignment_create_for_team(
+    tenant: Tenant,
+    *,
+    team: Team,
+    version: PlanVersion,
+    start_date: dt.date,
+    end_date: dt.date | None,
+    target_incentive: Decimal,
+    actor: Membership | None,
+) -> list[Assignment]:
+    """Put every rep and manager of ``team`` (not its subteams) on ``version``,
+    all or none: an overlap of any member is refused (``ValidationError`` on
+    ``team`` naming the member and the assignment it overlaps)."""
+    members = list(
+        Membership.objects.filter(tenant=tenant, team=team, role__in=[Role.REP, Role.MANAGER])
+        .select_related("user")
+        .order_by("user__last_name", "user__first_name", "pk")
+    )
+    if not members:
+        raise ValidationError({"team": f"{team.name} has no reps or managers to assign."})
+    created = []
+    with transaction.atomic():
+        for member in members:  # one team's members, each checked for overlaps
+            try:
+                created.append(
+                    assignment_create(
+                        tenant,
+                        membership=member,
+                        version=version,
+                        start_date=start_date,
+                        end_date=end_date,
+                        target_incentive=target_incentive,
+                        actor=actor,
+                    )
+                )
+            except ValidationError as exc:
+                reasons = "; ".join(m for ms in exc.message_dict.values() for m in ms)
+                raise ValidationError(
+                    {"team": f"{member.display_name}: {reasons}. Nobody was assigned."}
+                ) from exc
+    return created

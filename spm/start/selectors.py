@@ -1,9 +1,9 @@
 """What a member's start page shows: their figures and what needs them today.
 
-- a rep: bookings credited this quarter and this fiscal year (what the
-  commission will be paid on once incentives exist; it is not commission),
-  quota, attainment and the gap to quota, open pipeline and coverage, their
-  deals needing attention and their goals behind pace;
+- a rep: bookings credited this quarter and this fiscal year, the
+  commission published to date in the fiscal year (by period), quota,
+  attainment and the gap to quota, open pipeline and coverage, their deals
+  needing attention and their goals behind pace;
 - a manager: the same figures for the team they manage, its reps by
   attainment, the subtree's deals needing attention, reps without a quota,
   goals behind pace;
@@ -26,6 +26,7 @@ from django.db.models import Q, QuerySet
 
 from goals.models import Goal, GoalLevel, GoalStatus
 from goals.selectors import goals_visible
+from incentives.selectors import commission_to_date
 from kpis.models import SubjectKind
 from kpis.selectors import kpi_runs, values_of
 from pipeline.models import Deal
@@ -80,6 +81,12 @@ class StartPage:
     without_quota: list[Membership] = field(default_factory=list)
     without_team: list[Membership] = field(default_factory=list)
     runs: list[TaskRun] = field(default_factory=list)
+    # A rep's published commission of the fiscal year, by period (None: not shown).
+    commission: list[tuple[FiscalPeriod, Decimal]] | None = None
+
+    @property
+    def commission_to_date(self) -> Decimal:
+        return sum((amount for _, amount in self.commission or []), Decimal("0.00"))
 
 
 def _figures(
@@ -212,4 +219,6 @@ def start_page(tenant: Tenant, *, viewer: Membership, today: dt.date) -> StartPa
     page.figures = _figures(
         tenant, kind=SubjectKind.MEMBER, subject_id=viewer.pk, quarter=quarter, year=year
     )
+    if year is not None:
+        page.commission = commission_to_date(tenant, membership=viewer, year=year)
     return page

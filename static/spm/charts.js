@@ -73,4 +73,6 @@
     });
   }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", draw); } else { draw(); }
+  // Charts that htmx swaps in (a live what-if) are drawn once they settle.
+  document.addEventListener("htmx:afterSettle", draw);
 })();
