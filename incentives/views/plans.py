@@ -229,6 +229,7 @@ class ComponentEditView(_VersionWriteMixin, View):
         context = {
             "tenant": self.tenant,
             "membership": self.membership,
+            "reach": self.reach,
             "version": version,
             "index": index,
             "is_new": index >= len(version.document["components"]),
