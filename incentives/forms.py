@@ -93,7 +93,7 @@ class ComponentForm(forms.Form):
     )
     label = forms.CharField(max_length=120, required=False)
     measure = forms.ChoiceField(choices=[(m, MEASURE_LABELS[m]) for m in MEASURES])
-    kpi = forms.ChoiceField(required=False, help_text="For the KPI measure.")
+    kpi = forms.ChoiceField(required=False, label="KPI", help_text="For the KPI measure.")
     credit_roles = forms.MultipleChoiceField(
         choices=[(r, r.capitalize()) for r in CREDIT_ROLES],
         widget=forms.CheckboxSelectMultiple,
