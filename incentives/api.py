@@ -40,7 +40,10 @@ from incentives.models import (
 )
 from spm.api.base import TenantGenericViewSet, TenantPrimaryKeyRelatedField
 from spm.api.csv import CsvListModelMixin
+from spm.api.etag import ETagMixin
+from spm.api.idempotency import idempotent
 from spm.api.registry import tenant_router
+from spm.api.scopes import Scope
 from spm.models import FiscalPeriod, Membership
 from spm.money import MONEY_KWARGS
 from spm.permissions import ADMIN, ALL_ROLES, READ_ALL
@@ -52,10 +55,11 @@ class PlanSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "description", "created_at"]
 
 
-class PlanViewSet(CsvListModelMixin, mixins.RetrieveModelMixin, TenantGenericViewSet):
+class PlanViewSet(ETagMixin, CsvListModelMixin, mixins.RetrieveModelMixin, TenantGenericViewSet):
     """Commission plans (a plan is created with its first version)."""
 
     model = Plan
+    token_read_scope = Scope.INCENTIVES_READ
     serializer_class = PlanSerializer
     read_roles = READ_ALL
     ordering = ["name"]
@@ -107,12 +111,15 @@ def _source(data: dict[str, Any]) -> Any:
     return data["document_text"] if "document_text" in data else data["document"]
 
 
-class PlanVersionViewSet(CsvListModelMixin, mixins.RetrieveModelMixin, TenantGenericViewSet):
+class PlanVersionViewSet(
+    ETagMixin, CsvListModelMixin, mixins.RetrieveModelMixin, TenantGenericViewSet
+):
     """Plan versions as documents: import (create, update while unlocked),
     export as YAML or JSON, and the JSON Schema every document follows.
     Errors name the document path (``components[2].rate_table[1].from``)."""
 
     model = PlanVersion
+    token_read_scope = Scope.INCENTIVES_READ
     serializer_class = PlanVersionSerializer
     read_roles = READ_ALL
     write_roles = ADMIN
@@ -200,6 +207,7 @@ class AssignmentViewSet(
     """Members on plan versions for date ranges; an overlap is refused."""
 
     model = Assignment
+    token_read_scope = Scope.INCENTIVES_READ
     serializer_class = AssignmentSerializer
     read_roles = READ_ALL
     write_roles = ADMIN
@@ -245,6 +253,7 @@ class CalcRunViewSet(
     its progress, ``publish`` to make it the period's statements."""
 
     model = CalcRun
+    token_read_scope = Scope.INCENTIVES_READ
     serializer_class = CalcRunSerializer
     read_roles = READ_ALL
     write_roles = READ_ALL
@@ -254,6 +263,11 @@ class CalcRunViewSet(
     def scope_queryset(self, qs: QuerySet) -> QuerySet:
         return qs.select_related("period", "task_run")
 
+    @idempotent
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Start a preview run of a period (queued)."""
+        return super().create(request, *args, **kwargs)
+
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         serializer.instance = services.calc_run_start(
             self.tenant, period=serializer.validated_data["period"], actor=self.membership
@@ -261,6 +275,7 @@ class CalcRunViewSet(
 
     @extend_schema(request=None, responses=CalcRunSerializer)
     @action(detail=True, methods=["post"])
+    @idempotent
     def publish(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         run = services.calc_run_publish(self.tenant, run=self.get_object(), actor=self.membership)
         return Response(self.get_serializer(run).data)
@@ -309,6 +324,7 @@ class StatementViewSet(CsvListModelMixin, mixins.RetrieveModelMixin, TenantGener
     a rep sees their own, a manager their subtree's, admins and finance all."""
 
     model = Statement
+    token_read_scope = Scope.INCENTIVES_READ
     serializer_class = StatementSerializer
     read_roles = ALL_ROLES
     filterset_fields = ["period", "membership", "run", "run__status"]
@@ -324,6 +340,7 @@ class StatementLineViewSet(CsvListModelMixin, mixins.RetrieveModelMixin, TenantG
     """Statement lines with their explanation (``?statement=`` for one statement)."""
 
     model = StatementLine
+    token_read_scope = Scope.INCENTIVES_READ
     serializer_class = StatementLineSerializer
     read_roles = ALL_ROLES
     filterset_fields = ["statement", "period", "component", "kind"]
@@ -351,6 +368,7 @@ class AdjustmentViewSet(
     """Manual adjustments (admin or finance, with a reason) for the next run."""
 
     model = Adjustment
+    token_read_scope = Scope.INCENTIVES_READ
     serializer_class = AdjustmentSerializer
     read_roles = READ_ALL
     write_roles = READ_ALL

@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from spm.permissions import ADMIN
+
 
 class IntegrationsConfig(AppConfig):
     """The integration platform: what connects a tenant's SPM to the rest of its
@@ -9,3 +11,11 @@ class IntegrationsConfig(AppConfig):
     name = "integrations"
     verbose_name = "Integrations: webhooks, API tokens, audit trail, single sign-on"
     default_auto_field = "django.db.models.BigAutoField"
+    # (label, url name, roles) entries for the main navigation, see spm.nav
+    nav = [("Integrations", "integrations:token-list", ADMIN)]
+
+    def ready(self) -> None:
+        # Plugs the token and idempotency stores into the API's core hooks (spm.api).
+        from integrations import hooks
+
+        hooks.install()

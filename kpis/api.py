@@ -227,7 +227,11 @@ class KpiReportViewSet(mixins.ListModelMixin, TenantGenericViewSet):
             for p in points
         ]
         return csv_or_json(
-            request, {"rows": rows}, columns=["period", "period_label", *kpis], filename="series"
+            request,
+            {"rows": rows},
+            columns=["period", "period_label", *kpis],
+            filename="series",
+            decimals=kpis,
         )
 
     @extend_schema(
@@ -273,6 +277,7 @@ class KpiReportViewSet(mixins.ListModelMixin, TenantGenericViewSet):
             {"period": period.label, "rows": rows},
             columns=["rank", "member", "name", "team", "kpi", "value"],
             filename="leaderboard",
+            decimals=["value"],
         )
 
     @extend_schema(
@@ -307,6 +312,7 @@ class KpiReportViewSet(mixins.ListModelMixin, TenantGenericViewSet):
             body,
             columns=["kpi", "label", "unit", "value", "target", "rag"],
             filename="scorecard",
+            decimals=["value", "target"],
         )
 
 

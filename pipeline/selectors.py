@@ -180,7 +180,7 @@ def board_columns(
                 RowNumber(),
                 partition_by=[F("stage_id")],
                 order_by=[F("expected_close_date").asc(), F("id").asc()],
-            )
+            ),
         )
         .filter(rank__lte=limit_per_stage)
         .order_by("stage_id", "expected_close_date", "id")

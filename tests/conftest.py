@@ -187,3 +187,9 @@ def api_client_for(user: User) -> APIClient:
     client = APIClient()
     client.force_authenticate(user)
     return client
+
+
+def if_match(client: APIClient, url: str) -> dict[str, str]:
+    """The If-Match header carrying the record's current ETag (read with a GET),
+    for a PUT or PATCH of a versioned record."""
+    return {"HTTP_IF_MATCH": client.get(url)["ETag"]}

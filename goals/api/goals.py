@@ -19,6 +19,7 @@ from goals.models import (
     Metric,
 )
 from spm.api.base import TenantModelViewSet, TenantPrimaryKeyRelatedField
+from spm.api.etag import ETagMixin
 from spm.api.fields import DateField
 from spm.api.filters import IdFilter
 from spm.models import Membership, Team
@@ -123,7 +124,7 @@ class GoalFilter(filters.FilterSet):
         fields = ["level", "status", "metric", "owner_membership", "owner_team", "parent"]
 
 
-class GoalViewSet(TenantModelViewSet):
+class GoalViewSet(ETagMixin, TenantModelViewSet):
     """SMART goals of the company, teams and people, cascading company -> team
     -> member through ``parent``. A goal that is not SMART is refused with one
     error per field naming the property. Everyone sees company goals and those

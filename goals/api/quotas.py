@@ -22,8 +22,11 @@ from goals.models import (
     SeasonalityProfile,
 )
 from spm.api.base import TenantModelViewSet, TenantPrimaryKeyRelatedField
+from spm.api.etag import ETagMixin
 from spm.api.fields import MoneyField
 from spm.api.filters import IdFilter, IntegerFilter
+from spm.api.idempotency import idempotent
+from spm.api.scopes import Scope
 from spm.models import FiscalPeriod, Membership, Team
 from spm.money import MONEY_KWARGS, RATE_KWARGS, WEIGHT_KWARGS
 from spm.permissions import ALL_ROLES, MANAGERS
@@ -153,7 +156,7 @@ class QuotaFilter(filters.FilterSet):
         fields = ["period", "period_kind", "fiscal_year", "membership", "team", "measure"]
 
 
-class QuotaViewSet(TenantModelViewSet):
+class QuotaViewSet(ETagMixin, TenantModelViewSet):
     """Quotas of members and teams per period. Admins and finance read all, a
     manager their subtree and their own, a rep their own; admins and managers
     write (a manager: the teams they manage and their people). POST creates
@@ -161,6 +164,8 @@ class QuotaViewSet(TenantModelViewSet):
     closed period cannot change."""
 
     model = Quota
+    token_read_scope = Scope.QUOTAS_READ
+    token_write_scope = Scope.QUOTAS_WRITE
     serializer_class = QuotaSerializer
     read_roles = ALL_ROLES
     write_roles = MANAGERS
@@ -218,6 +223,7 @@ class QuotaViewSet(TenantModelViewSet):
 
     @extend_schema(request=QuotaBulkSerializer, responses=QuotaSerializer(many=True))
     @action(detail=False, methods=["post"], pagination_class=None, filter_backends=[])
+    @idempotent
     def bulk(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Create or update many quotas at once, all or nothing; errors name the
         row (``rows[3].amount``)."""
@@ -238,6 +244,7 @@ class QuotaViewSet(TenantModelViewSet):
 
     @extend_schema(request=AllocateSerializer, responses=AllocationSerializer)
     @action(detail=False, methods=["post"])
+    @idempotent
     def allocate(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Allocate a team quota top-down to its reps (or sub-teams) by prior-period
         bookings, equal shares or manual weights, largest remainder to ``unit``,
@@ -253,6 +260,7 @@ class QuotaViewSet(TenantModelViewSet):
 
     @extend_schema(request=SpreadSerializer, responses=QuotaSerializer(many=True))
     @action(detail=False, methods=["post"], pagination_class=None, filter_backends=[])
+    @idempotent
     def spread(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Spread quarter or year quotas of members and teams to their months,
         evenly or by a seasonality profile."""

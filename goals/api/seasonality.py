@@ -11,6 +11,7 @@ from goals.models import (
     SeasonalityProfile,
 )
 from spm.api.base import TenantModelViewSet
+from spm.api.scopes import Scope
 from spm.money import WEIGHT_KWARGS
 from spm.permissions import ALL_ROLES, MANAGERS
 
@@ -34,6 +35,8 @@ class SeasonalityProfileViewSet(TenantModelViewSet):
     Everyone reads; admins and managers write."""
 
     model = SeasonalityProfile
+    token_read_scope = Scope.QUOTAS_READ
+    token_write_scope = Scope.QUOTAS_WRITE
     serializer_class = SeasonalityProfileSerializer
     read_roles = ALL_ROLES
     write_roles = MANAGERS

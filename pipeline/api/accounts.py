@@ -17,6 +17,7 @@ from pipeline.models import (
 )
 from spm.api.base import TenantModelViewSet, TenantPrimaryKeyRelatedField
 from spm.api.filters import IdFilter
+from spm.api.scopes import Scope
 from spm.models import Membership
 from spm.permissions import SELLERS
 
@@ -46,6 +47,7 @@ class AccountViewSet(BulkUpsertMixin, TenantModelViewSet):
     change only accounts they own. ``POST accounts/bulk/`` upserts by external_id."""
 
     model = Account
+    token_write_scope = Scope.DEALS_WRITE
     serializer_class = AccountSerializer
     write_roles = SELLERS
     filterset_class = AccountFilter

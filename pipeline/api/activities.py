@@ -21,6 +21,7 @@ from pipeline.models import (
 )
 from spm.api.base import TenantModelViewSet, TenantPrimaryKeyRelatedField
 from spm.api.filters import IdFilter
+from spm.api.scopes import Scope
 from spm.models import Membership
 from spm.permissions import SELLERS
 
@@ -75,6 +76,7 @@ class ActivityViewSet(BulkUpsertMixin, TenantModelViewSet):
     accounts. ``POST activities/bulk/`` upserts by external_id."""
 
     model = Activity
+    token_write_scope = Scope.DEALS_WRITE
     serializer_class = ActivitySerializer
     write_roles = SELLERS
     filterset_class = ActivityFilter

@@ -17,6 +17,7 @@ from pipeline.models import (
     ImportKind,
 )
 from spm.api.errors import problem
+from spm.api.idempotency import idempotent
 from spm.money import PERCENT_KWARGS
 from spm.reach import Reach
 
@@ -119,6 +120,7 @@ def bulk_action(kind: str) -> Any:
         ),
     )
     @action(detail=False, methods=["post"], url_path="bulk")
+    @idempotent
     def bulk(self: BulkUpsertMixin, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self.bulk_upsert(request)
 

@@ -32,8 +32,10 @@ from pipeline.models import (
     StageChange,
 )
 from spm.api.base import TenantModelViewSet, TenantPrimaryKeyRelatedField
+from spm.api.etag import ETagMixin
 from spm.api.fields import DateField, MoneyField
 from spm.api.filters import IdFilter
+from spm.api.scopes import Scope
 from spm.models import Membership
 from spm.money import MONEY_KWARGS, PERCENT_KWARGS, RATE_KWARGS
 from spm.permissions import SELLERS
@@ -183,13 +185,14 @@ class DealFilter(TenantFilterSet):
         return self.team_subtree(qs, "owner", value)
 
 
-class DealViewSet(BulkUpsertMixin, TenantModelViewSet):
+class DealViewSet(ETagMixin, BulkUpsertMixin, TenantModelViewSet):
     """Deals the caller may see (admins and finance all, managers their
     subtree's, reps their own); finance reads only. Stage changes through any
     write land in ``deals/{id}/history/``. ``POST deals/bulk/`` upserts by
     external_id."""
 
     model = Deal
+    token_write_scope = Scope.DEALS_WRITE
     serializer_class = DealSerializer
     write_roles = SELLERS
     filterset_class = DealFilter

@@ -21,6 +21,7 @@ from pipeline.models import (
 from spm.api.base import TenantModelViewSet, TenantPrimaryKeyRelatedField
 from spm.api.fields import DateField
 from spm.api.filters import IdFilter
+from spm.api.scopes import Scope
 from spm.models import Membership
 from spm.permissions import SELLERS
 
@@ -78,6 +79,7 @@ class LeadViewSet(BulkUpsertMixin, TenantModelViewSet):
     ``POST leads/bulk/`` upserts by external_id."""
 
     model = Lead
+    token_write_scope = Scope.DEALS_WRITE
     serializer_class = LeadSerializer
     write_roles = SELLERS
     filterset_class = LeadFilter

@@ -11,6 +11,9 @@ from rest_framework.exceptions import NotAuthenticated, NotFound, PermissionDeni
 from rest_framework.request import Request
 
 from spm.api.csv import CsvListModelMixin
+from spm.api.errors import MissingScope
+from spm.api.scopes import Scope, scope_denial
+from spm.api.tokens import request_token
 from spm.models import Membership
 from spm.permissions import ALL_ROLES
 from spm.reach import Reach
@@ -30,10 +33,15 @@ class TenantViewSetMixin(TenantScopedQuerysetMixin):
       (with ``self.reach``) and applies the tenant filter again.
     - A record the member may read but not change (``may_write(obj)`` false)
       answers 403 to every other method, and nothing is written.
+    - A tenant API token (``spm.api.tokens``) of another tenant gets 404, as
+      any foreign slug; one without ``token_read_scope`` / ``token_write_scope``
+      (``spm.api.scopes``) gets 403 naming the scope.
     """
 
     read_roles: ClassVar[frozenset[str]] = ALL_ROLES
     write_roles: ClassVar[frozenset[str]] = ALL_ROLES
+    token_read_scope: ClassVar[str | None] = Scope.REPORTS_READ
+    token_write_scope: ClassVar[str | None] = None
     membership: Membership
     reach: Reach
 
@@ -58,13 +66,13 @@ class TenantViewSetMixin(TenantScopedQuerysetMixin):
                 raise NotFound()
             raise NotAuthenticated()
         if request.user and request.user.is_authenticated:
+            safe = request.method in permissions.SAFE_METHODS
+            self.check_token(request, tenant_id=tenant.pk, safe=safe)
             http_request.user = request.user
             membership = resolve_membership(http_request)
             if membership is None or http_request.reach is None:
                 raise NotFound()
-            roles = (
-                self.read_roles if request.method in permissions.SAFE_METHODS else self.write_roles
-            )
+            roles = self.read_roles if safe else self.write_roles
             if not http_request.reach.allowed(roles):
                 raise PermissionDenied(
                     f"This action needs one of these roles: {', '.join(sorted(roles))}."
@@ -73,6 +81,21 @@ class TenantViewSetMixin(TenantScopedQuerysetMixin):
             self.membership = membership
             self.reach = http_request.reach
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
+
+    def check_token(self, request: Request, *, tenant_id: int, safe: bool) -> None:
+        token = request_token(request)
+        if token is None:
+            return
+        if token.tenant_id != tenant_id:
+            raise NotFound()
+        denial = scope_denial(
+            safe=safe,
+            read_scope=self.token_read_scope,
+            write_scope=self.token_write_scope,
+            held=frozenset(token.scopes),
+        )
+        if denial is not None:
+            raise MissingScope(denial)
 
     def get_queryset(self) -> QuerySet:
         if getattr(self, "swagger_fake_view", False):

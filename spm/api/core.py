@@ -24,6 +24,7 @@ from spm.api.base import (
 from spm.api.csv import CsvListModelMixin
 from spm.api.fields import DateField
 from spm.api.filters import IdFilter
+from spm.api.idempotency import idempotent
 from spm.auth import request_user
 from spm.models import FiscalPeriod, Membership, Role, Team
 from spm.permissions import ADMIN, ALL_ROLES
@@ -291,6 +292,7 @@ class PeriodViewSet(TenantReadOnlyViewSet):
 
     @extend_schema(request=None, responses=PeriodSerializer)
     @action(detail=True, methods=["post"], url_path="close")
+    @idempotent
     def close(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Close a period (admin). A closed period's figures are never rewritten."""
         period = services.period_close(

@@ -12,6 +12,59 @@ from rest_framework.views import exception_handler
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
+# The problem types the API names in ``type`` (README, "Integrating with SPM");
+# every other error is ``about:blank`` with the HTTP status as its title.
+PROBLEM_TYPES = {
+    "urn:spm:problem:missing-scope": "The API token lacks the scope the endpoint needs (403).",
+    "urn:spm:problem:rate-limited": "Too many requests for the token or tenant (429).",
+    "urn:spm:problem:idempotency-key-reused": (
+        "The Idempotency-Key was used with another request body or endpoint (422)."
+    ),
+    "urn:spm:problem:idempotency-key-in-progress": (
+        "A request with the same Idempotency-Key is still being processed (409)."
+    ),
+    "urn:spm:problem:precondition-failed": (
+        "If-Match does not match the record's current ETag: someone else changed it (412)."
+    ),
+    "urn:spm:problem:precondition-required": "PUT and PATCH need an If-Match header (428).",
+}
+
+
+class Problem(exceptions.APIException):
+    """An API error with its own problem type (one of ``PROBLEM_TYPES``)."""
+
+    problem_type = "about:blank"
+
+
+class MissingScope(Problem):
+    status_code = status.HTTP_403_FORBIDDEN
+    default_detail = "This token lacks the scope this endpoint needs."
+    problem_type = "urn:spm:problem:missing-scope"
+
+
+class IdempotencyKeyReused(Problem):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = "This Idempotency-Key was used with another request."
+    problem_type = "urn:spm:problem:idempotency-key-reused"
+
+
+class IdempotencyKeyInProgress(Problem):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "A request with this Idempotency-Key is still being processed; retry later."
+    problem_type = "urn:spm:problem:idempotency-key-in-progress"
+
+
+class PreconditionFailed(Problem):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = "The record changed since you read it (If-Match does not match its ETag)."
+    problem_type = "urn:spm:problem:precondition-failed"
+
+
+class PreconditionRequired(Problem):
+    status_code = status.HTTP_428_PRECONDITION_REQUIRED
+    default_detail = "Send If-Match with the ETag of your last read of this record."
+    problem_type = "urn:spm:problem:precondition-required"
+
 
 def _flatten(detail: Any, prefix: str = "") -> list[dict[str, str]]:
     errors: list[dict[str, str]] = []
@@ -45,9 +98,10 @@ def problem(
     detail: str,
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
+    problem_type: str = "about:blank",
 ) -> Response:
     body: dict[str, Any] = {
-        "type": "about:blank",
+        "type": problem_type,
         "title": title,
         "status": status_code,
         "detail": detail,
@@ -98,4 +152,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     headers = {
         k: v for k, v in response.items() if k in ("WWW-Authenticate", "Retry-After", "Allow")
     }
-    return problem(response.status_code, title, detail, headers=headers)
+    problem_type = getattr(exc, "problem_type", "about:blank")
+    if isinstance(exc, exceptions.Throttled):
+        problem_type = "urn:spm:problem:rate-limited"
+    return problem(response.status_code, title, detail, headers=headers, problem_type=problem_type)

@@ -181,17 +181,23 @@ STATICFILES_FINDERS = [
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "spm.api.tokens.ApiTokenAuthentication",
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Tenant API tokens only; the rates are SPM_API_TOKEN_RATE and SPM_API_TENANT_RATE.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "spm.api.tokens.TokenRateThrottle",
+        "spm.api.tokens.TenantTokenRateThrottle",
+    ],
     "DEFAULT_PAGINATION_CLASS": "spm.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "spm.api.schema.SpmAutoSchema",
     "EXCEPTION_HANDLER": "spm.api.errors.problem_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
     # API bodies are JSON; an endpoint that takes a file upload declares its own parsers.
@@ -201,6 +207,11 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
 }
+# Rate limits of tenant API tokens ("<n>/<second|minute|hour|day>"): per token, and for
+# all tokens of one tenant together (README, "Integrating with SPM").
+SPM_API_TOKEN_RATE = env_str("SPM_API_TOKEN_RATE", "600/minute") or "600/minute"
+SPM_API_TENANT_RATE = env_str("SPM_API_TENANT_RATE", "3000/minute") or "3000/minute"
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "SPM API",
     "DESCRIPTION": (

@@ -11,7 +11,7 @@ import time_machine
 from goals.models import Quota
 from pipeline.models import Deal
 from spm.tenancy.context import tenant_context
-from tests.conftest import api_client_for
+from tests.conftest import api_client_for, if_match
 from tests.goals.factories import period
 from tests.pipeline.factories import stage_named
 
@@ -112,9 +112,11 @@ def test_a_partial_patch_of_a_quota_needs_no_amount_and_names_fixed_fields(world
     quota = _quota(world_a, "90000.00").json()
     client = api_client_for(world_a.admin.user)
 
-    unchanged = client.patch(f"/api/v1/alpha/quotas/{quota['id']}/", {})
-    fixed = client.patch(f"/api/v1/alpha/quotas/{quota['id']}/", {"period": 1, "measure": "x"})
-    changed = client.patch(f"/api/v1/alpha/quotas/{quota['id']}/", {"amount": "95000.00"})
+    quota_url = f"/api/v1/alpha/quotas/{quota['id']}/"
+
+    unchanged = client.patch(quota_url, {}, **if_match(client, quota_url))
+    fixed = client.patch(quota_url, {"period": 1, "measure": "x"}, **if_match(client, quota_url))
+    changed = client.patch(quota_url, {"amount": "95000.00"}, **if_match(client, quota_url))
 
     assert (unchanged.status_code, unchanged.json()["amount"]) == (200, "90000.00")
     assert fixed.json()["errors"] == [

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 import time_machine
+from openpyxl import load_workbook
 
 from spm.api.registry import tenant_router
 from tests.conftest import api_client_for
@@ -146,17 +147,21 @@ def _list_routes() -> list[str]:
     )
 
 
-def test_every_list_endpoint_answers_csv_with_its_header(world_a):
+def test_every_list_endpoint_answers_csv_and_xlsx_with_one_header(world_a):
     client = api_client_for(world_a.admin.user)
     headers = {}
     for prefix in _list_routes():
         response = client.get(f"/api/v1/alpha/{prefix}/", {"format": "csv"})
+        xlsx = client.get(f"/api/v1/alpha/{prefix}/", {"format": "xlsx"})
         assert (prefix, response.status_code, response["Content-Type"]) == (
             prefix,
             200,
             "text/csv; charset=utf-8",
         )
-        headers[prefix] = _body(response).splitlines()[0].split(",")[:2]
+        header = _body(response).splitlines()[0].split(",")
+        sheet = load_workbook(io.BytesIO(b"".join(xlsx.streaming_content)), read_only=True)
+        assert (prefix, next(sheet.active.iter_rows(values_only=True))) == (prefix, tuple(header))
+        headers[prefix] = header[:2]
     assert headers == {
         "accounts": ["id", "name"],
         "activities": ["id", "kind"],
@@ -184,6 +189,7 @@ def test_every_list_endpoint_answers_csv_with_its_header(world_a):
         "statement-lines": ["id", "statement"],
         "statements": ["id", "run"],
         "teams": ["id", "name"],
+        "tokens": ["id", "name"],
     }
 
 

@@ -90,7 +90,7 @@ def test_actions_answering_plain_lists_are_documented_as_plain_lists(schema):
         "items": {"$ref": "#/components/schemas/StageChange"},
     }
     bulk = paths["/api/v1/{tenant_slug}/quotas/bulk/"]["post"]
-    assert [p["name"] for p in bulk["parameters"]] == ["format", "tenant_slug"]
+    assert [p["name"] for p in bulk["parameters"]] == ["Idempotency-Key", "format", "tenant_slug"]
 
 
 @pytest.mark.django_db

@@ -11,7 +11,7 @@ from goals import services
 from goals.models import Goal, Objective, ObjectiveScore, Quota
 from spm import services as core_services
 from spm.tenancy.context import tenant_context
-from tests.conftest import api_client_for
+from tests.conftest import api_client_for, if_match
 from tests.goals.factories import GoalFactory, ObjectiveFactory, QuotaFactory, period
 
 pytestmark = pytest.mark.django_db
@@ -141,7 +141,10 @@ def test_manager_sets_a_quota_and_the_history_records_it(world_a):
     assert created.status_code == 201
     assert (created.json()["amount"], created.json()["source"]) == ("30000.00", "api")
     pk = created.json()["id"]
-    changed = client.patch(api(world_a, f"quotas/{pk}/"), {"amount": "32000.50"}, format="json")
+    quota_url = api(world_a, f"quotas/{pk}/")
+    changed = client.patch(
+        quota_url, {"amount": "32000.50"}, format="json", **if_match(client, quota_url)
+    )
     assert changed.json()["amount"] == "32000.50"
     history = client.get(api(world_a, f"quotas/{pk}/history/")).json()
     assert [(h["old_amount"], h["new_amount"], h["changed_by"]) for h in history] == [
@@ -166,8 +169,10 @@ def test_closed_period_quota_change_is_a_problem_naming_the_field(world_a, quota
     quota = quotas["alpha"]["rep1"]
     with tenant_context(world_a.tenant):
         core_services.period_close(world_a.tenant, period=quota.period, actor=world_a.admin.user)
-    response = api_client_for(world_a.admin.user).patch(
-        api(world_a, f"quotas/{quota.pk}/"), {"amount": "1.00"}, format="json"
+    client = api_client_for(world_a.admin.user)
+    quota_url = api(world_a, f"quotas/{quota.pk}/")
+    response = client.patch(
+        quota_url, {"amount": "1.00"}, format="json", **if_match(client, quota_url)
     )
     assert response.status_code == 400
     assert response.json()["errors"] == [

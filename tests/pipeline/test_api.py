@@ -8,7 +8,7 @@ import time_machine
 
 from pipeline.models import Account, Deal, DealSplit, Lead, Stage, StageChange
 from spm.tenancy.context import tenant_context
-from tests.conftest import api_client_for
+from tests.conftest import api_client_for, if_match
 from tests.pipeline.factories import AccountFactory, DealFactory, LeadFactory, stage_named
 
 pytestmark = pytest.mark.django_db
@@ -196,7 +196,10 @@ def test_patching_the_stage_and_moving_record_history_with_defaults(world_a):
         closing = stage_named(world_a.tenant, "Closing")
         lost = stage_named(world_a.tenant, "Closed lost")
     client = api_client_for(world_a.rep1.user)
-    response = client.patch(url(world_a, f"deals/{deal.pk}/"), {"stage": closing.pk}, format="json")
+    deal_url = url(world_a, f"deals/{deal.pk}/")
+    response = client.patch(
+        deal_url, {"stage": closing.pk}, format="json", **if_match(client, deal_url)
+    )
     assert (
         response.status_code,
         response.json()["probability"],
@@ -229,8 +232,9 @@ def test_patching_the_stage_and_moving_record_history_with_defaults(world_a):
 def test_splits_are_set_through_the_api_and_must_add_up_to_100(world_a):
     deal = make_deals(world_a)["r1b"]
     client = api_client_for(world_a.manager.user)
+    deal_url = url(world_a, f"deals/{deal.pk}/")
     bad = client.patch(
-        url(world_a, f"deals/{deal.pk}/"),
+        deal_url,
         {
             "splits": [
                 {"member": world_a.rep1.pk, "percent": "70"},
@@ -238,6 +242,7 @@ def test_splits_are_set_through_the_api_and_must_add_up_to_100(world_a):
             ]
         },
         format="json",
+        **if_match(client, deal_url),
     )
     assert bad.status_code == 400
     assert bad.json()["errors"] == [
@@ -248,7 +253,7 @@ def test_splits_are_set_through_the_api_and_must_add_up_to_100(world_a):
         }
     ]
     good = client.patch(
-        url(world_a, f"deals/{deal.pk}/"),
+        deal_url,
         {
             "splits": [
                 {"member": world_a.rep1.pk, "percent": "70"},
@@ -256,6 +261,7 @@ def test_splits_are_set_through_the_api_and_must_add_up_to_100(world_a):
             ]
         },
         format="json",
+        **if_match(client, deal_url),
     )
     assert good.status_code == 200
     assert good.json()["splits"] == [
@@ -263,7 +269,9 @@ def test_splits_are_set_through_the_api_and_must_add_up_to_100(world_a):
         {"member": world_a.rep2.pk, "percent": "30.00", "credited_amount": "750.00"},
     ]
     # Changing the amount recomputes the credits.
-    again = client.patch(url(world_a, f"deals/{deal.pk}/"), {"amount": "1000.01"}, format="json")
+    again = client.patch(
+        deal_url, {"amount": "1000.01"}, format="json", **if_match(client, deal_url)
+    )
     assert again.json()["splits"] == [
         {"member": world_a.rep1.pk, "percent": "70.00", "credited_amount": "700.01"},
         {"member": world_a.rep2.pk, "percent": "30.00", "credited_amount": "300.00"},

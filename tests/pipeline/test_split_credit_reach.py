@@ -11,7 +11,7 @@ import time_machine
 
 from pipeline.models import Deal, DealSplit
 from spm.tenancy.context import tenant_context
-from tests.conftest import api_client_for, client_for
+from tests.conftest import api_client_for, client_for, if_match
 from tests.pipeline.factories import DealFactory
 
 
@@ -82,7 +82,8 @@ def test_the_api_refuses_a_credited_rep_every_change(world_a, credited):
 
 def test_the_owners_manager_still_changes_the_deal(world_a, credited):
     api = api_client_for(world_a.other_manager.user)
-    patch = api.patch(f"/api/v1/alpha/deals/{credited.pk}/", {"name": "Shared"}, format="json")
+    deal_url = f"/api/v1/alpha/deals/{credited.pk}/"
+    patch = api.patch(deal_url, {"name": "Shared"}, format="json", **if_match(api, deal_url))
     assert (patch.status_code, patch.json()["name"]) == (200, "Shared")
 
 

@@ -1,0 +1,25 @@
+"""Browser forms of the integrations pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from spm.api.scopes import Scope
+
+EXPIRY_CHOICES = [(30, "30 days"), (90, "90 days"), (180, "180 days"), (365, "1 year")]
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(max_length=120, help_text="Who uses it, e.g. “CRM sync” or “BI export”.")
+    scopes = forms.MultipleChoiceField(choices=Scope.choices, widget=forms.CheckboxSelectMultiple)
+    expires_in_days = forms.TypedChoiceField(
+        label="Expires in", choices=EXPIRY_CHOICES, coerce=int, initial=90
+    )
+
+    def expires_at(self) -> dt.datetime:
+        days: Any = self.cleaned_data["expires_in_days"]
+        return timezone.now() + dt.timedelta(days=int(days))
