@@ -13,8 +13,8 @@ import hashlib
 from typing import Any
 
 from django.db import models
-from django.http.response import HttpResponseBase
 from rest_framework.request import Request
+from rest_framework.response import Response
 
 from spm.api.errors import PreconditionFailed, PreconditionRequired
 
@@ -52,14 +52,13 @@ class ETagMixin:
     the record's ``ETag``; PUT and PATCH need ``If-Match`` (428 without it,
     412 when it is not the current ETag, nothing saved)."""
 
-    request: Request
-
     def get_object(self) -> Any:
         instance = super().get_object()  # type: ignore[misc]
+        request: Request = self.request  # type: ignore[attr-defined]
         if getattr(self, "action", None) not in VERSIONED_ACTIONS:
             return instance
-        if self.request.method in CHECKED_METHODS:
-            header = self.request.headers.get("If-Match")
+        if request.method in CHECKED_METHODS:
+            header = request.headers.get("If-Match")
             if not header:
                 raise PreconditionRequired()
             tags = if_match_tags(header)
@@ -69,8 +68,8 @@ class ETagMixin:
         return instance
 
     def finalize_response(
-        self, request: Request, response: HttpResponseBase, *args: Any, **kwargs: Any
-    ) -> HttpResponseBase:
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
         instance = getattr(self, "_etag_instance", None)
         if instance is None or not 200 <= response.status_code < 300:

@@ -19,7 +19,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, cast
 
 from django.http.response import HttpResponseBase
 from rest_framework.exceptions import ValidationError
@@ -98,7 +98,10 @@ def _replay(answer: StoredAnswer) -> Response:
     return response
 
 
-def idempotent(action: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+ActionT = TypeVar("ActionT", bound=Callable[..., Any])
+
+
+def idempotent(action: ActionT) -> ActionT:
     """Make a tenant viewset action honour ``Idempotency-Key`` (module docstring)."""
 
     @functools.wraps(action)
@@ -132,4 +135,4 @@ def idempotent(action: Callable[..., HttpResponseBase]) -> Callable[..., HttpRes
         return response
 
     run_once.idempotent = True  # type: ignore[attr-defined]
-    return run_once
+    return cast(ActionT, run_once)

@@ -62,7 +62,10 @@ class SpmAutoSchema(AutoSchema):
         return hasattr(self.view, "token_read_scope")
 
     def _is_versioned(self) -> bool:
-        return isinstance(self.view, ETagMixin) and self.view.action in VERSIONED_ACTIONS
+        return (
+            isinstance(self.view, ETagMixin)
+            and getattr(self.view, "action", None) in VERSIONED_ACTIONS
+        )
 
     def _is_idempotent(self) -> bool:
         handler = getattr(self.view, getattr(self.view, "action", None) or "", None)
