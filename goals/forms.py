@@ -13,6 +13,7 @@ from goals import selectors
 from goals.models import Goal, GoalLevel, Metric, SeasonalityProfile
 from goals.services import AllocationMethod
 from goals.smart import parse_number, smart_check_data
+from spm.forms import VERSION_FIELD, version_field
 from spm.models import FiscalPeriod, Membership, Team, Tenant
 from spm.money import MONEY_KWARGS, PERCENT_INPUT_KWARGS, RATE_KWARGS, WEIGHT_KWARGS
 from spm.uploads import refuse_binary
@@ -176,6 +177,8 @@ class GoalForm(forms.Form):
         if goal is not None:
             parent_qs = parent_qs.exclude(pk=goal.pk)
         fields = self.fields
+        if goal is not None:
+            fields[VERSION_FIELD] = version_field(goal)
         fields["owner_team"].queryset = team_qs  # type: ignore[attr-defined]
         fields["owner_team"].label_from_instance = lambda t: ("— " * t.depth) + t.name  # type: ignore[attr-defined]
         fields["owner_membership"].queryset = member_qs  # type: ignore[attr-defined]

@@ -17,10 +17,14 @@ from integrations.models import ApiToken
 from spm.permissions import ADMIN
 from spm.tenancy.views import TenantViewMixin
 
+# Where a new token's key waits for the page it is shown on (once: it is popped).
+ISSUED_KEY_SESSION = "integrations.issued_token"
+
 
 class ApiTokenListView(TenantViewMixin, TemplateView):
-    """Create, list and revoke API tokens; a new token's key is shown once,
-    in the answer to the form that created it."""
+    """Create, list and revoke API tokens. A new token's key is shown once, on
+    the page the creation redirects to (so a reload neither shows it again nor
+    creates another token)."""
 
     template_name = "integrations/token_list.html"
     model = ApiToken
@@ -29,6 +33,7 @@ class ApiTokenListView(TenantViewMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context.setdefault("form", ApiTokenForm())
+        context["issued"] = self.request.session.pop(ISSUED_KEY_SESSION, None)
         context["tokens"] = selectors.api_tokens_for(self.tenant)
         return context
 
@@ -47,8 +52,13 @@ class ApiTokenListView(TenantViewMixin, TemplateView):
                 for field, errors in exc.message_dict.items():
                     form.add_error(field if field in form.fields else None, errors)
             else:
-                context = self.get_context_data(issued=issued, form=ApiTokenForm())
-                return self.render_to_response(context)
+                request.session[ISSUED_KEY_SESSION] = {
+                    "name": issued.token.name,
+                    "key": issued.key,
+                }
+                return HttpResponseRedirect(
+                    reverse("integrations:token-list", args=[self.tenant.slug])
+                )
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
 

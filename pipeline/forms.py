@@ -20,7 +20,7 @@ from pipeline.models import (
     Stage,
 )
 from pipeline.services import DEAL_FIELDS
-from spm.forms import TenantScopedFormMixin
+from spm.forms import VERSION_FIELD, TenantScopedFormMixin, version_field
 from spm.models import FiscalPeriod, Membership, PeriodKind, Tenant
 from spm.money import PERCENT_KWARGS, RATE_KWARGS
 from spm.reach import Reach
@@ -97,11 +97,14 @@ class DealForm(TenantScopedFormMixin, forms.ModelForm):
         if not self.instance.pk:
             self.initial.setdefault("currency", tenant.currency)
             self.initial.setdefault("owner", reach.pk)
+        else:
+            self.fields[VERSION_FIELD] = version_field(self.instance)
 
     def service_kwargs(self) -> dict[str, Any]:
         """Fields for the deal services. Probability and forecast category go
         only when the user changed them, so a new stage brings its defaults."""
         data = dict(self.cleaned_data)
+        data.pop(VERSION_FIELD, None)
         for name in ("probability", "forecast_category", "exchange_rate", "close_date"):
             if data.get(name) in (None, ""):
                 data.pop(name, None)

@@ -8,6 +8,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from spm.models import Membership, Role, Team, Tenant
+from spm.versioning import STALE_RECORD, current_version, etag_for
+
+VERSION_FIELD = "version"
 
 
 def form_errors_add(form: forms.BaseForm, exc: ValidationError, *, prefix: str = "") -> None:
@@ -18,6 +21,24 @@ def form_errors_add(form: forms.BaseForm, exc: ValidationError, *, prefix: str =
     for field, errors in named.items():
         name = f"{prefix}{field}"
         form.add_error(name if name in form.fields else None, errors)
+
+
+def version_field(instance: Any) -> forms.CharField:
+    """The hidden field an edit form carries: ``instance``'s version when the
+    page was rendered (``spm.versioning``, the API's ETag)."""
+    return forms.CharField(widget=forms.HiddenInput, required=False, initial=etag_for(instance))
+
+
+def version_is_current(form: forms.BaseForm, instance: Any) -> bool:
+    """Whether ``instance`` is still as it was when ``form`` was rendered; when
+    not, the form says so (``STALE_RECORD``) and nothing should be saved.
+    Locks the row until the transaction ends. A post that carries no version
+    (not from one of SPM's forms) is not checked."""
+    sent = form.data.get(form.add_prefix(VERSION_FIELD))
+    if not sent or sent == current_version(instance):
+        return True
+    form.add_error(None, STALE_RECORD)
+    return False
 
 
 class TenantScopedFormMixin:

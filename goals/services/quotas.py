@@ -26,6 +26,12 @@ from spm.models import FiscalPeriod, Membership, Team, Tenant
 from spm.money import CENT, MONEY_LIMIT, MONEY_MAX
 from spm.periods import active_days
 from spm.services import audit_record, period_require_open
+from spm.versioning import current_version
+
+STALE_QUOTA = (
+    "Someone else changed this quota since the grid was shown. Reload the grid to see "
+    "their amount, or enter yours again to replace it."
+)
 
 
 @dataclass(frozen=True)
@@ -240,18 +246,26 @@ def quota_cell_save(
     measure: str = Measure.BOOKINGS,
     membership: Membership | None = None,
     team: Team | None = None,
+    version: str | None = None,
 ) -> Quota | None:
     """One cell of the quota grid as it was typed: empty text removes the
     subject's quota of the period (when there is one), a number sets it
     (``quota_set``). Returns the quota set, or None once removed.
 
-    Raises ValidationError naming ``amount`` when the text is not a number,
-    and every refusal of ``quota_set`` and ``quota_delete``."""
+    ``version`` is the quota's version when the cell was shown
+    (``spm.versioning``; empty for an empty cell); when the quota changed
+    since, nothing is saved. None skips the check.
+
+    Raises ValidationError naming ``amount`` when the text is not a number or
+    the quota changed since ``version``, and every refusal of ``quota_set``
+    and ``quota_delete``."""
+    existing = Quota.objects.filter(
+        tenant=tenant, period=period, measure=measure, membership=membership, team=team
+    ).first()
+    if version is not None and version != (current_version(existing) if existing else ""):
+        raise ValidationError({"amount": STALE_QUOTA})
     amount, given = parse_number(text)
     if not given:
-        existing = Quota.objects.filter(
-            tenant=tenant, period=period, measure=measure, membership=membership, team=team
-        ).first()
         if existing is not None:
             quota_delete(tenant, actor=actor, quota=existing)
         return None

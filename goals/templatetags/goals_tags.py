@@ -4,11 +4,13 @@ through the one formatting rule (``spm.formatting``)."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django import template
 
 from goals.models import MONEY_METRICS, PERCENT_METRICS, Goal
 from spm.formatting import current_formats
+from spm.versioning import etag_for
 
 register = template.Library()
 
@@ -33,3 +35,10 @@ def goal_value(value: Decimal | None, goal: Goal) -> str:
 @register.filter
 def get_item(mapping: dict, key: object) -> object:
     return mapping.get(key)
+
+
+@register.filter
+def record_version(record: Any) -> str:
+    """The version a grid cell sends back with its edit (``spm.versioning``);
+    empty for an empty cell."""
+    return "" if record is None else etag_for(record)

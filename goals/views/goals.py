@@ -21,7 +21,7 @@ from goals.forms import (
 )
 from goals.models import Goal, GoalLevel, GoalStatus
 from goals.views.base import GoalsPageMixin
-from spm.forms import form_errors_add
+from spm.forms import VERSION_FIELD, form_errors_add, version_is_current
 
 
 class GoalListView(GoalsPageMixin, ListView):
@@ -85,8 +85,8 @@ class GoalFormView(GoalsPageMixin, TemplateView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         goal = self.get_goal()
         form = GoalForm(request.POST, tenant=self.tenant, viewer=self.membership, goal=goal)
-        if form.is_valid():
-            data = form.cleaned_data
+        if form.is_valid() and (goal is None or version_is_current(form, goal)):
+            data = {k: v for k, v in form.cleaned_data.items() if k != VERSION_FIELD}
             try:
                 if goal is None:
                     goal = services.goal_create(

@@ -88,6 +88,7 @@ class QuotaCellView(GoalsPageMixin, View):
                     measure=measure,
                     membership=target if isinstance(target, Membership) else None,
                     team=target if isinstance(target, Team) else None,
+                    version=request.POST.get("version"),
                 )
             except ValidationError as exc:
                 error = " ".join(exc.messages)

@@ -30,7 +30,7 @@ from pipeline.models import (
     Stage,
 )
 from pipeline.views.common import DealFilters
-from spm.forms import form_errors_add
+from spm.forms import form_errors_add, version_is_current
 from spm.permissions import SELLERS
 from spm.tenancy.views import TenantViewMixin
 
@@ -225,7 +225,7 @@ class DealDetailView(DealPageMixin, TemplateView):
             reach=self.reach,
         )
         formset = SplitFormSet(request.POST, tenant=self.tenant, prefix="splits")
-        if form.is_valid() and formset.is_valid():
+        if form.is_valid() and formset.is_valid() and version_is_current(form, deal):
             try:
                 services.deal_update(
                     self.tenant,

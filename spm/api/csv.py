@@ -31,6 +31,7 @@ from django.http import FileResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from rest_framework import mixins, serializers
 from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
@@ -110,7 +111,9 @@ def _xlsx_cell(sheet: WriteOnlyWorksheet, value: Any, *, decimal: bool) -> Any:
         cell.number_format = "#,##0" + ("." + "0" * places if places else "")
         return cell
     if isinstance(value, bool) or not isinstance(value, int):
-        return _text(value)
+        text = _text(value)
+        # XML cannot hold control characters: the cell keeps the rest of the text.
+        return ILLEGAL_CHARACTERS_RE.sub("", text) if isinstance(text, str) else text
     return value
 
 

@@ -1,46 +1,22 @@
 """Optimistic concurrency: ``ETag`` on reads, ``If-Match`` required on PUT/PATCH.
 
-A record's version (:func:`etag_for`) is a digest of its stored field
-values, so any change, through the API, a page, an import or a bulk update,
-gives it a new one. The browser's edit forms carry the same version in a
-hidden field (``spm.forms.VersionedFormMixin``) and refuse a stale save the
-same way.
+The ETag is the record's version (``spm.versioning``); the browser's edit
+forms carry the same version in a hidden field and refuse a stale save the
+same way (``spm.forms.version_is_current``).
 """
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
-from django.db import models
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from spm.api.errors import PreconditionFailed, PreconditionRequired
+from spm.versioning import current_version, etag_for, stored
 
 CHECKED_METHODS = frozenset({"PUT", "PATCH"})
 VERSIONED_ACTIONS = frozenset({"retrieve", "update", "partial_update"})
-
-
-def etag_for(instance: models.Model) -> str:
-    """The quoted strong ETag of ``instance``'s stored field values."""
-    digest = hashlib.sha256()
-    for field in instance._meta.concrete_fields:
-        digest.update(f"{field.attname}={field.value_to_string(instance)}\x1f".encode())
-    return f'"{digest.hexdigest()[:32]}"'
-
-
-def current_version(instance: models.Model) -> str:
-    """``instance``'s ETag as stored now, the row locked until the transaction
-    ends (so no other writer slips in between the check and the save)."""
-    return etag_for(_stored(instance).select_for_update().get())
-
-
-def _stored(instance: models.Model) -> models.QuerySet:
-    return type(instance)._base_manager.filter(
-        tenant_id=instance.tenant_id,  # type: ignore[attr-defined]
-        pk=instance.pk,
-    )
 
 
 def if_match_tags(header: str) -> set[str]:
@@ -76,7 +52,7 @@ class ETagMixin:
             return response
         if request.method in CHECKED_METHODS:
             # The answer describes the record as saved: read its new version.
-            instance = _stored(instance).first()
+            instance = stored(instance).first()
         if instance is not None:
             response["ETag"] = etag_for(instance)
         return response

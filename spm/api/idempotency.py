@@ -19,7 +19,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, Protocol, cast
 
 from django.http.response import HttpResponseBase
 from rest_framework.exceptions import ValidationError
@@ -98,10 +98,7 @@ def _replay(answer: StoredAnswer) -> Response:
     return response
 
 
-ActionT = TypeVar("ActionT", bound=Callable[..., Any])
-
-
-def idempotent(action: ActionT) -> ActionT:
+def idempotent[ActionT: Callable[..., Any]](action: ActionT) -> ActionT:
     """Make a tenant viewset action honour ``Idempotency-Key`` (module docstring)."""
 
     @functools.wraps(action)

@@ -56,7 +56,7 @@ def test_anonymous_answers_are_the_login_page_and_a_401(world_a):
     )
     assert (api.status_code, api["WWW-Authenticate"], api.json()) == (
         401,
-        "Token",
+        'Bearer realm="api"',
         {
             "type": "about:blank",
             "title": "Unauthorized",

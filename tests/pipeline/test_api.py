@@ -180,9 +180,8 @@ def test_other_tenants_deals_are_404_and_never_listed(world_a, world_b):
     with tenant_context(world_b.tenant):
         stage = stage_named(world_b.tenant, "Closing")
     # Another tenant's stage id is not a valid choice.
-    response = admin.patch(
-        url(world_a, f"deals/{make_deals(world_a)['r1a'].pk}/"), {"stage": stage.pk}, format="json"
-    )
+    own_url = url(world_a, f"deals/{make_deals(world_a)['r1a'].pk}/")
+    response = admin.patch(own_url, {"stage": stage.pk}, format="json", **if_match(admin, own_url))
     assert response.status_code == 400
     assert response.json()["errors"] == [
         {"field": "stage", "message": f'Invalid pk "{stage.pk}" - object does not exist.'}
