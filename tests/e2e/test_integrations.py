@@ -41,8 +41,11 @@ def test_admin_creates_a_token_sees_it_once_and_revokes_it(live_server, page, wo
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
     assert client.get("/api/v1/alpha/deals/").status_code == 200
 
+    page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{live_server.url}/alpha/integrations/")
     expect(page.locator("[data-testid=token-key]")).to_have_count(0)
+    assert page.evaluate("document.documentElement.scrollWidth") == 390
+    shot(page, "phone-api-tokens")
     row.locator("button:has-text('Revoke')").click()
     expect(page.locator(".msg-success")).to_have_text(
         "Token “CRM sync” revoked: it no longer works."
