@@ -40,7 +40,7 @@ from incentives.forms import (
     document_errors_place,
 )
 from incentives.models import Plan, PlanVersion
-from spm.forms import form_errors_add
+from spm.forms import VERSION_FIELD, form_errors_add, version_field, version_is_current
 from spm.permissions import ADMIN, READ_ALL
 from spm.tenancy.views import TenantViewMixin
 
@@ -205,7 +205,9 @@ class ComponentEditView(_VersionWriteMixin, View):
         config = components[index] if index < len(components) else {}
         kpis = services.known_kpis(self.tenant)
         if data is not None:
-            return ComponentForm(data, kpis=kpis), BandFormSet(data, prefix="band")
+            form = ComponentForm(data, kpis=kpis)
+            form.fields[VERSION_FIELD] = version_field(version)
+            return form, BandFormSet(data, prefix="band")
         initial = (
             ComponentForm.initial_from(config)
             if config
@@ -220,7 +222,9 @@ class ComponentEditView(_VersionWriteMixin, View):
             }
         )
         bands = [BandForm.initial_from(b) for b in config.get("rate_table") or []]
-        return ComponentForm(initial=initial, kpis=kpis), BandFormSet(initial=bands, prefix="band")
+        form = ComponentForm(initial=initial, kpis=kpis)
+        form.fields[VERSION_FIELD] = version_field(version)
+        return form, BandFormSet(initial=bands, prefix="band")
 
     def _render(
         self, version: PlanVersion, index: int, form: Any, bands: Any, **extra: Any
@@ -255,7 +259,7 @@ class ComponentEditView(_VersionWriteMixin, View):
         index = self.component_index(request, version)
         form, bands = self._forms(version, index, request.POST)
         others: list[tuple[str, str]] = []
-        if form.is_valid() and bands.is_valid():
+        if form.is_valid() and bands.is_valid() and version_is_current(form, version):
             rows = [b for b in bands.forms if not b.is_blank()]
             document = _with_component(
                 version, index, component_from_forms(form, rows, keep=_config(version, index))
@@ -351,19 +355,20 @@ class DocumentEditView(_VersionWriteMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         version = self.version()
-        context.setdefault(
-            "form",
-            DocumentForm(
+        if "form" not in context:
+            form = DocumentForm(
                 initial={"text": plan_document_dump(plan_document_validate(version.document))}
-            ),
-        )
+            )
+            form.fields[VERSION_FIELD] = version_field(version)
+            context["form"] = form
         context.update(version=version, active_tab="plans")
         return context
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         version = self.version()
         form = DocumentForm(request.POST, request.FILES)
-        if form.is_valid():
+        form.fields[VERSION_FIELD] = version_field(version)
+        if form.is_valid() and version_is_current(form, version):
             try:
                 services.plan_version_update(
                     self.tenant, version=version, source=form.source(), actor=self.membership

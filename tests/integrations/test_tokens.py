@@ -212,3 +212,13 @@ def test_tenant_rate_limit_counts_all_its_tokens(world_a, world_b, settings):
         ]
 
     assert statuses == [200, 200, 200, 429, 200]
+
+
+def test_a_token_request_costs_a_fixed_number_of_queries(world_a, django_assert_num_queries):
+    client = bearer(issue_token(world_a.admin, ["reports:read"]).key)
+    client.get("/api/v1/alpha/teams/")  # records the token's use (at most once a minute)
+
+    with django_assert_num_queries(16):
+        response = client.get("/api/v1/alpha/teams/")
+
+    assert response.status_code == 200

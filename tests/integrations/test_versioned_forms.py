@@ -11,6 +11,8 @@ import pytest
 from django.urls import reverse
 
 from goals.models import Goal, Quota
+from incentives.models import PlanVersion
+from incentives.services import plan_version_create
 from pipeline.models import Deal
 from spm.tenancy.context import tenant_context
 from spm.versioning import STALE_RECORD, etag_for
@@ -125,3 +127,40 @@ def test_a_stale_quota_cell_is_refused_beside_the_cell(world_a):
     assert retried.status_code == 200
     with tenant_context(world_a.tenant):
         assert Quota.objects.get(pk=quota.pk).amount == Decimal("7.00")
+
+
+def test_a_stale_plan_document_edit_is_refused(world_a):
+    with tenant_context(world_a.tenant):
+        version = plan_version_create(
+            world_a.tenant,
+            source={
+                "schema_version": 1,
+                "name": "AE plan",
+                "effective_from": "2027-01-01",
+                "components": [
+                    {
+                        "key": "bookings",
+                        "measure": "credited_bookings",
+                        "rate_table_on": "amount",
+                        "rate_table": [{"from": "0", "rate": "5"}],
+                    }
+                ],
+            },
+            actor=world_a.admin,
+        )
+    client = client_for(world_a.admin.user)
+    edit_url = reverse("incentives:document-edit", args=["alpha", version.pk])
+    form = client.get(edit_url).context["form"]
+    data = {
+        "text": form["text"].value().replace("rate: '5'", "rate: '7'"),
+        "version": form["version"].value(),
+    }
+    with tenant_context(world_a.tenant):
+        PlanVersion.objects.filter(pk=version.pk).update(effective_to="2027-12-31")
+
+    stale = client.post(edit_url, data)
+
+    assert stale.context["form"].non_field_errors() == [STALE_RECORD]
+    with tenant_context(world_a.tenant):
+        stored = PlanVersion.objects.get(pk=version.pk).document
+    assert stored["components"][0]["rate_table"][0]["rate"] == "5"
