@@ -292,6 +292,14 @@ def statements_visible(tenant: Tenant, *, reach: Reach) -> QuerySet[Statement]:
 # Pages ---------------------------------------------------------------------------------
 
 
+def totals_by_currency(amounts: Iterable[tuple[str, Decimal]]) -> list[tuple[str, Decimal]]:
+    """Sums per currency, in currency order (statements in several payout currencies)."""
+    sums: dict[str, Decimal] = {}
+    for currency, amount in amounts:  # a period's loaded statements
+        sums[currency] = sums.get(currency, Decimal("0.00")) + amount
+    return sorted(sums.items())
+
+
 @dataclass(frozen=True)
 class PeriodStatements:
     """The statements of one period as finance reviews them."""
@@ -299,7 +307,7 @@ class PeriodStatements:
     run: CalcRun | None
     newer_preview: CalcRun | None
     statements: list[Statement]
-    total: Decimal
+    totals: list[tuple[str, Decimal]]  # (currency, sum), members are paid in several
     without_plan: list[Membership]
     negative: list[Statement]
     capped: list[Statement]
@@ -345,7 +353,7 @@ def period_statements(tenant: Tenant, *, reach: Reach, period: FiscalPeriod) -> 
         if published and preview and preview.created_at > published.created_at
         else None,
         statements=statements,
-        total=sum((s.total for s in statements), Decimal("0.00")),
+        totals=totals_by_currency((s.currency, s.total) for s in statements),
         without_plan=without_plan,
         negative=[s for s in statements if s.total < 0 or s.draw_owed > 0],
         capped=[s for s in statements if getattr(s, "capped", False)],
@@ -355,6 +363,7 @@ def period_statements(tenant: Tenant, *, reach: Reach, period: FiscalPeriod) -> 
 @dataclass(frozen=True)
 class CompareRow:
     member: Membership
+    currency: str  # the member's payout currency
     total: Decimal | None
     baseline: Decimal | None
 
@@ -367,8 +376,8 @@ class CompareRow:
 class RunComparison:
     baseline: CalcRun | None
     rows: list[CompareRow]
-    total: Decimal
-    baseline_total: Decimal
+    totals: list[tuple[str, Decimal]]  # per currency
+    baseline_totals: list[tuple[str, Decimal]]
 
 
 def run_compare(tenant: Tenant, *, run: CalcRun) -> RunComparison:
@@ -391,18 +400,22 @@ def run_compare(tenant: Tenant, *, run: CalcRun) -> RunComparison:
     now: dict[int, Decimal] = {}
     before: dict[int, Decimal] = {}
     members: dict[int, Membership] = {}
+    currency: dict[int, str] = {}
     for statement in statements:  # two runs' statements, already loaded
         members[statement.membership_id] = statement.membership
+        currency[statement.membership_id] = statement.currency
         (now if statement.run_id == run.pk else before)[statement.membership_id] = statement.total
     rows = [
-        CompareRow(member=members[pk], total=now.get(pk), baseline=before.get(pk))
+        CompareRow(
+            member=members[pk], currency=currency[pk], total=now.get(pk), baseline=before.get(pk)
+        )
         for pk in sorted(members, key=lambda pk: members[pk].display_name)
     ]
     return RunComparison(
         baseline=baseline,
         rows=rows,
-        total=sum(now.values(), Decimal("0.00")),
-        baseline_total=sum(before.values(), Decimal("0.00")),
+        totals=totals_by_currency((currency[pk], amount) for pk, amount in now.items()),
+        baseline_totals=totals_by_currency((currency[pk], amount) for pk, amount in before.items()),
     )
 
 

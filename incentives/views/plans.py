@@ -15,7 +15,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -81,11 +81,19 @@ class PlanListView(TenantViewMixin, ListView):
     context_object_name = "plans"
 
     def scope_queryset(self, qs: QuerySet) -> QuerySet:
-        return qs.annotate(version_count=Count("versions")).prefetch_related("versions")
+        return qs.prefetch_related(
+            Prefetch(
+                "versions",
+                queryset=PlanVersion.objects.filter(tenant=self.tenant).order_by("number"),
+            )
+        )
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context.update(active_tab="plans", new_form=NewPlanForm())
+        context.update(
+            active_tab="plans",
+            rows=[(plan, list(plan.versions.all())) for plan in context["plans"]],
+        )
         return context
 
 

@@ -357,7 +357,7 @@ def test_finance_reviews_a_periods_statements_with_totals_and_exceptions(
     assert [(s.membership.display_name, s.total) for s in review.statements] == [
         ("Ray One", D("500.00"))
     ]
-    assert review.total == D("500.00")
+    assert review.totals == [("USD", D("500.00"))]
     assert [m.display_name for m in review.without_plan] == [
         "Mia Manager",
         "Max Other",
@@ -414,3 +414,23 @@ def test_another_tenants_version_is_404_in_the_builder(world_a, world_b):
     for path in ("", "component/?component=0", "document/", "export/"):
         assert client.get(f"/alpha/incentives/versions/{theirs.pk}/{path}").status_code == 404
     assert client.post(f"/alpha/incentives/versions/{theirs.pk}/copy/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("role", "path", "queries"),
+    [
+        # The layout (session, user, membership, nav, locale) takes about a dozen.
+        ("finance", "statements/?period={period}", 19),
+        ("finance", "runs/{run}/", 17),
+        ("admin", "plans/", 15),
+        ("admin", "assignments/?period={period}", 20),
+    ],
+)
+def test_review_pages_read_in_a_fixed_number_of_queries(
+    in_tenant_a, world_a, q1_run, role, path, queries, django_assert_num_queries
+):
+    client = client_for(getattr(world_a, role).user)
+    url = "/alpha/incentives/" + path.format(period=q1_run.period_id, run=q1_run.pk)
+    client.get(url)  # the session and caches warm
+    with django_assert_num_queries(queries):
+        client.get(url)
