@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -11,7 +12,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from integrations import services
-from integrations.models import ApiToken
+from integrations.models import (
+    ApiToken,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookSubscription,
+)
+from integrations.webhooks import services as webhooks
 from spm.api.base import TenantGenericViewSet
 from spm.api.csv import CsvListModelMixin
 from spm.api.registry import tenant_router
@@ -92,4 +100,156 @@ class ApiTokenViewSet(CsvListModelMixin, mixins.RetrieveModelMixin, TenantGeneri
         return Response(ApiTokenSerializer(token).data)
 
 
+# Webhooks ---------------------------------------------------------------------------------
+
+
+class WebhookSubscriptionSerializer(serializers.ModelSerializer):
+    event_types = serializers.ListField(
+        child=serializers.ChoiceField(choices=WebhookEvent.choices), allow_empty=False
+    )
+    secret = serializers.CharField(
+        read_only=True, help_text="Signing secret (whsec_...): verify each delivery with it."
+    )
+
+    class Meta:
+        model = WebhookSubscription
+        fields = [
+            "id",
+            "url",
+            "description",
+            "event_types",
+            "secret",
+            "status",
+            "status_reason",
+            "consecutive_failures",
+            "created_at",
+        ]
+        read_only_fields = [
+            "id",
+            "secret",
+            "status",
+            "status_reason",
+            "consecutive_failures",
+            "created_at",
+        ]
+
+
+class WebhookSubscriptionViewSet(
+    CsvListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    TenantGenericViewSet,
+):
+    """Webhook subscriptions (admins): an HTTPS URL and the event types it
+    receives; ``resume`` after a pause."""
+
+    model = WebhookSubscription
+    serializer_class = WebhookSubscriptionSerializer
+    read_roles = ADMIN
+    write_roles = ADMIN
+    filterset_fields = ["status"]
+    ordering = ["created_at", "id"]
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = self.get_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        subscription = webhooks.webhook_subscribe(
+            self.tenant, actor=self.membership, **data.validated_data
+        )
+        return Response(self.get_serializer(subscription).data, status=201)
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        subscription = self.get_object()
+        data = self.get_serializer(subscription, data=request.data, partial=kwargs.get("partial"))
+        data.is_valid(raise_exception=True)
+        fields = {
+            "url": subscription.url,
+            "event_types": subscription.event_types,
+            "description": subscription.description,
+            **data.validated_data,
+        }
+        updated = webhooks.webhook_update(
+            self.tenant, subscription=subscription, actor=self.membership, **fields
+        )
+        return Response(self.get_serializer(updated).data)
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self.update(request, *args, partial=True, **kwargs)
+
+    def perform_destroy(self, instance: WebhookSubscription) -> None:
+        webhooks.webhook_delete(self.tenant, subscription=instance, actor=self.membership)
+
+    @extend_schema(request=None, responses=WebhookSubscriptionSerializer)
+    @action(detail=True, methods=["post"])
+    def resume(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Make a paused subscription active again."""
+        subscription = webhooks.webhook_resume(
+            self.tenant, subscription=self.get_object(), actor=self.membership
+        )
+        return Response(self.get_serializer(subscription).data)
+
+
+class WebhookAttemptSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookAttempt
+        fields = [
+            "number",
+            "trigger",
+            "requested_at",
+            "status_code",
+            "duration_ms",
+            "response_excerpt",
+            "error",
+        ]
+        read_only_fields = fields
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    log = WebhookAttemptSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = WebhookDelivery
+        fields = [
+            "id",
+            "subscription",
+            "message_id",
+            "event_type",
+            "payload",
+            "status",
+            "attempts",
+            "last_status_code",
+            "created_at",
+            "last_attempt_at",
+            "next_attempt_at",
+            "log",
+        ]
+        read_only_fields = fields
+
+
+class WebhookDeliveryViewSet(CsvListModelMixin, mixins.RetrieveModelMixin, TenantGenericViewSet):
+    """The delivery log (admins): each message with its attempts; ``replay``
+    sends one again."""
+
+    model = WebhookDelivery
+    serializer_class = WebhookDeliverySerializer
+    read_roles = ADMIN
+    write_roles = ADMIN
+    filterset_fields = ["subscription", "status", "event_type"]
+    ordering = ["-created_at", "-id"]
+
+    def scope_queryset(self, qs: QuerySet) -> QuerySet:
+        return qs.prefetch_related("log")
+
+    @extend_schema(request=None, responses={202: WebhookDeliverySerializer})
+    @action(detail=True, methods=["post"])
+    def replay(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Send this message again (same ``webhook-id``, new signature)."""
+        delivery = webhooks.webhook_delivery_replay(
+            self.tenant, delivery=self.get_object(), actor=self.membership
+        )
+        return Response(self.get_serializer(delivery).data, status=202)
+
+
 tenant_router.register("tokens", ApiTokenViewSet, basename="api-token")
+tenant_router.register("webhooks", WebhookSubscriptionViewSet, basename="webhook")
+tenant_router.register("webhook-deliveries", WebhookDeliveryViewSet, basename="webhook-delivery")

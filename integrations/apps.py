@@ -15,7 +15,8 @@ class IntegrationsConfig(AppConfig):
     nav = [("Integrations", "integrations:token-list", ADMIN)]
 
     def ready(self) -> None:
-        # Plugs the token and idempotency stores into the API's core hooks (spm.api).
-        from integrations import hooks
+        # Plugs the token and idempotency stores into the API's core hooks (spm.api), and
+        # subscribes the webhook dispatch to the domain events (spm.events).
+        from integrations import hooks, receivers  # noqa: F401
 
         hooks.install()

@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from integrations.models import WebhookEvent
 from spm.api.scopes import Scope
 
 EXPIRY_CHOICES = [(30, "30 days"), (90, "90 days"), (180, "180 days"), (365, "1 year")]
@@ -23,3 +24,18 @@ class ApiTokenForm(forms.Form):
     def expires_at(self) -> dt.datetime:
         days: Any = self.cleaned_data["expires_in_days"]
         return timezone.now() + dt.timedelta(days=int(days))
+
+
+class WebhookSubscriptionForm(forms.Form):
+    url = forms.URLField(
+        label="Endpoint URL",
+        max_length=500,
+        assume_scheme="https",
+        help_text="HTTPS, reachable from the internet (private addresses are refused).",
+    )
+    description = forms.CharField(max_length=200, required=False)
+    event_types = forms.MultipleChoiceField(
+        label="Events",
+        choices=WebhookEvent.choices,
+        widget=forms.CheckboxSelectMultiple,
+    )

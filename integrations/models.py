@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.postgres.fields import ArrayField
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
@@ -70,3 +71,115 @@ class IdempotentRequest(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} [{self.key}]"
+
+
+# Webhooks ---------------------------------------------------------------------------------
+
+
+class WebhookEvent(models.TextChoices):
+    """The event types a webhook subscription may ask for (the ``type`` of each message)."""
+
+    DEAL_WON = "deal.won", "Deal won"
+    QUOTA_CHANGED = "quota.changed", "Quota changed"
+    STATEMENT_PUBLISHED = "statement.published", "Statement published"
+    STATEMENT_DISPUTED = "statement.disputed", "Statement disputed"
+    STATEMENT_DISPUTE_RESOLVED = "statement.dispute_resolved", "Statement dispute resolved"
+    FORECAST_SUBMITTED = "forecast.submitted", "Forecast submitted"
+    GOAL_APPROVED = "goal.approved", "Goal approved"
+    REVIEW_COMPLETED = "review.completed", "Review completed"
+    KPI_RUN_FINISHED = "kpi_run.finished", "KPI run finished"
+
+
+class WebhookSubscription(TenantModel):
+    """An HTTPS endpoint of the tenant's that receives the events it asks for,
+    signed with its own secret (Standard Webhooks). Paused after
+    ``WEBHOOK_PAUSE_AFTER_FAILURES`` deliveries in a row failed every attempt."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+
+    url = models.URLField(max_length=500)
+    description = models.CharField(max_length=200, blank=True)
+    event_types = ArrayField(models.CharField(max_length=40, choices=WebhookEvent.choices))
+    # ``whsec_`` + base64 of 32 random bytes; kept in clear because every delivery signs with it.
+    secret = models.CharField(max_length=80)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.ACTIVE)
+    status_reason = models.CharField(max_length=300, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    created_by = TenantForeignKey(
+        Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(TenantModel):
+    """One message for one subscription: the signed payload and where its
+    attempts stand. ``message_id`` is the ``webhook-id`` header, the same on
+    every attempt and replay so that receivers can drop duplicates."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    subscription = TenantForeignKey(
+        WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    message_id = models.CharField(max_length=40)
+    event_type = models.CharField(max_length=40, choices=WebhookEvent.choices)
+    payload = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "subscription", "message_id"], name="webhookdelivery_message"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["tenant", "subscription", "created_at"], name="webhookdelivery_log"
+            )
+        ]
+
+
+class WebhookAttempt(TenantModel):
+    """One HTTP request of a delivery: what the receiver answered and how long it took."""
+
+    class Trigger(models.TextChoices):
+        AUTOMATIC = "automatic", "Automatic"
+        REPLAY = "replay", "Replay"
+
+    delivery = TenantForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="log")
+    number = models.PositiveIntegerField()
+    trigger = models.CharField(max_length=10, choices=Trigger.choices)
+    requested_at = models.DateTimeField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField()
+    response_excerpt = models.CharField(max_length=500, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["delivery_id", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "delivery", "number"], name="webhookattempt_number"
+            )
+        ]
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300

@@ -217,6 +217,87 @@ class PeriodClosed(Event):
     period_id: int
 
 
+# Goals, statements, forecasts, reviews, runs ------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GoalStatusChanged(Event):
+    """A goal moved through its approval flow (draft, proposed, approved, ...)."""
+
+    goal_id: int
+    owner_membership_id: int | None
+    owner_team_id: int | None
+    old_status: str
+    new_status: str
+    actor_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedStatement:
+    statement_id: int
+    membership_id: int
+    total: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class StatementsPublished(Event):
+    """A calculation run was published: its statements are now the period's."""
+
+    run_id: int
+    period_id: int
+    statements: tuple[PublishedStatement, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StatementDisputed(Event):
+    """A member disputed a line or the whole of their statement (the incentives
+    dispute service publishes it)."""
+
+    dispute_id: int
+    statement_id: int
+    membership_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class StatementDisputeResolved(Event):
+    """A dispute was settled; ``outcome`` is the dispute's final status."""
+
+    dispute_id: int
+    statement_id: int
+    membership_id: int
+    outcome: str
+
+
+@dataclass(frozen=True, slots=True)
+class ForecastSubmitted(Event):
+    """A member submitted their forecast call for a period (the pipeline forecast
+    service publishes it)."""
+
+    forecast_id: int
+    membership_id: int
+    period_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewCompleted(Event):
+    """A performance review was completed (the coaching review service publishes it)."""
+
+    review_id: int
+    membership_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRunFinished(Event):
+    """A long job recorded its end (``spm.services.task_run``); ``kind`` names
+    the job (``kpis.recompute``, ``incentives.run``, ...)."""
+
+    run_id: int
+    kind: str
+    status: str
+    rows: int
+    message: str
+
+
 # Dispatch ------------------------------------------------------------------------------
 
 Receiver = Callable[[Sequence[Event]], None]

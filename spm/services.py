@@ -571,12 +571,28 @@ def task_run(
 
 
 def _task_run_end(recorder: RunRecorder) -> None:
+    status = TaskRun.Status.SUCCEEDED if recorder.ok else TaskRun.Status.FAILED
     with tenant_context(recorder.tenant):
+        kind = (
+            TaskRun.objects.filter(tenant=recorder.tenant, pk=recorder.run_id)
+            .values_list("kind", flat=True)
+            .get()
+        )
         TaskRun.objects.filter(tenant=recorder.tenant, pk=recorder.run_id).update(
-            status=TaskRun.Status.SUCCEEDED if recorder.ok else TaskRun.Status.FAILED,
+            status=status,
             finished_at=timezone.now(),
             rows=recorder.rows,
             message=recorder.message,
             result=recorder.result,
             progress_done=F("progress_total") if recorder.ok else F("progress_done"),
+        )
+        events.publish(
+            events.TaskRunFinished(
+                tenant_id=recorder.tenant.pk,
+                run_id=recorder.run_id,
+                kind=kind,
+                status=status,
+                rows=recorder.rows,
+                message=recorder.message,
+            )
         )

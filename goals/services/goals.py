@@ -20,6 +20,7 @@ from goals.models import (
 )
 from goals.services.common import refuse_unknown_fields
 from goals.smart import smart_check_data
+from spm import events
 from spm.models import Membership, Team, Tenant
 from spm.reach import Reach
 from spm.services import audit_record
@@ -259,6 +260,17 @@ def _goal_transition(
             action=action,
             obj=locked,
             data={"from": old, "to": to, **({"comment": comment} if comment else {})},
+        )
+        events.publish(
+            events.GoalStatusChanged(
+                tenant_id=tenant.pk,
+                goal_id=locked.pk,
+                owner_membership_id=locked.owner_membership_id,
+                owner_team_id=locked.owner_team_id,
+                old_status=old,
+                new_status=to,
+                actor_id=actor.pk,
+            )
         )
     return locked
 

@@ -25,6 +25,7 @@ from incentives.selectors import VersionInputs, run_inputs
 from incentives.services.acknowledgements import acknowledgements_open
 from incentives.services.credits import credits_refresh
 from pipeline.services import exchange_rate_table
+from spm import events
 from spm.celery import app
 from spm.db.locks import try_advisory_xact_lock
 from spm.models import FiscalPeriod, Membership, Tenant
@@ -322,6 +323,18 @@ def calc_run_publish(tenant: Tenant, *, run: CalcRun, actor: Membership | None) 
             action="calc_run.publish",
             obj=run,
             data={"period": run.period.label, "output_hash": run.output_hash},
+        )
+        published = Statement.objects.filter(tenant=tenant, run=run).order_by("membership_id")
+        events.publish(
+            events.StatementsPublished(
+                tenant_id=tenant.pk,
+                run_id=run.pk,
+                period_id=run.period_id,
+                statements=tuple(
+                    events.PublishedStatement(statement_id=pk, membership_id=member, total=total)
+                    for pk, member, total in published.values_list("pk", "membership_id", "total")
+                ),
+            )
         )
     return run
 

@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -233,8 +234,21 @@ SPECTACULAR_SETTINGS = {
         "GoalStatusEnum": "goals.models.GoalStatus",
         "PlanVersionStatusEnum": "incentives.models.VersionStatus",
         "CalcRunStatusEnum": "incentives.models.CalcRun.Status",
+        "WebhookEventTypeEnum": "integrations.models.WebhookEvent",
     },
 }
+
+# Webhooks (README, "Integrating with SPM"): attempts per delivery, the first retry's
+# delay (doubled after each failed attempt), failed deliveries in a row that pause a
+# subscription, and the time an endpoint has to answer.
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8, minimum=1, maximum=20)
+WEBHOOK_RETRY_BASE_SECONDS: float = env_int("WEBHOOK_RETRY_BASE_SECONDS", 60, minimum=1)
+WEBHOOK_PAUSE_AFTER_FAILURES = env_int("WEBHOOK_PAUSE_AFTER_FAILURES", 5, minimum=1)
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1, maximum=60)
+# Loopback destinations (over HTTP too) are refused like every private address; only
+# the test settings turn this on, for the tests' receiver on 127.0.0.1. Not read from
+# the environment, so no deployment can turn it on by accident.
+WEBHOOK_ALLOW_LOOPBACK = False
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_TASK_IGNORE_RESULT = True

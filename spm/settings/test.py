@@ -21,3 +21,11 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 # The API takes JSON bodies only: the test client sends JSON unless told otherwise.
 REST_FRAMEWORK["TEST_REQUEST_DEFAULT_FORMAT"] = "json"  # noqa: F405
+
+# The webhook tests run a real receiver on 127.0.0.1 (integrations.webhooks.destinations)
+# and wait for retries in tenths of a second.
+WEBHOOK_ALLOW_LOOPBACK = True
+WEBHOOK_RETRY_BASE_SECONDS = 0.1
+WEBHOOK_MAX_ATTEMPTS = 3
+WEBHOOK_PAUSE_AFTER_FAILURES = 2
+WEBHOOK_TIMEOUT_SECONDS = 5

@@ -7,15 +7,31 @@ from typing import Any
 
 from django.utils import timezone
 
+from integrations.models import WebhookDelivery, WebhookEvent
 from integrations.services import api_token_create
+from integrations.webhooks import services as webhooks
 
 
 def make_objects(world: Any) -> list[Any]:
+    t = world.tenant
     issued = api_token_create(
-        world.tenant,
+        t,
         name="Isolation token",
         scopes=["reports:read"],
         expires_at=timezone.now() + dt.timedelta(days=30),
         actor=world.admin,
     )
-    return [issued.token]
+    subscription = webhooks.webhook_subscribe(
+        t,
+        url="http://127.0.0.1:9/isolation",
+        event_types=[WebhookEvent.DEAL_WON],
+        actor=world.admin,
+    )
+    delivery = WebhookDelivery.objects.create(
+        tenant=t,
+        subscription=subscription,
+        message_id=f"msg_isolation_{t.slug}",
+        event_type=WebhookEvent.DEAL_WON,
+        payload={"type": WebhookEvent.DEAL_WON, "data": {}},
+    )
+    return [issued.token, subscription, delivery]
