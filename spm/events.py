@@ -234,9 +234,12 @@ class GoalStatusChanged(Event):
 
 @dataclass(frozen=True, slots=True)
 class PublishedStatement:
+    """A published statement; ``total`` is in ``currency`` (the member's payout currency)."""
+
     statement_id: int
     membership_id: int
     total: Decimal
+    currency: str
 
 
 @dataclass(frozen=True, slots=True)

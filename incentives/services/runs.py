@@ -331,8 +331,8 @@ def calc_run_publish(tenant: Tenant, *, run: CalcRun, actor: Membership | None) 
                 run_id=run.pk,
                 period_id=run.period_id,
                 statements=tuple(
-                    events.PublishedStatement(statement_id=pk, membership_id=member, total=total)
-                    for pk, member, total in published.values_list("pk", "membership_id", "total")
+                    events.PublishedStatement(*row)
+                    for row in published.values_list("pk", "membership_id", "total", "currency")
                 ),
             )
         )

@@ -113,12 +113,12 @@ def _statements_published(tenant: Tenant, batch: Sequence[events.Event]) -> list
             {
                 "run_id": e.run_id,
                 "period_id": e.period_id,
-                "currency": tenant.currency,
                 "statements": [
                     {
                         "statement_id": s.statement_id,
                         "membership_id": s.membership_id,
                         "total": str(s.total),
+                        "currency": s.currency,
                     }
                     for s in e.statements
                 ],
