@@ -253,8 +253,7 @@ class StatementsPublished(Event):
 
 @dataclass(frozen=True, slots=True)
 class StatementDisputed(Event):
-    """A member disputed a line or the whole of their statement (the incentives
-    dispute service publishes it)."""
+    """A member disputed a line or the whole of their statement."""
 
     dispute_id: int
     statement_id: int
@@ -263,7 +262,7 @@ class StatementDisputed(Event):
 
 @dataclass(frozen=True, slots=True)
 class StatementDisputeResolved(Event):
-    """A dispute was settled; ``outcome`` is the dispute's final status."""
+    """A dispute was settled; ``outcome`` is its final status (resolved or rejected)."""
 
     dispute_id: int
     statement_id: int
@@ -273,12 +272,13 @@ class StatementDisputeResolved(Event):
 
 @dataclass(frozen=True, slots=True)
 class ForecastSubmitted(Event):
-    """A member submitted their forecast call for a period (the pipeline forecast
-    service publishes it)."""
+    """A forecast call was submitted for a member and a period; ``amount`` is
+    the call, in the tenant's currency."""
 
     forecast_id: int
     membership_id: int
     period_id: int
+    amount: Decimal
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ from incentives.models import (
 from incentives.services.acknowledgements import acknowledgement_mark_disputed
 from incentives.services.notifications import notify
 from incentives.services.runs import adjustment_create
+from spm import events
 from spm.formatting import formats_for
 from spm.models import FiscalPeriod, Membership, Role, Team, Tenant
 from spm.services import audit_record
@@ -111,6 +112,14 @@ def dispute_open(
             tenant=tenant, dispute=dispute, kind=DisputeStep.Kind.OPENED, actor=actor, text=reason
         )
         audit_record(tenant, actor=actor.user, action="dispute.open", obj=dispute)
+        events.publish(
+            events.StatementDisputed(
+                tenant_id=tenant.pk,
+                dispute_id=dispute.pk,
+                statement_id=statement.pk,
+                membership_id=actor.pk,
+            )
+        )
         what = f"line {line.position + 1} ({line.component})" if line else "the statement"
         notify(
             tenant,
@@ -245,4 +254,13 @@ def _close(tenant: Tenant, dispute: Dispute, actor: Membership, status: str, ans
     DisputeStep.objects.create(tenant=tenant, dispute=dispute, kind=kind, actor=actor, text=answer)
     audit_record(
         tenant, actor=actor.user, action=f"dispute.{status}", obj=dispute, data={"answer": answer}
+    )
+    events.publish(
+        events.StatementDisputeResolved(
+            tenant_id=tenant.pk,
+            dispute_id=dispute.pk,
+            statement_id=dispute.statement_id,
+            membership_id=dispute.membership_id,
+            outcome=status,
+        )
     )

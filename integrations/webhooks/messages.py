@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Q
@@ -169,7 +170,11 @@ def _as_published(tenant: Tenant, batch: Sequence[events.Event]) -> list[Message
     return [
         (
             AS_PUBLISHED[type(e)],
-            {k: v for k, v in dataclasses.asdict(e).items() if k != "tenant_id"},
+            {
+                k: str(v) if isinstance(v, Decimal) else v
+                for k, v in dataclasses.asdict(e).items()
+                if k != "tenant_id"
+            },
         )
         for e in batch
         if type(e) in AS_PUBLISHED

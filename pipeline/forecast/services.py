@@ -19,6 +19,7 @@ from django.utils import timezone
 from pipeline.forecast.selectors import ZERO, forecast_rollup, forecast_tree
 from pipeline.models import ChangeSource, Deal, DealStatus, ForecastCall, ForecastCategory
 from pipeline.services import deal_update
+from spm import events
 from spm.models import FiscalPeriod, Membership, Tenant
 from spm.money import round_half_up
 from spm.reach import Reach
@@ -156,5 +157,14 @@ def forecast_call_submit(
                 "adjustment": str(call.adjustment),
                 "amount": str(call.amount),
             },
+        )
+        events.publish(
+            events.ForecastSubmitted(
+                tenant_id=tenant.pk,
+                forecast_id=call.pk,
+                membership_id=member.pk,
+                period_id=period.pk,
+                amount=call.amount,
+            )
         )
     return call

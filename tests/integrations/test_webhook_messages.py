@@ -67,9 +67,11 @@ def test_each_event_makes_its_message_and_only_wanted_types(in_tenant_a):
         ),
         events.StatementDisputed(tenant_id=t, dispute_id=2, statement_id=11, membership_id=21),
         events.StatementDisputeResolved(
-            tenant_id=t, dispute_id=2, statement_id=11, membership_id=21, outcome="accepted"
+            tenant_id=t, dispute_id=2, statement_id=11, membership_id=21, outcome="rejected"
         ),
-        events.ForecastSubmitted(tenant_id=t, forecast_id=7, membership_id=21, period_id=9),
+        events.ForecastSubmitted(
+            tenant_id=t, forecast_id=7, membership_id=21, period_id=9, amount=Decimal("80000.00")
+        ),
         events.ReviewCompleted(tenant_id=t, review_id=3, membership_id=21),
     ]
 
@@ -105,9 +107,12 @@ def test_each_event_makes_its_message_and_only_wanted_types(in_tenant_a):
         ("statement.disputed", {"dispute_id": 2, "statement_id": 11, "membership_id": 21}),
         (
             "statement.dispute_resolved",
-            {"dispute_id": 2, "statement_id": 11, "membership_id": 21, "outcome": "accepted"},
+            {"dispute_id": 2, "statement_id": 11, "membership_id": 21, "outcome": "rejected"},
         ),
-        ("forecast.submitted", {"forecast_id": 7, "membership_id": 21, "period_id": 9}),
+        (
+            "forecast.submitted",
+            {"forecast_id": 7, "membership_id": 21, "period_id": 9, "amount": "80000.00"},
+        ),
         ("review.completed", {"review_id": 3, "membership_id": 21}),
     ]
     assert webhook_messages(tenant, batch, wanted={"review.completed"}) == [
