@@ -1,4 +1,4 @@
-"""Tenant API tokens and the stored answers of idempotent requests."""
+"""Data of the integration platform: API tokens, stored answers of idempotent requests, webhooks."""
 
 from __future__ import annotations
 

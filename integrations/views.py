@@ -1,4 +1,4 @@
-"""Integration pages: the tenant's API tokens (admins)."""
+"""Integration pages: the tenant's API tokens and webhooks (admins)."""
 
 from __future__ import annotations
 
