@@ -25,7 +25,7 @@ class Receiver:
     statuses: list[int]
     requests: list[Received] = field(default_factory=list)
 
-    def wait_for(self, count: int, timeout: float = 20) -> list[Received]:
+    def wait_for(self, count: int, timeout: float = 60) -> list[Received]:
         """The first ``count`` requests, once they have arrived (AssertionError on timeout)."""
         deadline = time.monotonic() + timeout
         while len(self.requests) < count and time.monotonic() < deadline:

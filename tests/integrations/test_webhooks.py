@@ -199,7 +199,7 @@ def test_deal_won_is_delivered_signed_and_logged(world_a, worker):
     assert attempt.duration_ms < 5000
 
 
-def _wait_finished(tenant, count, timeout=20):
+def _wait_finished(tenant, count, timeout=60):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         deliveries = _deliveries(tenant)
