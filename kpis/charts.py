@@ -17,6 +17,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from kpis.selectors import BoardRow, SeriesPoint, StageRow
+from pipeline.forecast.snapshots import TrendPoint, Waterfall
 from spm.formatting import Formats, current_formats
 
 BLUE, LIGHT, GREY, GREEN, AMBER, RED = (
@@ -353,3 +354,113 @@ def leaderboard_bars(
         height=max(220, 60 + 30 * len(top)),
         margin={"l": 170, "r": 20, "t": 50, "b": 50},
     )
+
+
+TREND_SERIES = (
+    ("closed", "Closed won", GREEN),
+    ("commit", "Commit", BLUE),
+    ("best_case", "Best case", LIGHT),
+    ("pipeline", "Pipeline", "#c9d6ee"),
+)
+
+
+def forecast_trend(points: Sequence[TrendPoint], *, title: str) -> dict[str, Any]:
+    """The quarter's forecast week by week: closed and each open category
+    stacked, the weighted pipeline as a line."""
+    if not points:
+        return _empty(title)
+    formats = current_formats()
+    days = [p.day.isoformat() for p in points]
+    data = [
+        _money(
+            days,
+            [_f(p.amounts.get(key)) or 0 for p in points],
+            label,
+            label,
+            formats,
+            type="bar",
+            marker={"color": colour},
+        )
+        for key, label, colour in TREND_SERIES
+    ]
+    data.append(
+        _money(
+            days,
+            [_f(p.weighted) for p in points],
+            "Weighted pipeline",
+            "Weighted",
+            formats,
+            type="scatter",
+            mode="lines+markers",
+            line={"color": AMBER},
+        )
+    )
+    return _figure(
+        data, title, barmode="stack", yaxis=_amount_axis(formats), xaxis={"type": "category"}
+    )
+
+
+def forecast_waterfall(waterfall: Waterfall, *, title: str) -> dict[str, Any]:
+    """What moved closed + commit since the previous snapshot, step by step."""
+    if waterfall.day is None:
+        return _empty(title)
+    formats = current_formats()
+    f = formats.plotly()
+    start = f"Week of {waterfall.previous_day:%d %b}" if waterfall.previous_day else "Start"
+    labels = [
+        start,
+        *(label for label, _amount in waterfall.steps),
+        f"Week of {waterfall.day:%d %b}",
+    ]
+    values = [_f(waterfall.start), *(_f(amount) for _label, amount in waterfall.steps), 0]
+    trace = {
+        "type": "waterfall",
+        "x": labels,
+        "y": values,
+        "measure": ["absolute", *("relative" for _ in waterfall.steps), "total"],
+        "connector": {"line": {"color": "#c8ced8"}},
+        "increasing": {"marker": {"color": GREEN}},
+        "decreasing": {"marker": {"color": RED}},
+        "totals": {"marker": {"color": BLUE}},
+        "hovertemplate": "%{x}: "
+        + f["money_prefix"]
+        + "%{y:,.2f}"
+        + f["money_suffix"]
+        + "<extra></extra>",
+    }
+    return _figure([trace], title, yaxis=_amount_axis(formats), showlegend=False)
+
+
+def forecast_vs_quota(
+    bars: Sequence[tuple[str, Decimal | None]], quota: Decimal | None, *, title: str
+) -> dict[str, Any]:
+    """The forecast figures side by side, the quota as a line across them."""
+    if _blank([v for _label, v in bars]) and quota is None:
+        return _empty(title)
+    formats = current_formats()
+    labels = [label for label, _v in bars]
+    data = [
+        _money(
+            labels,
+            [_f(v) for _label, v in bars],
+            "Forecast",
+            "Forecast",
+            formats,
+            type="bar",
+            marker={"color": [GREEN, BLUE, BLUE, LIGHT][: len(bars)]},
+        )
+    ]
+    if quota is not None:
+        data.append(
+            _money(
+                labels,
+                [_f(quota)] * len(labels),
+                "Quota",
+                "Quota",
+                formats,
+                type="scatter",
+                mode="lines",
+                line={"color": GREY, "dash": "dash"},
+            )
+        )
+    return _figure(data, title, yaxis=_amount_axis(formats), height=300)

@@ -20,6 +20,7 @@ urlpatterns = [
         name="forecast-category",
     ),
     path("forecast/calls/", views.ForecastCallView.as_view(), name="forecast-call"),
+    path("forecast/accuracy/", views.ForecastAccuracyView.as_view(), name="forecast-accuracy"),
     path("runs/", views.RunsView.as_view(), name="runs"),
     path("settings/", views.SettingsView.as_view(), name="settings"),
     path("settings/<int:pk>/edit/", views.SettingEditView.as_view(), name="setting-edit"),

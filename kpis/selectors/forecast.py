@@ -18,7 +18,14 @@ from fractions import Fraction
 
 from kpis.models import SubjectKind
 from kpis.selectors.snapshots import values_of
-from pipeline.forecast.selectors import Figures, Rollup, RollupRow
+from pipeline.forecast.selectors import (
+    ZERO,
+    Figures,
+    Rollup,
+    RollupRow,
+    forecast_rollup,
+    stat_forecast_for,
+)
 from spm.models import FiscalPeriod, Team, Tenant
 from spm.money import round_half_up
 
@@ -59,7 +66,7 @@ class ForecastGrid:
     reports: list[GridRow]
 
 
-def _top_managed_team(tenant: Tenant, member_ids: list[int]) -> dict[int, int]:
+def top_managed_team(tenant: Tenant, member_ids: list[int]) -> dict[int, int]:
     """Each manager's top team: the one they manage whose parent they do not (one query)."""
     teams = list(
         Team.objects.filter(tenant=tenant, manager_id__in=member_ids).values_list(
@@ -81,7 +88,7 @@ def grid_quotas(
 ) -> dict[int, Decimal]:
     """member id -> quota of ``rows``: a rep's own, a manager's top team's (two queries)."""
     managers = [r.member.pk for r in rows if r.has_reports]
-    teams = _top_managed_team(tenant, managers) if managers else {}
+    teams = top_managed_team(tenant, managers) if managers else {}
     member_quota = values_of(
         tenant,
         period=period,
@@ -123,4 +130,61 @@ def forecast_grid(tenant: Tenant, *, rollup: Rollup, member_id: int) -> Forecast
         period=rollup.period,
         total=GridRow(top, quotas.get(top.member.pk)),
         reports=[GridRow(r, quotas.get(r.member.pk)) for r in top.reports],
+    )
+
+
+@dataclass(frozen=True)
+class TeamForecast:
+    """A team's forecast against its quota: its manager's roll-up line and
+    the statistical expectation of its subtree."""
+
+    grid: GridRow
+    statistical: Decimal | None
+
+    @property
+    def bars(self) -> list[tuple[str, Decimal | None]]:
+        figures = self.grid.figures
+        return [
+            ("Closed", figures.closed),
+            ("Closed + commit", figures.default_call),
+            ("Call", self.grid.row.call),
+            ("Statistical", self.statistical),
+        ]
+
+
+def team_forecast(tenant: Tenant, *, team: Team, period: FiscalPeriod) -> TeamForecast | None:
+    """The team's forecast (None when nobody manages it) with its quota and
+    statistical forecast: its manager's roll-up line when it is the top team
+    they manage; for a team below it (managed by the same person), the sum of
+    its other members' lines."""
+    if team.manager_id is None:
+        return None
+    rollup = forecast_rollup(tenant, period=period)
+    if team.manager_id not in rollup.rows:
+        return None
+    row = rollup.row(team.manager_id)
+    if top_managed_team(tenant, [team.manager_id]).get(team.manager_id) != team.pk:
+        lines = [r for r in rollup.rows.values() if r.member.team_id == team.pk and r is not row]
+        total = sum((r.call for r in lines), ZERO)
+        row = RollupRow(
+            row.member,
+            sum((r.figures for r in lines), Figures()),
+            Figures(),
+            total,
+            ZERO,
+            total,
+            None,
+            True,
+        )
+    quota = (
+        values_of(
+            tenant, period=period, kind=SubjectKind.TEAM, subject_ids=[team.pk], kpis=["quota"]
+        )
+        .get(team.pk, {})
+        .get("quota")
+    )
+    stat = stat_forecast_for(tenant, period=period, kind="team", subject_id=team.pk)
+    return TeamForecast(
+        grid=GridRow(row, round_half_up(quota) if quota is not None else None),
+        statistical=stat.expected if stat else None,
     )

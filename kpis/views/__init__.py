@@ -11,6 +11,7 @@ from kpis.views.boards import LeaderboardView
 from kpis.views.dashboards import DashboardView, OverviewView, RepDashboardView, TeamDashboardView
 from kpis.views.forecast import (
     DealCategoryView,
+    ForecastAccuracyView,
     ForecastCallView,
     ForecastGridView,
     ForecastMemberView,
@@ -34,6 +35,7 @@ __all__ = [
     "ForecastMemberView",
     "DealCategoryView",
     "ForecastCallView",
+    "ForecastAccuracyView",
     "SettingsView",
     "SettingEditView",
     "SettingDeleteView",

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.views.generic import DetailView, TemplateView, View
 
 from kpis import charts, selectors
+from kpis.selectors.forecast import team_forecast
 from kpis.views.common import PeriodMixin, query_without
 from spm.models import Membership, Team
 from spm.permissions import READ_ALL
@@ -98,8 +99,10 @@ class TeamDashboardView(PeriodMixin, DetailView):
             people_page=self.request.GET.get("people"),
             per_page=self.people_per_page,
         )
+        forecast = team_forecast(self.tenant, team=team, period=period)
         context.update(
             dashboard=dashboard,
+            forecast=forecast,
             query_keep=query_without(self.request, "people"),
             figures={
                 "attainment": charts.attainment_by_subject(
@@ -113,6 +116,11 @@ class TeamDashboardView(PeriodMixin, DetailView):
                 ),
                 "funnel": charts.stage_funnel(
                     dashboard.stages, title=f"Stage conversion · {period.label}"
+                ),
+                "forecast": charts.forecast_vs_quota(
+                    forecast.bars if forecast else [],
+                    forecast.grid.quota if forecast else None,
+                    title=f"Forecast vs quota · {period.label}",
                 ),
             },
         )

@@ -15,15 +15,19 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.generic import DetailView, TemplateView, View
 
+from kpis import charts
 from kpis.forms import ForecastCallForm
-from kpis.selectors.forecast import forecast_grid
+from kpis.selectors.forecast import forecast_grid, top_managed_team
 from kpis.views.common import PeriodMixin
 from pipeline.forecast import selectors as forecast_selectors
 from pipeline.forecast import services as forecast_services
-from pipeline.models import Deal, ForecastCategory
+from pipeline.forecast import snapshots
+from pipeline.forecast.backtest import accuracy_by_subject
+from pipeline.models import AccuracyMethod, AsOfPoint, Deal, ForecastCategory, SubjectKind
 from spm.forms import form_errors_add
-from spm.models import FiscalPeriod, Membership
+from spm.models import FiscalPeriod, Membership, Team
 from spm.permissions import SELLERS
+from spm.tenancy.views import TenantViewMixin
 
 
 class ForecastGridView(PeriodMixin, TemplateView):
@@ -47,7 +51,8 @@ class ForecastGridView(PeriodMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         if self.period is None:
             return context
-        rollup = forecast_selectors.forecast_rollup(self.tenant, period=self.period)
+        tree = forecast_selectors.forecast_tree(self.tenant)
+        rollup = forecast_selectors.forecast_rollup(self.tenant, period=self.period, tree=tree)
         member_id = self._member_id(rollup)
         if not rollup.row(member_id).has_reports:
             url = reverse("kpis:forecast-member", args=[self.tenant.slug, member_id])
@@ -55,6 +60,19 @@ class ForecastGridView(PeriodMixin, TemplateView):
             return context
         grid = forecast_grid(self.tenant, rollup=rollup, member_id=member_id)
         context.update(grid_context(self, grid, rollup))
+        owners = tree.subtree(member_id)
+        team_id = top_managed_team(self.tenant, [member_id]).get(member_id)
+        context.update(
+            forecast_panels(
+                self.tenant,
+                period=self.period,
+                owners=owners,
+                name=rollup.row(member_id).member.display_name,
+                stat=forecast_selectors.stat_forecast_for(
+                    self.tenant, period=self.period, kind="team", subject_id=team_id or 0
+                ),
+            )
+        )
         return context
 
     def _member_id(self, rollup: forecast_selectors.Rollup) -> int:
@@ -71,6 +89,31 @@ class ForecastGridView(PeriodMixin, TemplateView):
             if tops:
                 return tops[0]
         return self.membership.pk
+
+
+def forecast_panels(
+    tenant: Any, *, period: FiscalPeriod, owners: list[int], name: str, stat: Any
+) -> dict[str, Any]:
+    """The trend and waterfall charts of ``owners``' deals, their statistical
+    forecast and the open deals it expects most from, with their factors."""
+    trend = snapshots.forecast_trend(tenant, period=period, owner_ids=owners)
+    waterfall = snapshots.forecast_waterfall(tenant, period=period, owner_ids=owners)
+    odds = list(forecast_selectors.deal_odds_for(tenant, period=period, owner_ids=owners)[:10])
+    return {
+        "stat": stat,
+        "waterfall": waterfall,
+        "odds": [
+            (o, forecast_selectors.odds_factors(o, stage_name=o.deal.stage.name)) for o in odds
+        ],
+        "figures": {
+            "trend": charts.forecast_trend(
+                trend, title=f"{name}: forecast by week · {period.label}"
+            ),
+            "waterfall": charts.forecast_waterfall(
+                waterfall, title="Closed + commit: what moved since last week"
+            ),
+        },
+    }
 
 
 def grid_context(view: Any, grid: Any, rollup: Any) -> dict[str, Any]:
@@ -114,6 +157,17 @@ class ForecastMemberView(PeriodMixin, DetailView):
             forecast_selectors.forecast_deals(self.tenant, period=self.period, owner_id=member.pk)
         )
         writable = self.reach.allowed(SELLERS) and self.reach.includes(member)
+        context.update(
+            forecast_panels(
+                self.tenant,
+                period=self.period,
+                owners=[member.pk],
+                name=member.display_name,
+                stat=forecast_selectors.stat_forecast_for(
+                    self.tenant, period=self.period, kind="member", subject_id=member.pk
+                ),
+            )
+        )
         context.update(
             row=row,
             groups=deal_groups(deals),
@@ -237,3 +291,61 @@ class ForecastCallView(PeriodMixin, View):
         return render(
             request, "kpis/partials/forecast_call_errors.html", {"form": form}, status=status
         )
+
+
+class ForecastAccuracyView(TenantViewMixin, TemplateView):
+    """How accurate each method was at a point of past quarters (``?point=``,
+    default week 4), per team and per person in reach: rep and manager calls,
+    weighted pipeline and the statistical forecast (from the backtest)."""
+
+    template_name = "kpis/forecast_accuracy.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        point = self.request.GET.get("point", AsOfPoint.WEEK_4)
+        if point not in AsOfPoint.values:
+            point = AsOfPoint.WEEK_4
+        scope = self.reach.subjects(member=SubjectKind.MEMBER, team=SubjectKind.TEAM)
+        rows = accuracy_by_subject(self.tenant, point=point, scope=scope)
+        names = subject_names(self.tenant, rows)
+        methods = AccuracyMethod.values
+
+        def line(r: Any) -> tuple[str, list[Any], int]:
+            cells = [(r.accuracy[m], r.bias[m]) if m in r.accuracy else None for m in methods]
+            return names.get((r.kind, r.subject_id), "Company"), cells, r.periods
+
+        company = [line(r) for r in rows if r.kind == "company"]
+        context.update(
+            point=point,
+            points=AsOfPoint.choices,
+            methods=AccuracyMethod.choices,
+            groups=[
+                (label, [line(r) for r in rows if r.kind == kind], f"accuracy-{kind}")
+                for kind, label in (("team", "Teams"), ("member", "People"))
+                if any(r.kind == kind for r in rows)
+            ],
+            company=company[0] if company else None,
+            company_rows=company,
+        )
+        return context
+
+
+def subject_names(tenant: Any, rows: list[Any]) -> dict[tuple[str, int], str]:
+    """Names of the teams and members of ``rows`` (two queries)."""
+    team_ids = [r.subject_id for r in rows if r.kind == "team"]
+    member_ids = [r.subject_id for r in rows if r.kind == "member"]
+    names = {
+        ("team", pk): name
+        for pk, name in Team.objects.filter(tenant=tenant, pk__in=team_ids).values_list(
+            "id", "name"
+        )
+    }
+    names.update(
+        {
+            ("member", m.pk): m.display_name
+            for m in Membership.objects.filter(tenant=tenant, pk__in=member_ids).select_related(
+                "user"
+            )
+        }
+    )
+    return names

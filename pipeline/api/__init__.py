@@ -21,7 +21,14 @@ from pipeline.api.deals import (
     StageChangeSerializer,
 )
 from pipeline.api.exchange_rates import ExchangeRateSerializer, ExchangeRateViewSet
-from pipeline.api.forecast import ForecastCallViewSet, ForecastRollupViewSet
+from pipeline.api.forecast import (
+    DealOddsViewSet,
+    ForecastAccuracyViewSet,
+    ForecastCallViewSet,
+    ForecastRollupViewSet,
+    ForecastTrendViewSet,
+    StatForecastViewSet,
+)
 from pipeline.api.leads import LeadFilter, LeadSerializer, LeadViewSet
 from pipeline.api.stages import (
     PipelineCreateSerializer,
@@ -66,6 +73,10 @@ __all__ = [
     "ActivityViewSet",
     "ForecastCallViewSet",
     "ForecastRollupViewSet",
+    "ForecastTrendViewSet",
+    "StatForecastViewSet",
+    "DealOddsViewSet",
+    "ForecastAccuracyViewSet",
 ]
 
 tenant_router.register("pipelines", PipelineViewSet, basename="pipeline")
@@ -77,3 +88,7 @@ tenant_router.register("leads", LeadViewSet, basename="lead")
 tenant_router.register("activities", ActivityViewSet, basename="activity")
 tenant_router.register("forecast-calls", ForecastCallViewSet, basename="forecast-call")
 tenant_router.register("forecast-rollups", ForecastRollupViewSet, basename="forecast-rollup")
+tenant_router.register("forecast-trends", ForecastTrendViewSet, basename="forecast-trend")
+tenant_router.register("forecast-stats", StatForecastViewSet, basename="forecast-stat")
+tenant_router.register("forecast-odds", DealOddsViewSet, basename="forecast-odds")
+tenant_router.register("forecast-accuracy", ForecastAccuracyViewSet, basename="forecast-accuracy")

@@ -7,7 +7,9 @@ As of day D (end of D in the tenant's time zone): a deal exists if created on
 or before D; it is won or lost if its close date is on or before D, else open;
 its stage is the last it entered by D and its category the last set by D
 (else its stage's). Amounts and expected close dates have no history: they
-are today's values (docs/architecture.md, "Forecasting").
+are today's values; a deal with no stage entry by D (loaded later without
+its history) stands in its stage of today since its creation day
+(docs/architecture.md, "Forecasting").
 """
 
 from __future__ import annotations
@@ -56,11 +58,12 @@ SELECT d.id AS deal_id, d.owner_id, d.base_amount::float8 AS amount, d.created_o
        d.expected_close_date, d.close_date,
        CASE WHEN d.close_date IS NOT NULL AND d.close_date <= %(day)s THEN d.status
             ELSE %(open)s END AS status,
-       sa.to_stage_id AS stage_id, sa.entered, st.probability::float8 AS stage_probability,
+       st.id AS stage_id, COALESCE(sa.entered, d.created_on) AS entered,
+       st.probability::float8 AS stage_probability,
        COALESCE(ca.to_category, st.forecast_category) AS category
 FROM pipeline_deal d
-JOIN stage_at sa ON sa.deal_id = d.id
-JOIN pipeline_stage st ON st.tenant_id = %(tenant)s AND st.id = sa.to_stage_id
+LEFT JOIN stage_at sa ON sa.deal_id = d.id
+JOIN pipeline_stage st ON st.tenant_id = %(tenant)s AND st.id = COALESCE(sa.to_stage_id, d.stage_id)
 LEFT JOIN category_at ca ON ca.deal_id = d.id
 WHERE d.tenant_id = %(tenant)s AND d.created_on <= %(day)s {deal_filter_d}
   AND (d.close_date IS NULL OR d.close_date >= %(from_day)s)

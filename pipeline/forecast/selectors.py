@@ -20,7 +20,15 @@ from typing import Any
 from django.db import connection
 from django.db.models import Q, QuerySet
 
-from pipeline.models import Deal, DealStatus, ForecastCall, ForecastCategory
+from pipeline.forecast.forecast import SIZE_LABELS
+from pipeline.models import (
+    Deal,
+    DealOdds,
+    DealStatus,
+    ForecastCall,
+    ForecastCategory,
+    StatForecast,
+)
 from spm.models import FiscalPeriod, Membership, Team, Tenant
 
 ZERO = Decimal("0.00")
@@ -268,3 +276,44 @@ def forecast_deals(tenant: Tenant, *, period: FiscalPeriod, owner_id: int) -> Qu
         .select_related("stage", "account")
         .order_by("status", "forecast_category", "-base_amount", "id")
     )
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One reason a deal's probability differs from the tenant's average:
+    what it is and its effect (a fraction: 0.12 is 12 percentage points)."""
+
+    label: str
+    effect: Decimal
+
+
+def odds_factors(odds: DealOdds, *, stage_name: str, top: int = 3) -> list[Factor]:
+    """The ``top`` factors of a deal's probability, largest effect first."""
+    factors = [
+        Factor(f"Stage {stage_name}", odds.stage_effect),
+        Factor(f"{odds.age_days} days in stage", odds.age_effect),
+        Factor(f"Size: {SIZE_LABELS[min(odds.size_band, 3)]} of deals", odds.size_effect),
+        Factor("Owner's past conversion", odds.owner_effect),
+    ]
+    return sorted(factors, key=lambda f: abs(f.effect), reverse=True)[:top]
+
+
+def deal_odds_for(
+    tenant: Tenant, *, period: FiscalPeriod, owner_ids: Iterable[int] | None = None
+) -> QuerySet[DealOdds]:
+    """The statistical forecast's open deals of ``period``, most expected first."""
+    odds = DealOdds.objects.filter(tenant=tenant, period=period).select_related(
+        "deal__stage", "owner__user"
+    )
+    if owner_ids is not None:
+        odds = odds.filter(owner_id__in=list(owner_ids))
+    return odds.order_by("-expected", "deal_id")
+
+
+def stat_forecast_for(
+    tenant: Tenant, *, period: FiscalPeriod, kind: str, subject_id: int
+) -> StatForecast | None:
+    """One subject's statistical forecast of ``period`` (None before the first run)."""
+    return StatForecast.objects.filter(
+        tenant=tenant, period=period, subject_kind=kind, subject_id=subject_id
+    ).first()

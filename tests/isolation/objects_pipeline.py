@@ -7,9 +7,11 @@ from decimal import Decimal
 from typing import Any
 
 from pipeline import services
+from pipeline.forecast.backtest import backtest_period
 from pipeline.forecast.services import forecast_call_submit
+from pipeline.forecast.stats import stat_forecast_compute
 from pipeline.importing import import_batch_create
-from pipeline.models import Pipeline, Stage
+from pipeline.models import DealOdds, ForecastAccuracy, Pipeline, Stage, StatForecast
 from spm.models import FiscalPeriod
 
 
@@ -75,4 +77,13 @@ def make_objects(world: Any) -> list[Any]:
     )
     quarter = FiscalPeriod.objects.get(tenant=tenant, kind="quarter", start=dt.date(2027, 1, 1))
     call = forecast_call_submit(tenant, period=quarter, actor=world.rep1, note="Isolation call")
-    return [pipeline, stage, account, deal, lead, activity, batch, rate, credited, call]
+    stat_forecast_compute(tenant, period=quarter, day=dt.date(2027, 2, 15), simulations=50)
+    past = FiscalPeriod.objects.get(tenant=tenant, kind="quarter", start=dt.date(2026, 10, 1))
+    backtest_period(tenant, period=past, points=["week_4"])
+    forecasts = [
+        StatForecast.objects.get(tenant=tenant, period=quarter, subject_kind="member",
+                                 subject_id=world.rep1.pk),
+        DealOdds.objects.get(tenant=tenant, period=quarter, deal=deal),
+        ForecastAccuracy.objects.filter(tenant=tenant, period=past).first(),
+    ]  # fmt: skip
+    return [pipeline, stage, account, deal, lead, activity, batch, rate, credited, call, *forecasts]

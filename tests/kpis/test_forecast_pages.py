@@ -11,6 +11,7 @@ import pytest
 import time_machine
 
 from goals import services as goal_services
+from pipeline.forecast.backtest import backtest_period
 from pipeline.models import CategoryChange, ForecastCall
 from spm.models import FiscalPeriod
 from tests.conftest import client_for
@@ -143,3 +144,42 @@ def test_a_rep_opening_the_grid_lands_on_their_own_page(world_a, forecast):
     assert response["Location"] == (
         f"/{world_a.tenant.slug}/kpis/forecast/members/{world_a.rep1.pk}/?period={forecast.pk}"
     )
+
+
+def test_accuracy_page_lists_each_method_per_team_and_person(world_a, forecast):
+    with time_machine.travel(dt.datetime(2027, 2, 15, 12, tzinfo=dt.UTC), tick=False):
+        DealFactory(
+            tenant=world_a.tenant,
+            owner=world_a.rep1,
+            amount=Decimal("5000.00"),
+            stage="Closed won",
+            close_date=dt.date(2026, 11, 10),
+            created_on=dt.date(2026, 10, 2),
+        )
+        backtest_period(world_a.tenant, period=period(world_a.tenant, "quarter", 2026, 4))
+
+    page = client_for(world_a.manager.user).get(
+        f"/{world_a.tenant.slug}/kpis/forecast/accuracy/?point=last_week"
+    )
+
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert 'aria-current="page">One week before the end</a>' in html
+    # Won on 10 Nov, so known closed one week before the end: both models exact.
+    people = html[html.index('data-testid="accuracy-member"') :]
+    assert (
+        'Ray One</td><td class="num">–</td><td class="num">–</td><td class="num">100.0%' in people
+    )
+    assert "No data for this period" not in html
+
+
+def test_team_dashboard_shows_forecast_against_quota(world_a, forecast):
+    page = client_for(world_a.other_manager.user).get(
+        f"/{world_a.tenant.slug}/kpis/teams/{world_a.other_team.pk}/?period={forecast.pk}"
+    )
+
+    html = page.content.decode()
+    card = html[html.index('data-testid="team-forecast"') :]
+    assert page.status_code == 200
+    assert '<tr><td>Call</td><td class="num">$60,000.00</td></tr>' in card
+    assert 'id="fig-forecast"' in html

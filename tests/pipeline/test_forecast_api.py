@@ -11,6 +11,8 @@ import pytest
 import time_machine
 
 from pipeline.forecast.services import forecast_call_submit
+from pipeline.forecast.snapshots import forecast_snapshot_take
+from pipeline.forecast.stats import stat_forecast_compute
 from pipeline.models import ForecastCall
 from spm.models import FiscalPeriod
 from spm.tenancy.context import tenant_context
@@ -192,3 +194,55 @@ def test_calls_by_reach_and_the_other_tenant(world_a, world_b, deals, q1):
         url(world_a, f"forecast-rollups/?member={world_a.other_rep.pk}")
     )
     assert other_rollup.status_code == 404
+
+
+def test_statistical_forecast_and_deal_odds_by_reach(world_a, world_b, deals, q1):
+    with tenant_context(world_a.tenant):
+        stat_forecast_compute(world_a.tenant, period=q1, day=dt.date(2027, 2, 15), simulations=100)
+    _won, open_deal, east = deals
+
+    def subjects(user):
+        response = api_client_for(user).get(url(world_a, "forecast-stats/"), {"period": q1.pk})
+        return sorted((r["subject_kind"], r["subject_id"]) for r in response.json()["results"])
+
+    rep_odds = api_client_for(world_a.rep1.user).get(url(world_a, "forecast-odds/")).json()
+    assert subjects(world_a.rep1.user) == [("member", world_a.rep1.pk)]
+    assert ("company", 0) in subjects(world_a.admin.user)
+    assert ("company", 0) not in subjects(world_a.other_manager.user)
+    assert [row["deal"] for row in rep_odds["results"]] == [open_deal.pk]
+    # No history: the stage's probability (Qualification 20 %) stands, no factor moves it.
+    assert (rep_odds["results"][0]["probability"], rep_odds["results"][0]["expected"]) == (
+        "0.200000",
+        "1600.00",
+    )
+    assert [f["factor"] for f in rep_odds["results"][0]["factors"]] == [
+        "Stage Qualification",
+        "0 days in stage",
+        "Size: smallest quarter of deals",
+    ]
+    other = api_client_for(world_b.admin.user).get(url(world_a, "forecast-odds/"))
+    assert other.status_code == 404
+
+
+def test_trend_and_waterfall_of_a_subtree(world_a, deals, q1):
+    with tenant_context(world_a.tenant):
+        forecast_snapshot_take(world_a.tenant, period=q1, day=dt.date(2027, 2, 15))
+    client = api_client_for(world_a.other_manager.user)
+
+    trend = client.get(url(world_a, "forecast-trends/"), {"period": q1.pk}).json()
+    waterfall = client.get(url(world_a, "forecast-trends/waterfall/"), {"period": q1.pk}).json()
+
+    assert trend["rows"] == [
+        {
+            "day": "2027-02-15",
+            "closed": "0.00",
+            "commit": "40000.00",
+            "best_case": "0.00",
+            "pipeline": "0.00",
+            "omitted": "0.00",
+            "lost": "0.00",
+            "weighted": "32000.00",
+        }
+    ]
+    assert (waterfall["start"], waterfall["end"]) == ("0.00", "40000.00")
+    assert waterfall["rows"][0] == {"step": "New deals", "amount": "40000.00"}
