@@ -54,9 +54,9 @@ def make_tenant(index: int, *, reps: int, deals: int, activities_per_rep_month: 
               FROM generate_series(1, %(n)s) g RETURNING id
             )
             INSERT INTO spm_membership (tenant_id, user_id, role, title, team_id, start_date,
-                                        is_active)
+                                        is_active, employee_id)
             SELECT %(t)s, u.id, 'rep', 'AE', (%(leaves)s::bigint[])[1 + (row_number() OVER ()
-                   - 1) / 10 %% %(nleaves)s], DATE '2024-01-01', true
+                   - 1) / 10 %% %(nleaves)s], DATE '2024-01-01', true, ''
             FROM u
             """,
             {"t": tenant.pk, "n": reps, "leaves": leaf_ids, "nleaves": len(leaf_ids)},

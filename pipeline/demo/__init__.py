@@ -14,6 +14,7 @@ import random
 from pipeline import services
 from pipeline.demo.data import HISTORY_DAYS, RepProfile
 from pipeline.demo.deals import current_pipeline, past_deals
+from pipeline.demo.forecast import seed_forecasts
 from pipeline.demo.records import (
     accounts_create,
     activities_create,
@@ -80,3 +81,4 @@ def seed(tenant: Tenant, *, rng: random.Random, today: dt.date, people: DemoPeop
     customers_mark(rng=rng, today=today, accounts=accounts, first_win=first_win)
     leads = leads_create(tenant, rng=rng, today=today, start=start, profiles=profiles, deals=deals)
     activities_create(tenant, rng=rng, today=today, deals=deals, paths=paths, leads=leads)
+    seed_forecasts(tenant, rng=rng, today=today, deals=deals, paths=paths)
