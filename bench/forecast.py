@@ -121,7 +121,7 @@ def main() -> None:
 
     # 3. Backtest, six quarters as of week 4.
     one = time.perf_counter()
-    rows = {"weighted": [], "statistical": []}
+    rows: dict[str, list[tuple[Decimal, Decimal, int]]] = {"weighted": [], "statistical": []}
     for tenant in tenants:
         with transaction.atomic(), tenant_context(tenant):
             quarters = list(
@@ -136,7 +136,7 @@ def main() -> None:
                 tenant, point=AsOfPoint.WEEK_4, subject_kind=SubjectKind.TEAM,
                 period_ids=[q.pk for q in quarters],
             ):  # fmt: skip
-                if s.method in rows and s.accuracy is not None:
+                if s.method in rows and s.accuracy is not None and s.bias is not None:
                     rows[s.method].append((s.accuracy, s.bias, s.subjects))
     took = time.perf_counter() - one
     print(f"- backtest, six quarters as of week 4, all tenants: {took:.1f} s")
