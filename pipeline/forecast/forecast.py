@@ -260,16 +260,19 @@ def simulate(
 ) -> np.ndarray:
     """Simulated bookings per owner (simulations x owners): open deals close
     with their probability, new deals land Poisson(new_rate[owner]) with
-    amounts drawn from ``new_amounts``. The deals come sorted by
-    ``owner_index``. Seeded: the same inputs give the same draws."""
+    amounts drawn from ``new_amounts``. Seeded: the same inputs give the
+    same draws."""
     rng = np.random.default_rng(seed)
     totals = np.zeros((simulations, owners))
     for start in range(0, len(probability), CHUNK):
         p = probability[start : start + CHUNK].astype(np.float32)
         wins = rng.random((simulations, len(p)), dtype=np.float32) < p
-        booked = wins * amount[start : start + CHUNK]
-        owner_ids, first = np.unique(owner_index[start : start + CHUNK], return_index=True)
-        totals[:, owner_ids] += np.add.reduceat(booked, first, axis=1)
+        owner_ids, local = np.unique(owner_index[start : start + CHUNK], return_inverse=True)
+        # Deal amounts placed in their owner's column: one matrix product sums
+        # each simulation's wins per owner.
+        placed = np.zeros((len(p), len(owner_ids)))
+        placed[np.arange(len(p)), local] = amount[start : start + CHUNK]
+        totals[:, owner_ids] += wins.astype(np.float64) @ placed
     if len(new_amounts) and new_rate.any():
         counts = rng.poisson(new_rate, size=(simulations, owners))
         draws = rng.choice(new_amounts, size=int(counts.sum()))

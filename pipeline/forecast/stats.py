@@ -229,10 +229,21 @@ INSERT INTO pipeline_dealodds (tenant_id, period_id, deal_id, owner_id, probabil
 SELECT %(tenant)s, %(period)s, d, o, ROUND(p::numeric, 6), ROUND(a::numeric, 2),
     ROUND((p * a)::numeric, 2), ROUND(b::numeric, 6), ROUND(se::numeric, 6),
     ROUND(ae::numeric, 6), ROUND(ze::numeric, 6), ROUND(oe::numeric, 6), ad, sb, %(horizon)s
-FROM unnest(%(deal)s::bigint[], %(owner)s::bigint[], %(p)s::float8[], %(a)s::float8[],
-    %(b)s::float8[], %(se)s::float8[], %(ae)s::float8[], %(ze)s::float8[], %(oe)s::float8[],
-    %(ad)s::int[], %(sb)s::int[]) AS t(d, o, p, a, b, se, ae, ze, oe, ad, sb)
+FROM unnest(
+    string_to_array(%(deal)s, ',')::bigint[], string_to_array(%(owner)s, ',')::bigint[],
+    string_to_array(%(p)s, ',')::float8[], string_to_array(%(a)s, ',')::float8[],
+    string_to_array(%(b)s, ',')::float8[], string_to_array(%(se)s, ',')::float8[],
+    string_to_array(%(ae)s, ',')::float8[], string_to_array(%(ze)s, ',')::float8[],
+    string_to_array(%(oe)s, ',')::float8[], string_to_array(%(ad)s, ',')::int[],
+    string_to_array(%(sb)s, ',')::int[]
+) AS t(d, o, p, a, b, se, ae, ze, oe, ad, sb)
 """
+
+
+def _joined(values: Any) -> str:
+    """A column as one comma-separated text parameter (binding a Python list
+    as an array literal costs far more than the insert)."""
+    return ",".join(map(repr, np.asarray(values).tolist()))
 
 
 def _insert_odds(
@@ -246,21 +257,21 @@ def _insert_odds(
     """One INSERT of every scored deal (COPY is refused on RLS tables)."""
     if candidates.empty:
         return
-    params = {
+    params: dict[str, Any] = {
         "tenant": tenant.pk,
         "period": period.pk,
         "horizon": horizon,
-        "deal": candidates["deal_id"].tolist(),
-        "owner": candidates["owner_id"].tolist(),
-        "p": scored["probability"].tolist(),
-        "a": candidates["amount"].tolist(),
-        "b": scored["base_rate"].tolist(),
-        "se": scored["stage_effect"].tolist(),
-        "ae": scored["age_effect"].tolist(),
-        "ze": scored["size_effect"].tolist(),
-        "oe": scored["owner_effect"].tolist(),
-        "ad": scored["age_days"].astype(int).tolist(),
-        "sb": scored["size_band"].astype(int).tolist(),
+        "deal": _joined(candidates["deal_id"]),
+        "owner": _joined(candidates["owner_id"]),
+        "p": _joined(scored["probability"]),
+        "a": _joined(candidates["amount"]),
+        "b": _joined(scored["base_rate"]),
+        "se": _joined(scored["stage_effect"]),
+        "ae": _joined(scored["age_effect"]),
+        "ze": _joined(scored["size_effect"]),
+        "oe": _joined(scored["owner_effect"]),
+        "ad": _joined(scored["age_days"].astype(int)),
+        "sb": _joined(scored["size_band"].astype(int)),
     }
     with connection.cursor() as cursor:
         cursor.execute(INSERT_ODDS_SQL, params)
