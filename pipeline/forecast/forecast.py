@@ -154,7 +154,9 @@ def score(deals: pd.DataFrame, model: Fit, *, day: dt.date) -> pd.DataFrame:
     """Each open deal's probability to close won within the horizon, with the
     effect of each factor (columns probability, base_rate, stage_effect,
     age_effect, size_effect, owner_effect, age_days, size_band). Without any
-    history the stage's own probability stands, with no effects."""
+    history the stage's own probability stands, with no effects. A deal the
+    history already shows in a won (lost) stage, its close date still to
+    come, is certain (impossible)."""
     out = pd.DataFrame(index=deals.index)
     age = (pd.Timestamp(day) - deals["entered"]).dt.days.clip(lower=0).to_numpy()
     out["age_days"] = age
@@ -165,7 +167,7 @@ def score(deals: pd.DataFrame, model: Fit, *, day: dt.date) -> pd.DataFrame:
         out["probability"] = deals["stage_probability"].to_numpy() / 100
         for column in ("base_rate", "stage_effect", "age_effect", "size_effect", "owner_effect"):
             out[column] = 0.0
-        return out
+        return _settled(out, deals)
     base = model.base_rate
     band = np.searchsorted(AGE_BANDS, age, side="right") - 1
     stages = deals["stage_id"].to_numpy()
@@ -184,6 +186,19 @@ def score(deals: pd.DataFrame, model: Fit, *, day: dt.date) -> pd.DataFrame:
     out["age_effect"] = p_cell - p_stage
     out["size_effect"] = probability - _sigmoid(total - size_term)
     out["owner_effect"] = probability - _sigmoid(total - owner_term)
+    return _settled(out, deals)
+
+
+def _settled(out: pd.DataFrame, deals: pd.DataFrame) -> pd.DataFrame:
+    """Probability 1 in a won stage and 0 in a lost one, with no effects."""
+    if "stage_won" not in deals:
+        return out
+    won = deals["stage_won"].fillna(False).to_numpy(dtype=bool)
+    lost = deals["stage_lost"].fillna(False).to_numpy(dtype=bool)
+    settled = won | lost
+    out.loc[settled, "probability"] = np.where(won[settled], 1.0, 0.0)
+    for column in ("stage_effect", "age_effect", "size_effect", "owner_effect"):
+        out.loc[settled, column] = 0.0
     return out
 
 

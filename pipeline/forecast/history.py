@@ -59,8 +59,8 @@ SELECT d.id AS deal_id, d.owner_id, d.base_amount::float8 AS amount, d.created_o
        CASE WHEN d.close_date IS NOT NULL AND d.close_date <= %(day)s THEN d.status
             ELSE %(open)s END AS status,
        st.id AS stage_id, COALESCE(sa.entered, d.created_on) AS entered,
-       st.probability::float8 AS stage_probability,
-       COALESCE(ca.to_category, st.forecast_category) AS category
+       st.probability::float8 AS stage_probability, st.is_won AS stage_won,
+       st.is_lost AS stage_lost, COALESCE(ca.to_category, st.forecast_category) AS category
 FROM pipeline_deal d
 LEFT JOIN stage_at sa ON sa.deal_id = d.id
 JOIN pipeline_stage st ON st.tenant_id = %(tenant)s AND st.id = COALESCE(sa.to_stage_id, d.stage_id)
@@ -106,7 +106,7 @@ def deals_as_of(
     """The deals as they stood at the end of ``day``, leaving out those closed
     before ``from_day`` (columns deal_id, owner_id, amount, created_on,
     expected_close_date, close_date, status, stage_id, entered,
-    stage_probability, category)."""
+    stage_probability, stage_won, stage_lost, category)."""
     filters = {"deal_filter_s": "", "deal_filter_c": "", "deal_filter_d": ""}
     params: dict[str, Any] = {
         "tenant": tenant.pk,
