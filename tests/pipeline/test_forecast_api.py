@@ -16,7 +16,7 @@ from pipeline.forecast.stats import stat_forecast_compute
 from pipeline.models import ForecastCall
 from spm.models import FiscalPeriod
 from spm.tenancy.context import tenant_context
-from tests.conftest import api_client_for
+from tests.conftest import api_client_for, if_match
 from tests.pipeline.factories import DealFactory
 
 pytestmark = pytest.mark.django_db
@@ -64,8 +64,9 @@ def test_the_owner_changes_a_category_and_reads_its_history(world_a, deals):
     _won, open_deal, _east = deals
     client = api_client_for(world_a.rep1.user)
 
+    deal_url = url(world_a, f"deals/{open_deal.pk}/")
     changed = client.patch(
-        url(world_a, f"deals/{open_deal.pk}/"), {"forecast_category": "commit"}, format="json"
+        deal_url, {"forecast_category": "commit"}, format="json", **if_match(client, deal_url)
     )
     history = client.get(url(world_a, f"deals/{open_deal.pk}/categories/"))
 
@@ -80,8 +81,10 @@ def test_the_owner_changes_a_category_and_reads_its_history(world_a, deals):
 def test_an_unknown_category_names_the_field(world_a, deals):
     _won, open_deal, _east = deals
 
-    response = api_client_for(world_a.rep1.user).patch(
-        url(world_a, f"deals/{open_deal.pk}/"), {"forecast_category": "maybe"}, format="json"
+    client = api_client_for(world_a.rep1.user)
+    deal_url = url(world_a, f"deals/{open_deal.pk}/")
+    response = client.patch(
+        deal_url, {"forecast_category": "maybe"}, format="json", **if_match(client, deal_url)
     )
 
     assert response.status_code == 400
