@@ -22,6 +22,7 @@ from typing import Any
 
 from goals.selectors import QuotaGrid
 from goals.smart import parse_number
+from spm.api.csv import neutralise
 from spm.money import MONEY_LIMIT, MONEY_MAX
 
 FIXED_COLUMNS = ("key", "name", "team")
@@ -43,7 +44,13 @@ def grid_to_csv(grid: QuotaGrid) -> str:
             amounts = ["" if c.amount is None else str(c.amount) for c in cells]
             explicit = [c.amount for c in cells if c.amount is not None]
             writer.writerow(
-                [row.key, row.label, team, *amounts, str(sum(explicit, Decimal("0.00")))]
+                [
+                    row.key,
+                    neutralise(row.label),
+                    neutralise(team),
+                    *amounts,
+                    str(sum(explicit, Decimal("0.00"))),
+                ]
             )
     return out.getvalue()
 

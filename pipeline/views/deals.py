@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from typing import Any
 
 from django.contrib import messages
@@ -12,6 +11,7 @@ from django.http import (
     HttpRequest,
     HttpResponse,
 )
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.functional import cached_property
 from django.views.generic import ListView, TemplateView, View
@@ -30,6 +30,7 @@ from pipeline.models import (
     Stage,
 )
 from pipeline.views.common import DealFilters
+from spm.api.csv import page_export
 from spm.forms import form_errors_add, version_is_current
 from spm.permissions import SELLERS
 from spm.tenancy.views import TenantViewMixin
@@ -116,18 +117,17 @@ CSV_COLUMNS = [
 
 class DealExportView(DealListView):
     """The deal list's rows, every page, as CSV (re-importable: the headers are
-    recognised by the import). Built inside the request's tenant transaction:
-    RLS hides every row once the response leaves the view."""
+    recognised by the import) or XLSX (``?as=xlsx``)."""
 
-    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        rows = self.get_queryset().values_list(*[c for c, _ in CSV_COLUMNS])
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="deals-{self.tenant.slug}.csv"'
-        writer = csv.writer(response)
-        writer.writerow([label for _, label in CSV_COLUMNS])
-        for row in rows.iterator(chunk_size=2000):
-            writer.writerow(["" if v is None else v for v in row])
-        return response
+    # A download may stream (a StreamingHttpResponse, not an HttpResponse).
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:  # type: ignore[override]
+        return page_export(
+            request,
+            self.tenant,
+            self.get_queryset(),
+            CSV_COLUMNS,
+            filename=f"deals-{self.tenant.slug}",
+        )
 
 
 class DealCreateView(TenantViewMixin, TemplateView):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from typing import Any
 
 from django.contrib import messages
@@ -12,6 +11,7 @@ from django.http import (
     HttpRequest,
     HttpResponse,
 )
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.functional import cached_property
 from django.views.generic import ListView, TemplateView
@@ -24,6 +24,7 @@ from pipeline.models import (
     DealStatus,
     Lead,
 )
+from spm.api.csv import page_export
 from spm.models import FiscalPeriod, Membership
 from spm.tenancy.views import TenantViewMixin
 
@@ -101,17 +102,18 @@ class LeadListView(TenantViewMixin, ListView):
 
 
 class LeadExportView(LeadListView):
-    """Every matching lead as CSV (headers the import recognises)."""
+    """Every matching lead as CSV (headers the import recognises) or XLSX
+    (``?as=xlsx``)."""
 
-    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        rows = self.get_queryset().values_list(*[c for c, _ in LEAD_CSV_COLUMNS])
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="leads-{self.tenant.slug}.csv"'
-        writer = csv.writer(response)
-        writer.writerow([label for _, label in LEAD_CSV_COLUMNS])
-        for row in rows.iterator(chunk_size=2000):
-            writer.writerow(["" if v is None else v for v in row])
-        return response
+    # A download may stream (a StreamingHttpResponse, not an HttpResponse).
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:  # type: ignore[override]
+        return page_export(
+            request,
+            self.tenant,
+            self.get_queryset(),
+            LEAD_CSV_COLUMNS,
+            filename=f"leads-{self.tenant.slug}",
+        )
 
 
 class LeadDetailView(TenantViewMixin, TemplateView):

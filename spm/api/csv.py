@@ -27,7 +27,7 @@ from itertools import batched
 from typing import Any
 
 from django.db.models import QuerySet
-from django.http import FileResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpRequest, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -38,6 +38,7 @@ from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRen
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from spm.models import Tenant
 from spm.tenancy.context import tenant_context
 
 CSV_BATCH = 2000
@@ -169,6 +170,30 @@ def export_response(
     if export_format == "xlsx":
         return xlsx_response(columns, rows, filename=filename, decimals=decimals)
     return csv_response(columns, rows, filename=filename)
+
+
+def page_export(
+    request: HttpRequest,
+    tenant: Tenant,
+    queryset: QuerySet,
+    columns: Sequence[tuple[str, str]],
+    *,
+    filename: str,
+) -> HttpResponseBase:
+    """A page's download of ``queryset`` under ``columns`` ((field, header)
+    pairs): CSV, or XLSX with ``?as=xlsx``, through the same writers as the
+    API. The rows are read inside ``tenant`` (a CSV streams after the view has
+    returned and its transaction has ended)."""
+    names = [name for name, _ in columns]
+    headers = [header for _, header in columns]
+
+    def rows() -> Iterator[Mapping[str, Any]]:
+        with tenant_context(tenant):
+            for row in queryset.values_list(*names).iterator(chunk_size=CSV_BATCH):
+                yield dict(zip(headers, row, strict=True))
+
+    export = "xlsx" if request.GET.get("as") == "xlsx" else "csv"
+    return export_response(export, headers, rows(), filename=filename)
 
 
 def export_format(request: Request) -> str | None:

@@ -11,7 +11,7 @@ import zipfile
 import pytest
 from openpyxl import load_workbook
 
-from tests.conftest import api_client_for
+from tests.conftest import api_client_for, client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -87,3 +87,27 @@ def test_a_report_exports_as_xlsx_with_its_csv_columns(world_a):
     sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content)), read_only=True)
     rows = [list(row) for row in sheet.active.iter_rows(values_only=True)]
     assert rows[0] == ["rank", "member", "name", "team", "kpi", "value"]
+
+
+def test_the_deal_page_exports_xlsx_and_neutralises_its_csv(world_a):
+    _deals(world_a)
+    client = client_for(world_a.admin.user)
+
+    page_csv = client.get("/alpha/pipeline/deals/export.csv?status=open")
+    page_xlsx = client.get("/alpha/pipeline/deals/export.csv?status=open&as=xlsx")
+
+    csv_rows = list(csv.reader(io.StringIO(b"".join(page_csv.streaming_content).decode())))
+    sheet = load_workbook(io.BytesIO(b"".join(page_xlsx.streaming_content))).active
+    xlsx_rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+    name_col = csv_rows[0].index("Name")
+    amount_col = csv_rows[0].index("Amount")
+    assert xlsx_rows[0] == csv_rows[0]
+    assert sorted(row[name_col] for row in csv_rows[1:]) == sorted(
+        ['\'=HYPERLINK("http://x")', "'+1 call", "'-rebate", "'@SUM(A1)", "Plain"]
+    )
+    assert sorted(row[name_col] for row in xlsx_rows[1:]) == sorted(
+        row[name_col] for row in csv_rows[1:]
+    )
+    assert {sheet.cell(row=n, column=amount_col + 1).number_format for n in range(2, 7)} == {
+        "#,##0.00"
+    }

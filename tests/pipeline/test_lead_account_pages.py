@@ -66,7 +66,7 @@ def test_lead_filters_and_export(world_a, data):
     response = client.get(f"/alpha/pipeline/leads/?owner={world_a.rep2.pk}")
     assert lead_names(response) == ["Lead two"]
     export = client.get("/alpha/pipeline/leads/export.csv?source=Event")
-    lines = export.content.decode().splitlines()
+    lines = b"".join(export.streaming_content).decode().splitlines()
     assert lines[0].startswith("Lead ID,Full name,Company")
     assert [line.split(",")[1] for line in lines[1:]] == ["Lead two"]
 

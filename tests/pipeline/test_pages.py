@@ -202,7 +202,7 @@ def test_deal_csv_export(world_a, deals):
         "/alpha/pipeline/deals/export.csv", {"type": "renewal"}
     )
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    lines = response.content.decode().splitlines()
+    lines = b"".join(response.streaming_content).decode().splitlines()
     assert lines == [
         "External id,Name,Account,Owner,Amount,Currency,Amount (tenant currency),Pipeline,Stage,"
         "Probability (%),Forecast category,Close date,Status,Actual close date,Lost reason,Type,"
