@@ -16,8 +16,9 @@ The rules (DESIGN of the roles in README.md, "Using SPM"):
 - a rep reaches themselves.
 
 Records a member "owns" through a membership foreign key (deals, leads,
-activities, objectives, and later statements, coaching notes, reviews) follow
-``own(field)``; a pillar whose rule differs adds it here, beside the others.
+activities, objectives, statements) follow ``own(field)``; a pillar whose rule
+differs adds it here, beside the others (coaching: ``coaching()``,
+``private_notes()``).
 
 Conditions are plain ``Q`` objects that combine safely with ``&`` and ``|``
 (every row is ``ALL``, no row ``NOTHING``). A ``Reach`` computes the managed
@@ -319,6 +320,43 @@ class Reach:
     def quotas(self) -> Q:
         """Quotas of the members and teams in reach."""
         return self.members("membership") | self.teams("team")
+
+    # Coaching ------------------------------------------------------------------------
+
+    def coaching(self, field: str = "member", *, manager: str = "") -> Q:
+        """Coaching records (1:1s, action items, assessments, development plans,
+        training, practice, reviews) of the member at ``field``: a rep and
+        finance their own, a manager their subtree's and their own, admins all.
+        With ``manager`` (the path of the record's manager), the manager named
+        on the record reaches it too. Coaching is not a figure: finance does
+        not read everyone's."""
+        if self.is_admin:
+            return ALL
+        own = Q(**{_id(field): self.pk})
+        if manager:
+            own |= Q(**{_id(manager): self.pk})
+        if self.is_manager:
+            return Q(**{_path(field, "team_id__in"): self.managed_team_ids}) | own
+        return own
+
+    def private_notes(self, *, author: str = "author", member: str = "meeting__member") -> Q:
+        """A manager's private notes on a 1:1: their author, and those whose
+        reach holds the author (the managers above, admins); never the member
+        the meeting is with."""
+        own = Q(**{_id(author): self.pk})
+        if self.is_admin:
+            return ALL & ~Q(**{_id(member): self.pk})
+        if self.is_manager:
+            above = Q(**{_path(author, "team_id__in"): self.managed_team_ids})
+            return own | (above & ~Q(**{_id(member): self.pk}))
+        return own & ~Q(**{_id(member): self.pk})
+
+    def may_coach(self, member: Membership) -> bool:
+        """Whether the member may hold 1:1s with, assess and review ``member``:
+        admins anyone, a manager the people they manage; nobody themselves."""
+        if member.pk == self.pk:
+            return False
+        return self.manage_ids.has_member(member.pk)
 
     # Jobs ----------------------------------------------------------------------------
 

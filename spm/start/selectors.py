@@ -24,6 +24,8 @@ from decimal import Decimal
 
 from django.db.models import Q, QuerySet
 
+from coaching.models import ActionItem
+from coaching.selectors import overdue_actions
 from goals.models import Goal, GoalLevel, GoalStatus
 from goals.selectors import goals_visible
 from incentives.selectors import commission_to_date
@@ -83,6 +85,7 @@ class StartPage:
     runs: list[TaskRun] = field(default_factory=list)
     # A rep's published commission of the fiscal year, by period (None: not shown).
     commission: list[tuple[FiscalPeriod, Decimal]] | None = None
+    overdue_actions: list[ActionItem] = field(default_factory=list)
 
     @property
     def commission_to_date(self) -> Decimal:
@@ -221,4 +224,5 @@ def start_page(tenant: Tenant, *, viewer: Membership, today: dt.date) -> StartPa
     )
     if year is not None:
         page.commission = commission_to_date(tenant, membership=viewer, year=year)
+    page.overdue_actions = overdue_actions(tenant, member=viewer, today=today)
     return page
