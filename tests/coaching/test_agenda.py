@@ -9,6 +9,7 @@ import time_machine
 
 from coaching import services
 from coaching.agenda import elapsed_share, kpi_movements
+from coaching.links import agenda_link
 from coaching.models import ActionStatus, CoachingSettings
 from goals import services as goal_services
 from pipeline import services as pipeline_services
@@ -247,3 +248,31 @@ def test_movements_at_the_threshold_count_and_below_do_not():
         ("bookings", "Bookings up 20% since the last 1:1", "$10,000 → $12,000"),
         ("sales_cycle_length", "Sales cycle down 7.0 days since the last 1:1", "30.0 → 23.0"),
     ]
+
+
+def test_an_open_commission_dispute_is_on_the_agenda_with_its_statement(world_a, in_tenant_a):
+    from incentives.models import Dispute, Statement
+    from tests.isolation.objects_incentives import make_objects
+
+    t = world_a.tenant
+    make_objects(world_a)
+    statement = Statement.objects.get(membership=world_a.rep1)
+    # The row a member's dispute writes (incentives.services.dispute_open).
+    dispute = Dispute.objects.create(
+        tenant=t, statement=statement, membership=world_a.rep1, reason="The Initech deal is missing"
+    )
+    Dispute.objects.create(
+        tenant=t, statement=statement, membership=world_a.rep1, reason="Settled", status="resolved"
+    )
+    _, upcoming = series_with_held_meeting(world_a, held_on=dt.date(2027, 1, 15))
+    items = services.agenda_refresh(t, meeting=upcoming, today=TODAY)
+    rows = [(i.kind, i.title, i.detail, i.dispute_id) for i in items]
+    assert rows == [
+        (
+            "dispute",
+            "Open commission dispute on the Jan 2027 statement",
+            "The Initech deal is missing",
+            dispute.pk,
+        )
+    ]
+    assert agenda_link(items[0], slug=t.slug) == f"/alpha/incentives/statements/{statement.pk}/"
