@@ -23,9 +23,9 @@ from django.db import transaction
 from pipeline import sync
 from pipeline.models import ChangeSource, ImportBatch, ImportKind
 from spm import services as core
-from spm.celery import enqueue_on_commit
 from spm.db.locks import advisory_xact_lock
 from spm.models import Membership, TaskRun, Tenant
+from spm.outbox import enqueue_on_commit
 from spm.tenancy.context import tenant_context
 from spm.uploads import refuse_binary
 

@@ -6,7 +6,6 @@ import os
 from typing import Any
 
 from celery import Celery
-from django.db import transaction
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spm.settings.local")
 
@@ -23,11 +22,8 @@ def enqueue(name: str, *args: Any, countdown: float | None = None) -> None:
     back would make a cycle. The name is a constant beside the service and
     the task declares it (``@tenant_task(name=...)``);
     ``tests/spm/test_task_names.py`` checks that every such name is a task.
+
+    Raises the broker's error when it is down: work a write asks for goes
+    through ``spm.outbox.enqueue_on_commit`` instead, which keeps it.
     """
     app.send_task(name, args=args, countdown=countdown, queue=app.conf.task_default_queue)
-
-
-def enqueue_on_commit(name: str, *args: Any, countdown: float | None = None) -> None:
-    """``enqueue`` once the current transaction commits (at once outside one),
-    so the worker sees what the transaction wrote."""
-    transaction.on_commit(lambda: enqueue(name, *args, countdown=countdown))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import uuid
 from zoneinfo import available_timezones
 
 from django.contrib.auth.models import AbstractUser, UserManager
@@ -21,8 +22,10 @@ __all__ = [
     "AuditEvent",
     "FiscalPeriod",
     "Membership",
+    "OutboxMessage",
     "PeriodKind",
     "Role",
+    "ScheduleClaim",
     "TaskRun",
     "Team",
     "Tenant",
@@ -294,3 +297,51 @@ class AuditEvent(TenantModel):
             models.Index(fields=["tenant", "object_type", "object_id"], name="audit_tenant_object"),
             models.Index(fields=["tenant", "created_at"], name="audit_tenant_created"),
         ]
+
+
+class OutboxMessage(models.Model):
+    """A task waiting for the broker, written in the transaction that asked for
+    it (docs/architecture.md, "Task outbox").
+
+    Not tenant data: a task name, its JSON ids and where to send it. The relay
+    reads every tenant's messages, so the table has no tenant and no RLS; the
+    task enters its tenant itself. The id is also the Celery task id, so a
+    message sent twice (a relay that dies between send and delete) is the
+    same task twice, which tasks tolerate (they are idempotent).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    task = models.CharField(max_length=200)
+    args = models.JSONField(default=list)
+    queue = models.CharField(max_length=200)
+    eta = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["created_at"], name="outbox_created")]
+
+    def __str__(self) -> str:
+        return f"{self.task}{tuple(self.args)}"
+
+
+class ScheduleClaim(models.Model):
+    """One scheduled job's effect for one key (a tenant's local date, a UTC
+    hour): the first beat tick to insert the row runs the job, a duplicate
+    tick (a second beat process, an hour repeated by a daylight-saving
+    change) finds it and does nothing. Holds no tenant data: the key names
+    the tenant by id, like a task's arguments."""
+
+    job = models.CharField(max_length=200)
+    key = models.CharField(max_length=200)
+    claimed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "key"], name="schedule_claim_job_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job} {self.key}"

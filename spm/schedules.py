@@ -26,6 +26,11 @@ CORE_SCHEDULES = [
         task="spm.tasks.periods_roll_forward",
         crontab={"minute": "15", "hour": "2"},
     ),
+    Schedule(
+        name="Send tasks kept in the outbox",
+        task="spm.tasks.outbox_relay_task",
+        every_seconds=15,
+    ),
 ]
 
 

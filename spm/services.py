@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,10 +18,11 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerOperationalError
 
 from spm import events
 from spm.formatting import Locale
@@ -535,6 +537,23 @@ class RunRecorder:
             self.rows = rows
 
 
+# Faults a task retries (spm.tasks.tenant_task): a lost database connection, a
+# terminated backend, an unreachable broker.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, BrokerOperationalError)
+_retries_left: ContextVar[int] = ContextVar("spm_task_retries_left", default=0)
+
+
+@contextmanager
+def task_retries_left(count: int) -> Iterator[None]:
+    """Tell ``task_run`` that the task running in this block will be retried
+    ``count`` more times after a transient fault (set by ``tenant_task``)."""
+    token = _retries_left.set(count)
+    try:
+        yield
+    finally:
+        _retries_left.reset(token)
+
+
 @contextmanager
 def task_run(
     tenant: Tenant,
@@ -552,7 +571,9 @@ def task_run(
     the job raises, a failure whose message is ``failure`` followed by the
     error (the exception propagates). Each record is a short transaction of
     its own; call outside any transaction when the progress must be visible
-    while the job runs."""
+    while the job runs. A transient fault (``TRANSIENT_ERRORS``) that the task
+    will retry puts the run back to queued instead, saying why: the run is
+    never shown failed, nor succeeded with part of its work."""
     with tenant_context(tenant):
         if run_id is None:
             run_id = task_run_create(tenant, kind=kind, label=label, created_by=created_by).pk
@@ -563,11 +584,28 @@ def task_run(
     recorder = RunRecorder(tenant, run_id)
     try:
         yield recorder
+    except TRANSIENT_ERRORS as exc:
+        if _retries_left.get() <= 0:
+            recorder.outcome(ok=False, message=f"{failure}{exc}"[:2000])
+            _task_run_end(recorder)
+            raise
+        _task_run_requeue(recorder, exc)
+        raise
     except Exception as exc:
         recorder.outcome(ok=False, message=f"{failure}{exc}"[:2000])
         _task_run_end(recorder)
         raise
     _task_run_end(recorder)
+
+
+def _task_run_requeue(recorder: RunRecorder, exc: Exception) -> None:
+    """Back to queued after a transient fault, its work rolled back or
+    idempotent (the retry does it again)."""
+    with tenant_context(recorder.tenant):
+        TaskRun.objects.filter(tenant=recorder.tenant, pk=recorder.run_id).update(
+            status=TaskRun.Status.QUEUED,
+            message=f"Interrupted ({type(exc).__name__}: {exc}); retrying."[:2000],
+        )
 
 
 def _task_run_end(recorder: RunRecorder) -> None:

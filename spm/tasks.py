@@ -7,16 +7,13 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from django.db import InterfaceError, OperationalError
 from django.utils import timezone
-from kombu.exceptions import OperationalError as BrokerOperationalError
 
 from spm.celery import app
 from spm.models import FiscalPeriod, Tenant
-from spm.services import periods_ensure
+from spm.outbox import outbox_relay
+from spm.services import TRANSIENT_ERRORS, periods_ensure, task_retries_left
 from spm.tenancy.context import tenant_context
-
-TRANSIENT_ERRORS = (OperationalError, InterfaceError, BrokerOperationalError)
 
 
 def tenant_task(*, atomic: bool = True, **task_options: Any) -> Callable[..., Any]:
@@ -27,7 +24,8 @@ def tenant_task(*, atomic: bool = True, **task_options: Any) -> Callable[..., An
     tenant's context; with ``atomic=False`` the function opens
     ``tenant_context(tenant)`` itself for each unit of work (long jobs that
     report progress between units). Transient database and broker errors are
-    retried with exponential backoff, five times at most.
+    retried with exponential backoff, five times at most; meanwhile the
+    task's run (``spm.services.task_run``) shows queued, not failed.
     """
 
     def decorator(func: Callable[..., Any]) -> Any:
@@ -41,14 +39,15 @@ def tenant_task(*, atomic: bool = True, **task_options: Any) -> Callable[..., An
             **task_options,
         }
 
-        @app.task(**options)
+        @app.task(bind=True, **options)
         @functools.wraps(func)
-        def run(tenant_id: int, *args: Any, **kwargs: Any) -> Any:
+        def run(self: Any, tenant_id: int, *args: Any, **kwargs: Any) -> Any:
             tenant = Tenant.objects.get(pk=tenant_id)
-            if not atomic:
-                return func(tenant, *args, **kwargs)
-            with tenant_context(tenant):
-                return func(tenant, *args, **kwargs)
+            with task_retries_left(self.max_retries - self.request.retries):
+                if not atomic:
+                    return func(tenant, *args, **kwargs)
+                with tenant_context(tenant):
+                    return func(tenant, *args, **kwargs)
 
         return run
 
@@ -72,3 +71,11 @@ def periods_roll_forward() -> int:
     for tenant_id in tenant_ids:
         periods_ensure_for_tenant.delay(tenant_id)
     return len(tenant_ids)
+
+
+@app.task(name="spm.tasks.outbox_relay_task", ignore_result=True)
+def outbox_relay_task() -> int:
+    """Beat entry point (every few seconds): send the tasks the outbox kept
+    while the broker was down; returns how many were sent. Two relays at once
+    share the work (rows are claimed with SKIP LOCKED)."""
+    return outbox_relay()

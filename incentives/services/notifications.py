@@ -18,8 +18,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from incentives.models import Notification, NotificationKind, NotificationPreference
-from spm.celery import app
 from spm.models import Membership, Tenant
+from spm.outbox import enqueue_on_commit
 
 EMAIL_TASK = "incentives.tasks.notifications_email_task"
 
@@ -50,12 +50,7 @@ def notify(
         for pk in sorted(unique)
     )
     if notes:
-        ids = [n.pk for n in notes]
-        transaction.on_commit(
-            lambda: app.send_task(
-                EMAIL_TASK, args=(tenant.pk, ids), queue=app.conf.task_default_queue
-            )
-        )
+        enqueue_on_commit(EMAIL_TASK, tenant.pk, [n.pk for n in notes])
     return notes
 
 

@@ -26,10 +26,10 @@ from incentives.services.acknowledgements import acknowledgements_open
 from incentives.services.credits import credits_refresh
 from pipeline.services import exchange_rate_table
 from spm import events
-from spm.celery import app
 from spm.db.locks import try_advisory_xact_lock
 from spm.models import FiscalPeriod, Membership, Tenant
 from spm.money import round_half_up
+from spm.outbox import enqueue_on_commit
 from spm.services import (
     audit_record,
     period_require_open,
@@ -65,11 +65,7 @@ def calc_run_start(tenant: Tenant, *, period: FiscalPeriod, actor: Membership | 
             data={"period": period.label},
         )
         # By name: incentives.tasks imports this module.
-        transaction.on_commit(
-            lambda: app.send_task(
-                EXECUTE_TASK, args=(tenant.pk, run.pk), queue=app.conf.task_default_queue
-            )
-        )
+        enqueue_on_commit(EXECUTE_TASK, tenant.pk, run.pk)
     return run
 
 

@@ -16,9 +16,9 @@ from kpis.models import CustomKpi
 from kpis.services.goal_progress import goals_progress_update
 from kpis.services.queue import FULL_TASK, QUEUED_KEY, periods_mark_dirty
 from kpis.sql import CHOICES
-from spm.celery import enqueue_on_commit
 from spm.db.locks import try_advisory_xact_lock
 from spm.models import FiscalPeriod, Membership, PeriodKind, TaskRun, Tenant
+from spm.outbox import enqueue_on_commit
 from spm.services import task_run, task_run_create
 from spm.tenancy.context import tenant_context
 
