@@ -25,7 +25,7 @@ def remove_relay_schedule(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('spm', '0005_tenant_locale_stall_days'),
+        ('spm', '0006_membership_employee_id_dispute_window'),
         ('django_celery_beat', '0019_alter_periodictasks_options'),
     ]
 
