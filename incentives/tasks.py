@@ -5,6 +5,7 @@ from __future__ import annotations
 from incentives import services
 from spm.celery import app
 from spm.models import Tenant
+from spm.schedules import hourly_claim, nightly_tenants
 from spm.tasks import tenant_task
 
 
@@ -24,8 +25,9 @@ def calc_run_previews_refresh(tenant: Tenant) -> int:
 
 @app.task(name="incentives.tasks.calc_run_previews_nightly")
 def calc_run_previews_nightly() -> int:
-    """Beat entry point (nightly): one preview refresh per tenant."""
-    tenant_ids = list(Tenant.objects.values_list("pk", flat=True))
+    """Beat entry point (hourly tick): one preview refresh per tenant and night
+    (``spm.schedules.nightly_tenants``: a duplicate tick is a logged no-op)."""
+    tenant_ids = nightly_tenants("incentives.previews_nightly")
     for tenant_id in tenant_ids:
         calc_run_previews_refresh.delay(tenant_id)
     return len(tenant_ids)
@@ -46,7 +48,10 @@ def acknowledgements_auto_accept(tenant: Tenant) -> int:
 
 @app.task(name="incentives.tasks.acknowledgements_auto_accept_all")
 def acknowledgements_auto_accept_all() -> int:
-    """Beat entry point (hourly): one auto-accept pass per tenant."""
+    """Beat entry point (hourly): one auto-accept pass per tenant, once per
+    hour however many beats send it (``spm.schedules.hourly_claim``)."""
+    if not hourly_claim("incentives.auto_accept"):
+        return 0
     tenant_ids = list(Tenant.objects.values_list("pk", flat=True))
     for tenant_id in tenant_ids:
         acknowledgements_auto_accept.delay(tenant_id)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from kpis import services
 from spm.celery import app
 from spm.models import Tenant
+from spm.schedules import nightly_tenants
 from spm.tasks import tenant_task
 
 
@@ -33,8 +34,9 @@ def kpis_recompute_tenant(tenant: Tenant, run_id: int | None = None) -> int:
 
 @app.task(name="kpis.tasks.kpis_nightly")
 def kpis_nightly() -> int:
-    """Beat entry point (nightly): one full recompute per tenant."""
-    tenant_ids = list(Tenant.objects.values_list("pk", flat=True))
+    """Beat entry point (hourly tick): one full recompute per tenant and night
+    (``spm.schedules.nightly_tenants``: a duplicate tick is a logged no-op)."""
+    tenant_ids = nightly_tenants("kpis.nightly")
     for tenant_id in tenant_ids:
         kpis_recompute_tenant.delay(tenant_id)
     return len(tenant_ids)

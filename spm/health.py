@@ -7,10 +7,12 @@ proxy. This middleware comes first in ``MIDDLEWARE`` and answers that one path
 without reading the Host header, so neither host validation nor the HTTPS
 redirect turns a healthy web process into a 400 or a 301.
 
-It says "ok" when the database and the broker answer; "degraded" (still 200:
-pages and reads work, writes keep their tasks in the outbox) when the broker
-does not, with the number of tasks waiting; "unavailable" (503) when the
-database does not.
+It says "ok" when the database and the broker answer; "degraded" when the
+broker does not (pages and reads work, writes keep their tasks in the outbox),
+with the number of tasks waiting; "unavailable" when the database does not.
+Always with 200: it checks that this web process answers (the container's
+liveness), and restarting a web process mends neither service; monitoring
+reads the text.
 """
 
 from __future__ import annotations
@@ -33,15 +35,15 @@ def outbox_waiting() -> int:
     return int(row[0]) if row else 0
 
 
-def health_report() -> tuple[int, str]:
-    """(HTTP status, text) of the health check."""
+def health_report() -> str:
+    """The text of the health check."""
     try:
         waiting = outbox_waiting()
     except DatabaseError:
-        return 503, "unavailable: the database does not answer"
+        return "unavailable: the database does not answer"
     if not broker_answers():
-        return 200, f"degraded: the broker does not answer; {waiting} tasks kept in the outbox"
-    return 200, "ok"
+        return f"degraded: the broker does not answer; {waiting} tasks kept in the outbox"
+    return "ok"
 
 
 class HealthCheckMiddleware:
@@ -50,6 +52,5 @@ class HealthCheckMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path_info == HEALTH_PATH and request.method in ("GET", "HEAD"):
-            status, text = health_report()
-            return HttpResponse(text, status=status, content_type="text/plain")
+            return HttpResponse(health_report(), content_type="text/plain")
         return self.get_response(request)

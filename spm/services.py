@@ -199,11 +199,17 @@ def periods_ensure(tenant: Tenant, *, around: dt.date, years: tuple[int, int] = 
             _periods_create_year(tenant, year)
 
 
+class PeriodClosedError(ValidationError):
+    """A write to the figures of a closed period: a form shows it beside the
+    field like any ValidationError; the API answers 409 Conflict."""
+
+
 def period_require_open(
     tenant: Tenant, *, period_ids: Iterable[int], what: str = "its figures cannot be changed"
 ) -> None:
     """The guard of every write of period-keyed figures (quotas, objective
-    scores, KPI snapshots, exchange rates): raises ValidationError naming
+    scores, KPI snapshots, exchange rates, statements, adjustments): raises
+    ``PeriodClosedError`` (a ValidationError) naming
     ``period`` ("Jan 2027 is closed; " + ``what``) when one of ``period_ids``
     is closed. Call inside the writing transaction: the periods' rows stay
     locked (FOR SHARE) until it ends, so a close waits for the write, and a
@@ -216,7 +222,7 @@ def period_require_open(
         cursor.execute(PERIODS_SHARE_SQL, [tenant.pk, ids])
         closed = [label for label, is_closed in cursor.fetchall() if is_closed]
     if closed:
-        raise ValidationError({"period": f"{closed[0]} is closed; {what}."})
+        raise PeriodClosedError({"period": f"{closed[0]} is closed; {what}."})
 
 
 PERIODS_SHARE_SQL = """

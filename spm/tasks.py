@@ -12,6 +12,7 @@ from django.utils import timezone
 from spm.celery import app
 from spm.models import FiscalPeriod, Tenant
 from spm.outbox import outbox_relay
+from spm.schedules import nightly_tenants
 from spm.services import TRANSIENT_ERRORS, periods_ensure, task_retries_left
 from spm.tenancy.context import tenant_context
 
@@ -66,8 +67,9 @@ def periods_ensure_for_tenant(tenant: Tenant) -> int:
 
 @app.task(name="spm.tasks.periods_roll_forward")
 def periods_roll_forward() -> int:
-    """Beat entry point (daily): enqueue one period check per tenant."""
-    tenant_ids = list(Tenant.objects.values_list("pk", flat=True))
+    """Beat entry point (hourly tick, nightly per tenant): enqueue one period
+    check per tenant whose night it is (``spm.schedules.nightly_tenants``)."""
+    tenant_ids = nightly_tenants("spm.periods_roll_forward")
     for tenant_id in tenant_ids:
         periods_ensure_for_tenant.delay(tenant_id)
     return len(tenant_ids)

@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status
+from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action, api_view, permission_classes
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -67,6 +68,15 @@ def me(request: Request) -> Response:
 
 
 # Members -----------------------------------------------------------------------------
+
+
+class TokenView(ObtainAuthToken):
+    """Trade a username and password for an API token. Authenticates with the
+    Django request itself, so the brute-force lockout (django-axes) counts,
+    locks and answers (429 problem+json) here as on the browser login."""
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "request": self.request._request}
 
 
 class MemberSerializer(serializers.ModelSerializer):

@@ -10,6 +10,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from spm.services import PeriodClosedError
+
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 # The problem types the API names in ``type`` (README, "Integrating with SPM");
@@ -111,7 +113,17 @@ def problem(
     return Response(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE, headers=headers)
 
 
+# The database's own refusal of a closed period's ledger rows (the incentives
+# triggers raise check_violation with this in the message).
+CLOSED_PERIOD_MARK = "closed period"
+
+
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, PeriodClosedError):
+        if connection.in_atomic_block:
+            transaction.set_rollback(True)
+        errors = _flatten(exc.message_dict)
+        return problem(status.HTTP_409_CONFLICT, "Period closed", errors[0]["message"], errors)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
@@ -119,6 +131,12 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     if connection.in_atomic_block:
         # An error answer commits nothing the request may have written before it failed.
         transaction.set_rollback(True)
+    if isinstance(exc, IntegrityError) and CLOSED_PERIOD_MARK in str(exc):
+        return problem(
+            status.HTTP_409_CONFLICT,
+            "Period closed",
+            "The period is closed: its statements and ledger are never changed.",
+        )
     if isinstance(exc, IntegrityError):
         # A race past a service's own check lands on a database constraint: a conflict,
         # not a server error.

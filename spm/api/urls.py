@@ -7,8 +7,7 @@ Pillar apps register their viewsets on ``tenant_router`` from their own
 from __future__ import annotations
 
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import ObtainAuthToken
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.parsers import JSONParser
 
 from spm.api import core
@@ -21,11 +20,11 @@ tenant_router.register("periods", core.PeriodViewSet, basename="period")
 urlpatterns = [
     path(
         "auth/token/",
-        ObtainAuthToken.as_view(parser_classes=[JSONParser]),  # JSON, as every API body
+        core.TokenView.as_view(parser_classes=[JSONParser]),  # JSON, as every API body
         name="api-token",
     ),
     path("me/", core.me, name="api-me"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("<slug:tenant_slug>/", include(tenant_router.urls)),
 ]

@@ -3,9 +3,10 @@
 import uuid
 from django.db import migrations, models
 
-from spm.schedules import CORE_SCHEDULES, schedules_ensure
+from spm.schedules import CORE_SCHEDULES, schedule_crontab_set, schedules_ensure
 
 RELAY = "Send tasks kept in the outbox"
+ROLL = "Roll fiscal periods forward"
 
 
 def add_relay_schedule(apps, schema_editor):
@@ -13,6 +14,17 @@ def add_relay_schedule(apps, schema_editor):
         [s for s in CORE_SCHEDULES if s.name == RELAY],
         models=apps,
         using=schema_editor.connection.alias,
+    )
+
+
+def roll_forward_hourly(apps, schema_editor):
+    # Hourly ticks, once per tenant-night (spm.schedules.nightly_tenants).
+    schedule_crontab_set(ROLL, {"minute": "15"}, models=apps, using=schema_editor.connection.alias)
+
+
+def roll_forward_nightly(apps, schema_editor):
+    schedule_crontab_set(
+        ROLL, {"minute": "15", "hour": "2"}, models=apps, using=schema_editor.connection.alias
     )
 
 
@@ -60,4 +72,5 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.RunPython(add_relay_schedule, remove_relay_schedule),
+        migrations.RunPython(roll_forward_hourly, roll_forward_nightly),
     ]

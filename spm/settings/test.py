@@ -7,7 +7,6 @@ from spm.settings.base import *  # noqa: F403
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; argon2 tested apart
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-AXES_FAILURE_LIMIT = 3
 # A queue of its own per test process, so parallel runs never steal each other's tasks.
 CELERY_TASK_DEFAULT_QUEUE = f"spm-test-{os.getpid()}"
 CACHES["default"]["KEY_PREFIX"] = f"spm-test-{os.getpid()}"  # noqa: F405

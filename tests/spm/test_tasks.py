@@ -69,7 +69,7 @@ def test_the_roll_forward_schedule_is_registered_once_in_the_database_scheduler(
     task = PeriodicTask.objects.get(name="Roll fiscal periods forward")
     assert (task.task, task.crontab.hour, task.crontab.minute, task.enabled) == (
         "spm.tasks.periods_roll_forward",
-        "2",
+        "*",
         "15",
         True,
     )
