@@ -28,12 +28,16 @@ PATHS = [
 
 
 def _answer(client: Client, method: str, path: str, slug: str, **extra: str) -> tuple:
-    """Status, headers and body, with the slug itself and the per-response CSRF
-    mask (random on every page) blanked out."""
+    """Status, headers and body, with the slug itself, the per-response CSRF
+    mask and the Content-Security-Policy nonce (random on every page) blanked out."""
     response = getattr(client, method)(path.format(slug=slug), **extra)
-    headers = {k: v.replace(slug, "<slug>") for k, v in response.items()}
+    headers = {
+        k: re.sub(r"'nonce-[^']+'", "'nonce-'", v.replace(slug, "<slug>"))
+        for k, v in response.items()
+    }
     body = re.sub(rb'"X-CSRFToken": "[^"]+"', b'"X-CSRFToken": ""', response.content)
     body = re.sub(rb'name="csrfmiddlewaretoken" value="[^"]+"', b"csrf", body)
+    body = re.sub(rb'nonce="[^"]+"', b'nonce=""', body)
     return response.status_code, headers, body.replace(slug.encode(), b"<slug>")
 
 
