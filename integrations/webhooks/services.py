@@ -34,8 +34,8 @@ from integrations.models import WebhookAttempt, WebhookDelivery, WebhookEvent, W
 from integrations.webhooks.destinations import destination_check
 from integrations.webhooks.messages import Message
 from integrations.webhooks.signing import secret_new, signed_headers
-from spm.celery import enqueue_on_commit
 from spm.models import Membership, Role, Tenant
+from spm.outbox import enqueue_on_commit
 from spm.services import audit_record
 from spm.tenancy.context import tenant_context
 
