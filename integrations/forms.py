@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from integrations.models import WebhookEvent
 from spm.api.scopes import Scope
+from spm.models import Role
 
 EXPIRY_CHOICES = [(30, "30 days"), (90, "90 days"), (180, "180 days"), (365, "1 year")]
 
@@ -39,3 +40,29 @@ class WebhookSubscriptionForm(forms.Form):
         choices=WebhookEvent.choices,
         widget=forms.CheckboxSelectMultiple,
     )
+
+
+class SsoConfigForm(forms.Form):
+    issuer = forms.URLField(
+        label="Issuer",
+        max_length=300,
+        assume_scheme="https",
+        help_text="The provider's issuer URL; SPM reads its /.well-known/openid-configuration.",
+    )
+    client_id = forms.CharField(label="Client id", max_length=200)
+    client_secret = forms.CharField(
+        label="Client secret",
+        max_length=500,
+        required=False,
+        widget=forms.PasswordInput,
+        help_text="Leave blank to keep the stored secret.",
+    )
+    allowed_domains = forms.CharField(
+        label="Allowed email domains",
+        max_length=1000,
+        help_text="Comma-separated, e.g. example.com, example.co.uk. Other addresses are refused.",
+    )
+    default_role = forms.ChoiceField(
+        label="Role of people new to SPM", choices=Role.choices, initial=Role.REP
+    )
+    required = forms.BooleanField(label="Require single sign-on for every member", required=False)

@@ -7,7 +7,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 
-from spm.models import Membership
+from spm.models import Membership, Role
 from spm.tenancy.fields import TenantForeignKey
 from spm.tenancy.models import TenantModel
 
@@ -183,3 +183,26 @@ class WebhookAttempt(TenantModel):
     @property
     def succeeded(self) -> bool:
         return self.status_code is not None and 200 <= self.status_code < 300
+
+
+# Single sign-on --------------------------------------------------------------------------
+
+
+class SsoConfig(TenantModel):
+    """The tenant's OpenID Connect provider (one per tenant; README, "Single sign-on")."""
+
+    issuer = models.URLField(max_length=300)
+    client_id = models.CharField(max_length=200)
+    # Needed in clear to redeem authorization codes; only admins see the settings page,
+    # which never shows it.
+    client_secret = models.CharField(max_length=500)
+    allowed_domains = ArrayField(models.CharField(max_length=200))
+    default_role = models.CharField(max_length=8, choices=Role.choices, default=Role.REP)
+    required = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant"], name="ssoconfig_one_per_tenant")]
+
+    def __str__(self) -> str:
+        return self.issuer

@@ -2,13 +2,15 @@
 
 from django.urls import path
 
-from integrations import views
+from integrations import sso, views
 
 app_name = "integrations"
 
 urlpatterns = [
     path("", views.ApiTokenListView.as_view(), name="token-list"),
     path("tokens/<int:pk>/revoke/", views.ApiTokenRevokeView.as_view(), name="token-revoke"),
+    path("sso/", views.SsoSettingsView.as_view(), name="sso"),
+    path("sso/login/", sso.SsoLoginView.as_view(), name="sso-login"),
     path("webhooks/", views.WebhookListView.as_view(), name="webhook-list"),
     path("webhooks/<int:pk>/", views.WebhookDetailView.as_view(), name="webhook-detail"),
 ]

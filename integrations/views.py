@@ -12,9 +12,9 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.generic import TemplateView, View
 
-from integrations import selectors, services
-from integrations.forms import ApiTokenForm, WebhookSubscriptionForm
-from integrations.models import ApiToken, WebhookDelivery, WebhookSubscription
+from integrations import selectors, services, sso
+from integrations.forms import ApiTokenForm, SsoConfigForm, WebhookSubscriptionForm
+from integrations.models import ApiToken, SsoConfig, WebhookDelivery, WebhookSubscription
 from integrations.webhooks import services as webhooks
 from spm.forms import form_errors_add
 from spm.permissions import ADMIN
@@ -189,3 +189,47 @@ class WebhookDetailView(TenantViewMixin, TemplateView):
                 )
         context = self.get_context_data(subscription=subscription, form=form)
         return self.render_to_response(context, status=400)
+
+
+class SsoSettingsView(TenantViewMixin, TemplateView):
+    """The tenant's OpenID Connect configuration (admins)."""
+
+    template_name = "integrations/sso.html"
+    model = SsoConfig
+    allowed_roles = ADMIN
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        config = self.get_queryset().first()
+        if "form" not in context:
+            initial = (
+                {
+                    "issuer": config.issuer,
+                    "client_id": config.client_id,
+                    "allowed_domains": ", ".join(config.allowed_domains),
+                    "default_role": config.default_role,
+                    "required": config.required,
+                }
+                if config
+                else {}
+            )
+            context["form"] = SsoConfigForm(initial=initial)
+        context["config"] = config
+        context["login_url"] = self.request.build_absolute_uri(
+            reverse("integrations:sso-login", kwargs={"tenant_slug": self.tenant.slug})
+        )
+        context["callback_url"] = self.request.build_absolute_uri(reverse("sso-callback"))
+        context["active"] = "sso"
+        return context
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        form = SsoConfigForm(request.POST)
+        if form.is_valid():
+            try:
+                sso.sso_config_save(self.tenant, actor=self.membership, **form.cleaned_data)
+            except ValidationError as exc:
+                form_errors_add(form, exc)
+            else:
+                messages.success(request, "Single sign-on saved.")
+                return redirect("integrations:sso", tenant_slug=self.tenant.slug)
+        return self.render_to_response(self.get_context_data(form=form), status=400)

@@ -49,6 +49,12 @@ urlpatterns = [
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/", include("spm.api.urls")),
+    # Apps' URLs outside any tenant (an OpenID Connect callback), from their global_urls.
+    *(
+        path("", include(f"{_app}.global_urls"))
+        for _app in PILLAR_APPS
+        if apps.is_installed(_app) and find_spec(f"{_app}.global_urls")
+    ),
     path("", views.landing, name="home"),
     path("<slug:tenant_slug>/", include(tenant_patterns)),
 ]

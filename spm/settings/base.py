@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
     "spm.tenancy.middleware.TenantMiddleware",
+    "integrations.sso.SsoRequiredMiddleware",
 ]
 
 ROOT_URLCONF = "spm.urls"
@@ -166,6 +167,8 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # Single sign-on through the tenant's OpenID Connect provider (integrations.sso).
+    "integrations.sso.TenantOidcBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

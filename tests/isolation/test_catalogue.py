@@ -45,7 +45,7 @@ def test_every_tenant_table_keys_lead_with_the_tenant():
             m._meta.db_table: primary_key_columns(cursor, m._meta.db_table)[1]
             for m in TENANT_MODELS
         }
-    assert len(tables) == 74
+    assert len(tables) == 75
     assert {m._meta.db_table for m in TENANT_MODELS} == tables
     assert set(map(tuple, primary_keys.values())) == {("tenant_id", "id")}
 
