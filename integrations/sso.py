@@ -164,6 +164,10 @@ class SsoLoginView(OIDCAuthenticationRequestView):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super(OIDCAuthenticationRequestView, self).__init__(*args, **kwargs)
 
+    def http_method_not_allowed(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        # Only GET starts a sign-in; anything else answers as an unknown page would.
+        raise Http404("Not found.")
+
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         tenant = getattr(request, "tenant", None)
         if tenant is None:
