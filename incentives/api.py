@@ -20,7 +20,8 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from incentives import selectors, services
+from incentives import selectors, selectors_trust, services
+from incentives.api_trust import AcknowledgementFieldsMixin, StatementAnswerMixin
 from incentives.document import (
     PlanDocumentError,
     plan_document_dump,
@@ -296,7 +297,7 @@ class StatementLineSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class StatementSerializer(serializers.ModelSerializer):
+class StatementSerializer(AcknowledgementFieldsMixin, serializers.ModelSerializer):
     period_label = serializers.CharField(source="period.label", read_only=True)
     member_name = serializers.CharField(source="membership.user.get_full_name", read_only=True)
     run_status = serializers.CharField(source="run.status", read_only=True)
@@ -315,11 +316,14 @@ class StatementSerializer(serializers.ModelSerializer):
             "currency",
             "total",
             "draw_owed",
+            *AcknowledgementFieldsMixin.ACK_FIELDS,
         ]
         read_only_fields = fields
 
 
-class StatementViewSet(CsvListModelMixin, mixins.RetrieveModelMixin, TenantGenericViewSet):
+class StatementViewSet(
+    StatementAnswerMixin, CsvListModelMixin, mixins.RetrieveModelMixin, TenantGenericViewSet
+):
     """Statements of current previews and published runs (``?run_status=``);
     a rep sees their own, a manager their subtree's, admins and finance all."""
 
@@ -331,9 +335,10 @@ class StatementViewSet(CsvListModelMixin, mixins.RetrieveModelMixin, TenantGener
     ordering = ["period_id", "membership_id"]
 
     def scope_queryset(self, qs: QuerySet) -> QuerySet:
-        return selectors.statements_visible(self.tenant, reach=self.reach).select_related(
+        visible = selectors.statements_visible(self.tenant, reach=self.reach).select_related(
             "period", "membership__user", "run"
         )
+        return selectors_trust.with_acknowledgement(self.tenant, visible)
 
 
 class StatementLineViewSet(CsvListModelMixin, mixins.RetrieveModelMixin, TenantGenericViewSet):

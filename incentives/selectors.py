@@ -25,6 +25,7 @@ from incentives.models import (
     Statement,
     StatementLine,
 )
+from incentives.selectors_trust import with_acknowledgement
 from kpis.models import KpiValue, SubjectKind
 from spm.models import FiscalPeriod, Membership, Role, Tenant
 from spm.periods import active_days
@@ -332,8 +333,7 @@ def period_statements(tenant: Tenant, *, reach: Reach, period: FiscalPeriod) -> 
     if run is not None:
         capped = StatementLine.objects.filter(tenant=tenant, statement=OuterRef("pk"), kind="cap")
         statements = list(
-            statements_visible(tenant, reach=reach)
-            .filter(run=run)
+            with_acknowledgement(tenant, statements_visible(tenant, reach=reach).filter(run=run))
             .annotate(capped=Exists(capped))
             .select_related("membership__user", "membership__team", "version__plan")
             .order_by("membership__user__last_name", "membership__user__first_name", "id")

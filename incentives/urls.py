@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from incentives import views_trust
 from incentives.views import plans, runs, statements
 
 app_name = "incentives"
@@ -28,4 +29,32 @@ urlpatterns = [
     path("runs/<int:pk>/status/", runs.RunStatusView.as_view(), name="run-status"),
     path("runs/<int:pk>/publish/", runs.RunPublishView.as_view(), name="run-publish"),
     path("adjustments/", runs.AdjustmentListView.as_view(), name="adjustment-list"),
+]
+
+urlpatterns += [
+    path(
+        "statements/<int:pk>/acknowledge/",
+        views_trust.StatementAcknowledgeView.as_view(),
+        name="statement-acknowledge",
+    ),
+    path(
+        "statements/<int:pk>/dispute/",
+        views_trust.StatementDisputeView.as_view(),
+        name="statement-dispute",
+    ),
+    path("disputes/", views_trust.DisputeListView.as_view(), name="dispute-list"),
+    path("disputes/<int:pk>/", views_trust.DisputeDetailView.as_view(), name="dispute-detail"),
+    path(
+        "disputes/<int:pk>/attachment/",
+        views_trust.DisputeAttachmentView.as_view(),
+        name="dispute-attachment",
+    ),
+    path("estimator/", views_trust.EstimatorView.as_view(), name="estimator"),
+    path("payroll/", views_trust.PayrollView.as_view(), name="payroll"),
+    path(
+        "payroll/<int:pk>/download/",
+        views_trust.PayrollDownloadView.as_view(),
+        name="payroll-download",
+    ),
+    path("notifications/", views_trust.NotificationListView.as_view(), name="notifications"),
 ]

@@ -65,6 +65,7 @@ class TenantSettingsForm(forms.ModelForm):
             "fiscal_year_start_month",
             "time_zone",
             "stalled_after_days",
+            "dispute_window_days",
         ]
         widgets = {
             "fiscal_year_start_month": forms.Select(
@@ -121,7 +122,7 @@ class MemberAddForm(TenantScopedFormMixin, forms.Form):
 class MemberEditForm(TenantScopedFormMixin, forms.ModelForm):
     class Meta:
         model = Membership
-        fields = ["role", "title", "team", "start_date", "end_date", "is_active"]
+        fields = ["role", "title", "team", "start_date", "end_date", "is_active", "employee_id"]
         widgets = {
             "start_date": forms.DateInput(attrs={"type": "date"}),
             "end_date": forms.DateInput(attrs={"type": "date"}),

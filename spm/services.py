@@ -125,7 +125,8 @@ def tenant_delete(tenant: Tenant) -> None:
 
 
 def tenant_update(tenant: Tenant, *, actor: User, **fields: Any) -> Tenant:
-    """Change name, currency, locale, time zone, fiscal start month or stall days.
+    """Change name, currency, locale, time zone, fiscal start month, stall
+    days or the statements' dispute window.
 
     The fiscal start month can only change while no period has been closed;
     periods are then regenerated.
@@ -137,6 +138,7 @@ def tenant_update(tenant: Tenant, *, actor: User, **fields: Any) -> Tenant:
         "time_zone",
         "fiscal_year_start_month",
         "stalled_after_days",
+        "dispute_window_days",
     }
     unknown = set(fields) - allowed
     if unknown:
@@ -334,9 +336,9 @@ def _send_invite(user: User, request: Any) -> None:
 def membership_update(
     tenant: Tenant, *, membership: Membership, actor: User | None, **fields: Any
 ) -> Membership:
-    """Change role, title, team, dates or active flag; audited with old and new
+    """Change role, title, team, dates, active flag or employee id; audited with old and new
     values. A change of team, role or dates publishes ``MembershipChanged``."""
-    allowed = {"role", "title", "team", "start_date", "end_date", "is_active"}
+    allowed = {"role", "title", "team", "start_date", "end_date", "is_active", "employee_id"}
     unknown = set(fields) - allowed
     if unknown:
         raise ValidationError({name: "This field cannot be changed here." for name in unknown})

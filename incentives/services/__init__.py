@@ -21,6 +21,11 @@ from incentives.services.notifications import (
     notifications_read,
     notify,
 )
+from incentives.services.payroll import (
+    payroll_csv,
+    payroll_export_create,
+    payroll_xlsx,
+)
 from incentives.services.plans import (
     assignment_create,
     assignment_create_for_team,
@@ -58,6 +63,9 @@ __all__ = [
     "notifications_email",
     "notifications_read",
     "notify",
+    "payroll_csv",
+    "payroll_export_create",
+    "payroll_xlsx",
     "plan_version_create",
     "plan_version_update",
     "statement_acknowledge",

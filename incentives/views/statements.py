@@ -11,8 +11,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.views.generic import DetailView, ListView, View
 
-from incentives import selectors
+from incentives import selectors, selectors_trust
 from incentives.models import Statement
+from incentives.views_trust import statement_trust_context
 from kpis.views.common import PeriodMixin
 from spm.tenancy.views import TenantViewMixin
 
@@ -40,11 +41,12 @@ class StatementListView(PeriodMixin, ListView):
         return ["incentives/statement_list.html"]
 
     def scope_queryset(self, qs: QuerySet) -> QuerySet:
-        return (
+        visible = (
             selectors.statements_visible(self.tenant, reach=self.reach)
             .select_related("period", "membership__user", "run")
             .order_by("-period__end", "period__kind", "membership__user__last_name", "id")
         )
+        return selectors_trust.with_acknowledgement(self.tenant, visible)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
@@ -72,4 +74,5 @@ class StatementDetailView(TenantViewMixin, DetailView):
         context = super().get_context_data(**kwargs)
         context["lines"] = self.object.lines.filter(tenant=self.tenant).order_by("position")
         context["active_tab"] = "statements"
+        context.update(statement_trust_context(self, self.object))
         return context

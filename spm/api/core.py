@@ -98,6 +98,7 @@ class MemberSerializer(serializers.ModelSerializer):
             "start_date",
             "end_date",
             "is_active",
+            "employee_id",
         ]
         read_only_fields = ["id"]
 
