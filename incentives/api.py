@@ -33,6 +33,7 @@ from incentives.models import (
     Adjustment,
     Assignment,
     CalcRun,
+    Credit,
     Plan,
     PlanVersion,
     Statement,
@@ -227,6 +228,7 @@ class CalcRunSerializer(serializers.ModelSerializer):
     progress_done = serializers.IntegerField(source="task_run.progress_done", read_only=True)
     progress_total = serializers.IntegerField(source="task_run.progress_total", read_only=True)
     task_status = serializers.CharField(source="task_run.status", read_only=True)
+    task_message = serializers.CharField(source="task_run.message", read_only=True)
 
     class Meta:
         model = CalcRun
@@ -236,6 +238,7 @@ class CalcRunSerializer(serializers.ModelSerializer):
             "period_label",
             "status",
             "task_status",
+            "task_message",
             "progress_done",
             "progress_total",
             "inputs_hash",
@@ -356,6 +359,28 @@ class StatementLineViewSet(CsvListModelMixin, mixins.RetrieveModelMixin, TenantG
         return qs.filter(statement__in=visible.values("pk"))
 
 
+class CreditSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Credit
+        fields = ["id", "deal_id", "recipient", "role", "amount", "credit_date"]
+        read_only_fields = fields
+
+
+class CreditViewSet(CsvListModelMixin, mixins.RetrieveModelMixin, TenantGenericViewSet):
+    """Credits of won deals (direct, split, overlay) as the last run derived
+    them; a rep sees their own, a manager their subtree's, admins and finance
+    all."""
+
+    model = Credit
+    serializer_class = CreditSerializer
+    read_roles = ALL_ROLES
+    filterset_fields = ["deal_id", "recipient", "role", "credit_date"]
+    ordering = ["credit_date", "deal_id", "id"]
+
+    def scope_queryset(self, qs: QuerySet) -> QuerySet:
+        return qs.filter(self.reach.own("recipient"))
+
+
 class AdjustmentSerializer(serializers.ModelSerializer):
     membership = TenantPrimaryKeyRelatedField(model=Membership)
     period = TenantPrimaryKeyRelatedField(model=FiscalPeriod)
@@ -393,3 +418,4 @@ tenant_router.register("calc-runs", CalcRunViewSet, basename="calc-run")
 tenant_router.register("statements", StatementViewSet, basename="statement")
 tenant_router.register("statement-lines", StatementLineViewSet, basename="statement-line")
 tenant_router.register("adjustments", AdjustmentViewSet, basename="adjustment")
+tenant_router.register("credits", CreditViewSet, basename="credit")

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 from django.db import connection
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from goals.models import Measure, Objective, Quota
 from incentives.document import PlanDocument, plan_document_dump, plan_document_validate
@@ -65,34 +65,71 @@ def _frame(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> pd.DataFra
     return pd.DataFrame(list(rows), columns=list(columns))
 
 
-def run_inputs(tenant: Tenant, *, period: FiscalPeriod) -> list[VersionInputs]:
-    """Every plan version with members assigned in ``period``, with the frames
-    the engine reads for it. A fixed number of queries, whatever the number
-    of members, deals or versions."""
-    year_periods = list(
-        FiscalPeriod.objects.filter(tenant=tenant, fiscal_year=period.fiscal_year).order_by(
-            "start", "kind"
-        )
-    )
-    windows = {p.kind: _window(p) for p in year_periods if p.start <= period.end <= p.end}
-    prior = {
-        kind: [_window(p) for p in year_periods if p.kind == kind and p.end < windows[kind].start]
-        for kind in windows
-    }
-    year = windows["year"]
-    assignments = list(
+def _assignments(tenant: Tenant, period: FiscalPeriod) -> list[Assignment]:
+    return list(
         Assignment.objects.filter(tenant=tenant, start_date__lte=period.end)
         .exclude(end_date__lt=period.start)
         .select_related("version")
         .order_by("version_id", "membership_id")
     )
+
+
+def _clawback_reach(period: FiscalPeriod, documents: Iterable[PlanDocument]) -> dt.date:
+    """The earliest close date a clawback of this period's plans reaches."""
+    days = max((d.clawback_window_days for d in documents), default=0)
+    return period.end - dt.timedelta(days=days)
+
+
+def _plan_periods(tenant: Tenant, period: FiscalPeriod, reach: dt.date) -> list[FiscalPeriod]:
+    """The plan year's periods, and the previous plan year's that end on or
+    after ``reach`` (a clawback window reaching into it)."""
+    return list(
+        FiscalPeriod.objects.filter(
+            Q(fiscal_year=period.fiscal_year)
+            | Q(fiscal_year=period.fiscal_year - 1, end__gte=reach),
+            tenant=tenant,
+        ).order_by("start", "kind")
+    )
+
+
+def run_reach_start(tenant: Tenant, *, period: FiscalPeriod) -> dt.date:
+    """The first credit date a run of ``period`` reads: the plan year's start,
+    or earlier when a plan's clawback window reaches into the previous year
+    (the run refreshes credits from there)."""
+    documents = {a.version_id: a.version.document for a in _assignments(tenant, period)}
+    reach = _clawback_reach(period, map(plan_document_validate, documents.values()))
+    periods = _plan_periods(tenant, period, reach)
+    return min(p.start for p in periods)
+
+
+def run_inputs(tenant: Tenant, *, period: FiscalPeriod) -> list[VersionInputs]:
+    """Every plan version with members assigned in ``period``, with the frames
+    the engine reads for it. A fixed number of queries, whatever the number
+    of members, deals or versions."""
+    assignments = _assignments(tenant, period)
     if not assignments:
         return []
+    documents = {
+        a.version_id: plan_document_validate(a.version.document) for a in assignments
+    }  # one per plan version
+    year_periods = _plan_periods(tenant, period, _clawback_reach(period, documents.values()))
+    windows = {
+        p.kind: _window(p)
+        for p in year_periods
+        if p.start <= period.end <= p.end and p.fiscal_year == period.fiscal_year
+    }
+    prior = {
+        kind: [_window(p) for p in year_periods if p.kind == kind and p.end < windows[kind].start]
+        for kind in windows
+    }
+    year_starts = sorted({p.start for p in year_periods if p.kind == "year"})
+    reach_start = min(p.start for p in year_periods)
+    year = windows["year"]
     member_ids = [a.membership_id for a in assignments]
     quarter = windows.get("quarter", windows["year"])
     days_in_year = (year.end - year.start).days + 1
     with connection.cursor() as cursor:
-        cursor.execute(_CREDITS_SQL, [tenant.pk, member_ids, year.start, period.end])
+        cursor.execute(_CREDITS_SQL, [tenant.pk, member_ids, reach_start, period.end])
         credits = pd.DataFrame(cursor.fetchall(), columns=CREDIT_COLUMNS)
     window_periods = {w.key: p for p in year_periods for w in [_window(p)]}
     keys = [w.key for kind in windows for w in [windows[kind], *prior[kind]]]
@@ -157,7 +194,9 @@ def run_inputs(tenant: Tenant, *, period: FiscalPeriod) -> list[VersionInputs]:
             "score": objectives["scores__score"],
         }
     )
-    posted, paid_foreign = _posted(tenant, period=period, member_ids=member_ids)
+    posted, paid_foreign = _posted(
+        tenant, period=period, member_ids=member_ids, since=min(year_starts)
+    )
     adjustments = _frame(
         Adjustment.objects.filter(tenant=tenant, period=period).values(
             "membership_id", "id", "amount", "reason"
@@ -210,7 +249,7 @@ def run_inputs(tenant: Tenant, *, period: FiscalPeriod) -> list[VersionInputs]:
                 "owed": [owed.get(a.membership_id, Decimal("0.00")) for a in group],
             }
         )
-        document = plan_document_validate(group[0].version.document)
+        document = documents[version_id]
         out.append(
             VersionInputs(
                 version_id=version_id,
@@ -228,6 +267,7 @@ def run_inputs(tenant: Tenant, *, period: FiscalPeriod) -> list[VersionInputs]:
                     kpi_values=kpi_values,
                     objectives=objectives,
                     posted=posted,
+                    year_starts=year_starts,
                     adjustments=adjustments,
                 ),
             )
@@ -239,9 +279,11 @@ _PAID_COLUMNS = ["statement__currency", "base_amount", "fx_rate", "period__end"]
 
 
 def _posted(
-    tenant: Tenant, *, period: FiscalPeriod, member_ids: list[int]
+    tenant: Tenant, *, period: FiscalPeriod, member_ids: list[int], since: dt.date
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Published lines of the plan year before ``period``: the engine's frame
+    """Published lines of periods from ``since`` (the plan year's start, or
+    the previous year's when a clawback reaches into it) to before
+    ``period``: the engine's frame
     (amounts in the tenant's currency) and the lines paid in another currency
     with their rate month (for rate adjustments)."""
     columns = [c for c in LINE_COLUMNS if c not in ("member_id", "amount")]
@@ -249,12 +291,18 @@ def _posted(
         StatementLine.objects.filter(
             tenant=tenant,
             statement__run__status=CalcRun.Status.PUBLISHED,
-            period__fiscal_year=period.fiscal_year,
+            period__start__gte=since,
             period__start__lt=period.start,
             statement__membership_id__in=member_ids,
         ).values("statement__membership_id", "amount", *columns, *_PAID_COLUMNS),
         ["statement__membership_id", "amount", *columns, *_PAID_COLUMNS],
-    ).rename(columns={"statement__membership_id": "member_id", "statement__currency": "currency"})
+    ).rename(
+        columns={
+            "statement__membership_id": "member_id",
+            "statement__currency": "currency",
+            "period__end": "period_end",
+        }
+    )
     rows = rows.astype(object).where(rows.notna(), None)
     engine = rows.drop(columns="amount").rename(columns={"base_amount": "amount"})[LINE_COLUMNS]
     foreign = rows[rows["currency"] != tenant.currency].copy()

@@ -22,6 +22,7 @@ from incentives.engine.frames import (
     ZERO,
     Window,
     band_label,
+    credit_identity,
     empty_lines,
     money,
     number,
@@ -37,7 +38,12 @@ def _two_places(value: Decimal) -> str:
 def _key(
     frame: pd.DataFrame, comp: Component, window: Window, kind: str, *, per_band: bool
 ) -> pd.Series:
-    credit = frame["credit_id"].astype(object).where(frame["credit_id"].notna(), "-").astype(str)
+    credit = pd.Series("-", index=frame.index, dtype=object)
+    has_credit = frame["credit_id"].notna()
+    if "role" in frame and has_credit.any():
+        credit[has_credit] = credit_identity(
+            frame.loc[has_credit, "deal_id"], frame.loc[has_credit, "role"]
+        )
     if not per_band:
         return f"{comp.key}|{window.key}|{kind}|" + credit + "|-"
     band = frame["band"].astype(object).where(frame["band"].notna(), "-").astype(str)

@@ -22,7 +22,7 @@ INFINITY: Final = Decimal("Infinity")
 HUNDRED: Final = Decimal("100")
 
 # One row per statement line. ``line_key`` is the line's identity across runs
-# (component, window, kind, credit, band): a period pays the difference
+# (component, window, kind, credit identity, band): a period pays the difference
 # between the lines to date and what was paid on the same keys before.
 LINE_COLUMNS: Final = [
     "member_id",
@@ -66,6 +66,35 @@ class Window:
     @property
     def key(self) -> str:
         return f"{self.kind}:{self.start.isoformat()}"
+
+
+def credit_identity(deal_id: pd.Series, role: pd.Series) -> pd.Series:
+    """A credit's identity across runs: its deal and role (``"41:split"``).
+
+    Credit rows are replaced when a deal is re-opened and won again or a
+    cancelled deal is reinstated; the identity stays, so lines keyed on it
+    (line keys, reclaims) see the same credit (docs/formulas.md,
+    "Reinstated credits")."""
+    return deal_id.astype("int64").astype(str) + ":" + role.astype(str)
+
+
+def line_identity(line_key: pd.Series) -> pd.Series:
+    """The credit identity inside a line key (``-`` for a line without a deal)."""
+    return line_key.astype(str).str.split("|").str[3]
+
+
+def credits_held(credits: pd.DataFrame) -> pd.Series:
+    """``member/deal:role`` of each credit: who holds which credit."""
+    return (
+        credits["member_id"].astype(str)
+        + "/"
+        + credit_identity(credits["deal_id"], credits["role"])
+    )
+
+
+def lines_held(lines: pd.DataFrame) -> pd.Series:
+    """``member/deal:role`` of each line (``member/-`` without a deal)."""
+    return lines["member_id"].astype(str) + "/" + line_identity(lines["line_key"])
 
 
 def empty_lines() -> pd.DataFrame:

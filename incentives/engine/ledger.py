@@ -14,7 +14,15 @@ from decimal import Decimal
 
 import pandas as pd
 
-from incentives.engine.frames import LINE_COLUMNS, ZERO, Window, empty_lines, money, round_cents
+from incentives.engine.frames import (
+    LINE_COLUMNS,
+    ZERO,
+    Window,
+    empty_lines,
+    lines_held,
+    money,
+    round_cents,
+)
 
 _META = ["component", "kind", "window", "deal_id", "credit_id", "credit_date", "credit_amount"]
 _META += ["band", "base", "rate"]
@@ -72,7 +80,7 @@ def pay_difference(
 def reclaim_lines(
     posted: pd.DataFrame,
     *,
-    current_credit_ids: pd.Series,
+    current_credits: pd.Series,
     window: Window,
     as_of: dt.date,
     window_days: int,
@@ -82,17 +90,73 @@ def reclaim_lines(
     """Reclaim at the original rate: the commission paid on each cancelled
     deal of a closed window, optionally pro rata to the unearned part of the
     term; attainment and every other line stay as paid. One reclaim per
-    credit: a credit already reclaimed is not reclaimed again."""
+    credit (``current_credits``: the credits members hold now,
+    ``frames.credits_held``): a credit already reclaimed is not
+    reclaimed again, and one reinstated since gets its reclaim paid back."""
+    held = lines_held(posted) if not posted.empty else posted["line_key"]
+    posted = posted.assign(held=held, ident=held.str.partition("/")[2])
+    claws = posted[posted["kind"] == "clawback"]
+    outstanding = claws.groupby(["member_id", "component", "ident"], as_index=False).agg(
+        amount=("amount", "sum"), line_key=("line_key", "first"), held=("held", "first")
+    )
+    outstanding = outstanding[outstanding["amount"] != 0]
+    reinstated = _reinstated_reclaims(outstanding, claws, current_credits, window)
     commission = posted[posted["credit_id"].notna() & (posted["kind"] != "clawback")]
-    reclaimed = set(posted.loc[posted["kind"] == "clawback", "credit_id"])
     gone = commission[
-        ~commission["credit_id"].isin(current_credit_ids) & ~commission["credit_id"].isin(reclaimed)
+        ~commission["held"].isin(current_credits) & ~commission["held"].isin(outstanding["held"])
     ]
+    claimed = _reclaims(
+        gone,
+        window=window,
+        as_of=as_of,
+        window_days=window_days,
+        pro_rata=pro_rata,
+        term_months=term_months,
+    )
+    kept = [frame for frame in (claimed, reinstated) if not frame.empty]
+    return pd.concat(kept, ignore_index=True) if kept else empty_lines()
+
+
+def _reinstated_reclaims(
+    outstanding: pd.DataFrame, claws: pd.DataFrame, current: pd.Series, window: Window
+) -> pd.DataFrame:
+    """A reclaimed credit that is back (the deal won again): its reclaim is
+    paid back on the same line key."""
+    back = outstanding[outstanding["held"].isin(current)].copy()
+    if back.empty:
+        return empty_lines()
+    first = claws.drop_duplicates("line_key").set_index("line_key")
+    for column in ("deal_id", "credit_id", "credit_date", "credit_amount"):
+        back[column] = back["line_key"].map(first[column])
+    back["amount"] = (-back["amount"]).astype(object)
+    back["kind"] = "clawback"
+    back["window"] = window.key
+    back["band"] = None
+    back["base"] = None
+    back["rate"] = None
+    back["explanation"] = (
+        f"deal credited in {window.label} reinstated: the clawback of "
+        + back["amount"].map(money)
+        + " is paid back"
+    )
+    return back[LINE_COLUMNS].reset_index(drop=True)
+
+
+def _reclaims(
+    gone: pd.DataFrame,
+    *,
+    window: Window,
+    as_of: dt.date,
+    window_days: int,
+    pro_rata: bool,
+    term_months: int,
+) -> pd.DataFrame:
     if gone.empty:
         return empty_lines()
-    per_credit = gone.groupby(["member_id", "component", "credit_id"], as_index=False).agg(
+    per_credit = gone.groupby(["member_id", "component", "ident"], as_index=False).agg(
         paid=("amount", "sum"),
         deal_id=("deal_id", "first"),
+        credit_id=("credit_id", "first"),
         credit_date=("credit_date", "first"),
         credit_amount=("credit_amount", "first"),
     )
@@ -130,10 +194,7 @@ def reclaim_lines(
         + how
     )
     per_credit["line_key"] = (
-        per_credit["component"]
-        + f"|{window.key}|clawback|"
-        + per_credit["credit_id"].astype(str)
-        + "|-"
+        per_credit["component"] + f"|{window.key}|clawback|" + per_credit["ident"] + "|-"
     )
     return per_credit[LINE_COLUMNS].reset_index(drop=True)
 

@@ -17,7 +17,15 @@ import pandas as pd
 
 from incentives.document import CURVE_MEASURES, Component, PlanDocument
 from incentives.engine import components as c
-from incentives.engine.frames import HUNDRED, LINE_COLUMNS, ZERO, Window, empty_lines
+from incentives.engine.frames import (
+    HUNDRED,
+    LINE_COLUMNS,
+    ZERO,
+    Window,
+    credits_held,
+    empty_lines,
+    lines_held,
+)
 from incentives.engine.ledger import (
     draw_lines,
     manual_lines,
@@ -36,7 +44,10 @@ class PeriodInputs:
     - ``period``: the payout period (a month or a quarter).
     - ``windows``: the measurement windows containing the period's end, by
       kind (``month``, ``quarter``, ``year``); ``prior_windows``: earlier
-      windows by kind whose figures may need adjusting (closed ones).
+      windows by kind whose figures may need adjusting (closed ones), those
+      of the previous plan year included when the clawback window reaches
+      into it; ``year_starts``: the first days of the plan years they belong
+      to (a yearly cap counts what was paid earlier in the window's own year).
     - ``members``: ``member_id``, ``target_incentive`` (prorated by active
       days), ``owed`` (draw balance carried in).
     - ``credits``: one row per credit (``incentives.engine.frames.CREDIT_COLUMNS``,
@@ -67,6 +78,7 @@ class PeriodInputs:
         default_factory=lambda: pd.DataFrame(columns=["member_id", "window", "weight", "score"])
     )
     posted: pd.DataFrame = field(default_factory=empty_lines)
+    year_starts: Sequence[dt.date] = ()
     adjustments: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(
             columns=["member_id", "adjustment_id", "amount", "reason"]
@@ -160,19 +172,37 @@ def _posted_for(posted: pd.DataFrame, comp: Component, window: Window) -> pd.Dat
     return posted[(posted["component"] == comp.key) & (posted["window"] == window.key)]
 
 
-def _paid_before(posted: pd.DataFrame, comp: Component, window: Window) -> pd.Series:
+def _year_start(inputs: PeriodInputs, window: Window) -> dt.date:
+    starts = [s for s in (*inputs.year_starts, inputs.windows["year"].start) if s <= window.start]
+    return max(starts) if starts else inputs.windows["year"].start
+
+
+def _paid_before(posted: pd.DataFrame, comp: Component, window: Window, year: dt.date) -> pd.Series:
+    """What ``comp`` paid for windows before ``window`` in its plan year."""
     mine = posted[posted["component"] == comp.key]
     starts = mine["window"].astype(str).str.split(":").str[1]
-    earlier = mine[starts < window.start.isoformat()]
+    earlier = mine[(starts < window.start.isoformat()) & (starts >= year.isoformat())]
     return earlier.groupby("member_id")["amount"].sum()
+
+
+def _in_reach(plan: PlanDocument, inputs: PeriodInputs, window: Window) -> bool:
+    """An earlier window of this plan year is always recalculated; one of the
+    previous plan year only while the clawback window reaches it."""
+    if window.start >= inputs.windows["year"].start:
+        return True
+    return (inputs.period.end - window.end).days <= plan.clawback_window_days
 
 
 def _reinstated(
     plan: PlanDocument, posted: pd.DataFrame, credits: pd.DataFrame, as_of: dt.date
 ) -> pd.DataFrame:
-    """Credits cancelled after the clawback window: they stay as paid."""
+    """Credits cancelled after the clawback window: they stay as paid, each
+    with the role it was paid in."""
     paid = posted[posted["credit_id"].notna()]
-    gone = paid[~paid["credit_id"].isin(credits["credit_id"])].drop_duplicates("credit_id")
+    if paid.empty:
+        return credits
+    paid = paid.assign(held=lines_held(paid))
+    gone = paid[~paid["held"].isin(credits_held(credits))].drop_duplicates("held")
     late = gone["credit_date"].map(lambda d: (as_of - d).days > plan.clawback_window_days)
     gone = gone[late.astype(bool)]
     if gone.empty:
@@ -183,7 +213,7 @@ def _reinstated(
             "deal_id": gone["deal_id"],
             "deal_name": "deal " + gone["deal_id"].astype(str),
             "member_id": gone["member_id"],
-            "role": "direct",
+            "role": gone["held"].str.rpartition(":")[2],
             "amount": gone["credit_amount"],
             "amount_cents": (gone["credit_amount"] * HUNDRED).map(int),
             "credit_date": gone["credit_date"],
@@ -238,7 +268,7 @@ def compute_period(plan: PlanDocument, inputs: PeriodInputs) -> PeriodResult:
             as_of=at,
             inputs=inputs,
             credits=use,
-            paid_earlier_in_year=_paid_before(posted, comp, window),
+            paid_earlier_in_year=_paid_before(posted, comp, window, _year_start(inputs, window)),
             inside_cap=inside,
         )
 
@@ -252,7 +282,7 @@ def compute_period(plan: PlanDocument, inputs: PeriodInputs) -> PeriodResult:
         earnings.append(paid)
         for earlier in inputs.prior_windows.get(comp.period, ()):
             done = _posted_for(posted, comp, earlier)
-            if done.empty:
+            if done.empty or not _in_reach(plan, inputs, earlier):
                 continue
             if plan.clawback_policy == "reclaim":
                 if comp.measure in CURVE_MEASURES or comp.measure == "mbo_score":
@@ -260,7 +290,7 @@ def compute_period(plan: PlanDocument, inputs: PeriodInputs) -> PeriodResult:
                 all_lines.append(
                     reclaim_lines(
                         done,
-                        current_credit_ids=credits["credit_id"],
+                        current_credits=credits_held(credits),
                         window=earlier,
                         as_of=as_of,
                         window_days=plan.clawback_window_days,

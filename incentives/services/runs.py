@@ -21,7 +21,7 @@ from incentives.models import (
     Statement,
     StatementLine,
 )
-from incentives.selectors import VersionInputs, run_inputs
+from incentives.selectors import VersionInputs, run_inputs, run_reach_start
 from incentives.services.acknowledgements import acknowledgements_open
 from incentives.services.credits import credits_refresh
 from pipeline.services import exchange_rate_table
@@ -186,8 +186,7 @@ def _execute(tenant: Tenant, run: CalcRun) -> str:
         if not try_advisory_xact_lock(tenant.pk, f"incentives.run:{period.pk}"):
             raise ValidationError({"period": f"A run of {period.label} is already running."})
         period_require_open(tenant, period_ids=[period.pk], what=STATEMENTS_FROZEN)
-        year = FiscalPeriod.objects.get(tenant=tenant, kind="year", fiscal_year=period.fiscal_year)
-        credits_refresh(tenant, start=year.start, end=period.end)
+        credits_refresh(tenant, start=run_reach_start(tenant, period=period), end=period.end)
         lines, balances, currency_of, members, version_of, inputs_hash, output_hash = _compute(
             tenant, period
         )

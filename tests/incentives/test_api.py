@@ -4,114 +4,24 @@ worked examples of docs/formulas.md through the endpoints."""
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 import pytest
 import yaml
 
-from goals.models import Measure, Quota
 from incentives.models import CalcRun, PlanVersion
-from incentives.tasks import calc_run_execute_task
-from spm.models import FiscalPeriod
 from spm.tenancy.context import tenant_context
 from tests.conftest import api_client_for
-from tests.pipeline.factories import DealFactory, stage_named
+from tests.incentives.api_helpers import (
+    BANDS,
+    rep_statement,
+    run_period,
+    setup_plan,
+    url,
+    won,
+    yaml_document,
+)
 
 pytestmark = pytest.mark.django_db
-D = Decimal
-
-BANDS = [
-    {"from": 0, "to": 50, "rate": 2},
-    {"from": 50, "to": 100, "rate": 8},
-    {"from": 100, "to": 150, "rate": 12},
-    {"from": 150, "rate": 15},
-]
-
-
-def yaml_document(**component):
-    return yaml.safe_dump(
-        {
-            "schema_version": 1,
-            "name": "AE FY2027",
-            "effective_from": dt.date(2027, 1, 1),
-            "components": [
-                {
-                    "key": "bookings",
-                    "measure": "credited_bookings",
-                    "rate_table": BANDS,
-                    **component,
-                }
-            ],
-        }
-    )
-
-
-def url(world, path):
-    return f"/api/v1/{world.tenant.slug}/{path}"
-
-
-def period(world, kind, start):
-    with tenant_context(world.tenant):
-        return FiscalPeriod.objects.get(tenant=world.tenant, kind=kind, start=start)
-
-
-def setup_plan(world_a, **component):
-    admin = api_client_for(world_a.admin.user)
-    created = admin.post(
-        url(world_a, "plan-versions/"),
-        {"document_text": yaml_document(**component), "status": "active"},
-        format="json",
-    )
-    assert created.status_code == 201, created.json()
-    assigned = admin.post(
-        url(world_a, "assignments/"),
-        {
-            "membership": world_a.rep1.pk,
-            "version": created.json()["id"],
-            "start_date": "2027-01-01",
-            "end_date": None,
-            "target_incentive": "0.00",
-        },
-        format="json",
-    )
-    assert assigned.status_code == 201, assigned.json()
-    with tenant_context(world_a.tenant):
-        Quota.objects.create(
-            tenant=world_a.tenant,
-            period=period(world_a, "quarter", dt.date(2027, 1, 1)),
-            membership=world_a.rep1,
-            measure=Measure.BOOKINGS,
-            amount=D("100000.00"),
-        )
-    return created.json()
-
-
-def won(world, amount, day):
-    with tenant_context(world.tenant):
-        DealFactory(
-            tenant=world.tenant,
-            owner=world.rep1,
-            amount=D(amount),
-            stage=stage_named(world.tenant, "Closed won"),
-            expected_close_date=day,
-            close_date=day,
-        )
-
-
-def run_period(world, client, kind, start):
-    started = client.post(
-        url(world, "calc-runs/"), {"period": period(world, kind, start).pk}, format="json"
-    )
-    assert started.status_code == 201, started.json()
-    calc_run_execute_task.apply(args=(world.tenant.pk, started.json()["id"]))
-    return client.get(url(world, f"calc-runs/{started.json()['id']}/")).json()
-
-
-def rep_statement(world, run_id):
-    rep = api_client_for(world.rep1.user)
-    statements = rep.get(url(world, f"statements/?run={run_id}")).json()["results"]
-    lines = rep.get(url(world, f"statement-lines/?statement={statements[0]['id']}")).json()
-    return statements, [(line["amount"], line["explanation"]) for line in lines["results"]]
 
 
 def test_a_bad_document_is_a_400_naming_the_path_and_saves_nothing(world_a):

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from incentives import services
-from incentives.models import Statement, StatementLine
+from incentives.models import Credit, Statement, StatementLine
 from spm.models import FiscalPeriod
 from tests.pipeline.factories import DealFactory, stage_named
 
@@ -59,4 +59,5 @@ def make_objects(world: Any) -> list[Any]:
     run = services.calc_run_execute(t, run_id=run.pk)
     statement = Statement.objects.get(tenant=t, run=run)
     line = StatementLine.objects.filter(tenant=t, statement=statement).first()
-    return [version.plan, version, assignment, adjustment, run, statement, line]
+    credit = Credit.objects.get(tenant=t, recipient=world.rep1)
+    return [version.plan, version, assignment, adjustment, run, statement, line, credit]
