@@ -65,13 +65,15 @@ def _frame(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> pd.DataFra
     return pd.DataFrame(list(rows), columns=list(columns))
 
 
-def _assignments(tenant: Tenant, period: FiscalPeriod) -> list[Assignment]:
-    return list(
-        Assignment.objects.filter(tenant=tenant, start_date__lte=period.end)
-        .exclude(end_date__lt=period.start)
-        .select_related("version")
-        .order_by("version_id", "membership_id")
+def _assignments(
+    tenant: Tenant, period: FiscalPeriod, members: Sequence[int] | None = None
+) -> list[Assignment]:
+    assignments = Assignment.objects.filter(tenant=tenant, start_date__lte=period.end).exclude(
+        end_date__lt=period.start
     )
+    if members is not None:
+        assignments = assignments.filter(membership_id__in=members)
+    return list(assignments.select_related("version").order_by("version_id", "membership_id"))
 
 
 def _clawback_reach(period: FiscalPeriod, documents: Iterable[PlanDocument]) -> dt.date:
@@ -96,22 +98,23 @@ def run_reach_start(tenant: Tenant, *, period: FiscalPeriod) -> dt.date:
     """The first credit date a run of ``period`` reads: the plan year's start,
     or earlier when a plan's clawback window reaches into the previous year
     (the run refreshes credits from there)."""
-    documents = {a.version_id: a.version.document for a in _assignments(tenant, period)}
-    reach = _clawback_reach(period, map(plan_document_validate, documents.values()))
+    sources = {a.version_id: a.version.document for a in _assignments(tenant, period)}
+    reach = _clawback_reach(period, map(plan_document_validate, sources.values()))
     periods = _plan_periods(tenant, period, reach)
     return min(p.start for p in periods)
 
 
-def run_inputs(tenant: Tenant, *, period: FiscalPeriod) -> list[VersionInputs]:
-    """Every plan version with members assigned in ``period``, with the frames
-    the engine reads for it. A fixed number of queries, whatever the number
-    of members, deals or versions."""
-    assignments = _assignments(tenant, period)
+def run_inputs(
+    tenant: Tenant, *, period: FiscalPeriod, members: Sequence[int] | None = None
+) -> list[VersionInputs]:
+    """Every plan version with members assigned in ``period`` (only
+    ``members`` when given), with the frames the engine reads for it. A fixed
+    number of queries, whatever the number of members, deals or versions."""
+    assignments = _assignments(tenant, period, members)
     if not assignments:
         return []
-    documents = {
-        a.version_id: plan_document_validate(a.version.document) for a in assignments
-    }  # one per plan version
+    sources = {a.version_id: a.version.document for a in assignments}
+    documents = {pk: plan_document_validate(doc) for pk, doc in sources.items()}
     year_periods = _plan_periods(tenant, period, _clawback_reach(period, documents.values()))
     windows = {
         p.kind: _window(p)

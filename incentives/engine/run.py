@@ -173,8 +173,12 @@ def _posted_for(posted: pd.DataFrame, comp: Component, window: Window) -> pd.Dat
 
 
 def _year_start(inputs: PeriodInputs, window: Window) -> dt.date:
-    starts = [s for s in (*inputs.year_starts, inputs.windows["year"].start) if s <= window.start]
-    return max(starts) if starts else inputs.windows["year"].start
+    """The first day of the plan year ``window`` belongs to (as far as the
+    inputs say: without year windows, every window counts as one year)."""
+    year = inputs.windows.get("year")
+    known = (*inputs.year_starts, *([year.start] if year else []))
+    starts = [s for s in known if s <= window.start]
+    return max(starts) if starts else dt.date.min
 
 
 def _paid_before(posted: pd.DataFrame, comp: Component, window: Window, year: dt.date) -> pd.Series:
@@ -188,7 +192,8 @@ def _paid_before(posted: pd.DataFrame, comp: Component, window: Window, year: dt
 def _in_reach(plan: PlanDocument, inputs: PeriodInputs, window: Window) -> bool:
     """An earlier window of this plan year is always recalculated; one of the
     previous plan year only while the clawback window reaches it."""
-    if window.start >= inputs.windows["year"].start:
+    year = inputs.windows.get("year")
+    if year is None or window.start >= year.start:
         return True
     return (inputs.period.end - window.end).days <= plan.clawback_window_days
 

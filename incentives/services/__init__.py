@@ -39,6 +39,7 @@ from incentives.services.runs import (
     calc_run_previews_refresh,
     calc_run_publish,
     calc_run_start,
+    statement_preview,
 )
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "calc_run_previews_refresh",
     "calc_run_publish",
     "calc_run_start",
+    "statement_preview",
     "credits_refresh",
     "dispute_comment",
     "dispute_open",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection, transaction
@@ -24,6 +25,7 @@ WITH splits AS (
     JOIN pipeline_dealsplit s ON s.tenant_id = d.tenant_id AND s.deal_id = d.id
     WHERE d.tenant_id = %(tenant)s AND d.status = %(won)s
       AND d.close_date BETWEEN %(start)s AND %(end)s
+      AND (%(deals)s::bigint[] IS NULL OR d.id = ANY(%(deals)s::bigint[]))
 ),
 fresh AS (
     SELECT deal_id, member_id AS recipient_id,
@@ -51,6 +53,7 @@ _DELETE = (
     + """
 DELETE FROM incentives_credit c
 WHERE c.tenant_id = %(tenant)s AND c.credit_date BETWEEN %(start)s AND %(end)s
+  AND (%(deals)s::bigint[] IS NULL OR c.deal_id = ANY(%(deals)s::bigint[]))
   AND NOT EXISTS (
       SELECT 1 FROM fresh f
       WHERE f.deal_id = c.deal_id AND f.recipient_id = c.recipient_id AND f.role = c.role
@@ -64,6 +67,7 @@ DELETE FROM incentives_credit c
 USING pipeline_deal d
 WHERE c.tenant_id = %(tenant)s AND d.tenant_id = %(tenant)s AND d.id = c.deal_id
   AND c.credit_date BETWEEN %(start)s AND %(end)s
+  AND (%(deals)s::bigint[] IS NULL OR c.deal_id = ANY(%(deals)s::bigint[]))
   AND (d.status <> %(won)s OR d.close_date IS DISTINCT FROM c.credit_date)
 """
 
@@ -80,16 +84,19 @@ WHERE (incentives_credit.amount, incentives_credit.credit_date)
 )
 
 
-def credits_refresh(tenant: Tenant, *, start: dt.date, end: dt.date) -> int:
-    """Bring the credits of deals closed from ``start`` to ``end`` in line
-    with pipeline's won deals and splits. Returns the rows written (inserted,
-    changed or deleted): 0 when nothing changed. Runs inside the tenant's
-    context (RLS)."""
+def credits_refresh(
+    tenant: Tenant, *, start: dt.date, end: dt.date, deal_ids: Sequence[int] | None = None
+) -> int:
+    """Bring the credits of deals closed from ``start`` to ``end`` (only
+    ``deal_ids`` when given) in line with pipeline's won deals and splits.
+    Returns the rows written (inserted, changed or deleted): 0 when nothing
+    changed. Runs inside the tenant's context (RLS)."""
     params: dict[str, Any] = {
         "tenant": tenant.pk,
         "won": DealStatus.WON,
         "start": start,
         "end": end,
+        "deals": None if deal_ids is None else list(deal_ids),
     }
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_DELETE, params)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from incentives.engine import LINE_COLUMNS, PeriodResult, compute_period
@@ -17,6 +17,7 @@ from incentives.engine.currency import MissingRateError, Rates, lines_convert, r
 from incentives.models import (
     Adjustment,
     CalcRun,
+    Credit,
     PlanVersion,
     Statement,
     StatementLine,
@@ -24,6 +25,7 @@ from incentives.models import (
 from incentives.selectors import VersionInputs, run_inputs, run_reach_start
 from incentives.services.acknowledgements import acknowledgements_open
 from incentives.services.credits import credits_refresh
+from pipeline.models import DealSplit
 from pipeline.services import exchange_rate_table
 from spm import events
 from spm.db.locks import try_advisory_xact_lock
@@ -69,17 +71,38 @@ def calc_run_start(tenant: Tenant, *, period: FiscalPeriod, actor: Membership | 
     return run
 
 
-def _line_rows(version_lines: list[tuple[int, pd.DataFrame]]) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    for version_id, lines in version_lines:  # one entry per plan version
-        records = lines.astype(object).where(lines.notna(), None).to_dict("records")
-        rows.extend({**r, "version_id": version_id} for r in records)
-    return rows
-
-
 def _digest(payload: Any) -> str:
     text = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _frame_digest(frame: pd.DataFrame) -> str:
+    """A frame's content as a digest: its columns, then every value as text,
+    row by row (vectorised: pandas hashes the rows with a fixed key)."""
+    rows = b""
+    if not frame.empty:
+        rows = pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy().tobytes()
+    return hashlib.sha256(json.dumps(list(frame.columns)).encode() + rows).hexdigest()
+
+
+def _inputs_digest(prepared: VersionInputs) -> dict[str, Any]:
+    inputs = prepared.inputs
+    frames = {
+        "credits": inputs.credits,
+        "members": inputs.members,
+        "quotas": inputs.quotas,
+        "posted": inputs.posted,
+        "adjustments": inputs.adjustments,
+        "kpis": inputs.kpi_values,
+        "objectives": inputs.objectives,
+        "team": inputs.team_attainment,
+    }
+    return {
+        "version": prepared.version_id,
+        "document": dict(prepared.document.raw),
+        "currencies": prepared.currency_of,
+        **{name: _frame_digest(frame) for name, frame in frames.items()},
+    }
 
 
 def _paid_lines(
@@ -119,38 +142,57 @@ def _compute(tenant: Tenant, period: FiscalPeriod):  # type: ignore[no-untyped-d
     prepared = run_inputs(tenant, period=period)
     rates = exchange_rate_table(tenant)
     computed = [(p, compute_period(p.document, p.inputs)) for p in prepared]
-    lines = _line_rows(
-        [(p.version_id, _paid_lines(tenant, period, p, r, rates)) for p, r in computed]
-    )
+    paid = [
+        _paid_lines(tenant, period, p, r, rates).assign(version_id=p.version_id)
+        for p, r in computed
+    ]
+    lines = pd.concat(paid, ignore_index=True) if paid else pd.DataFrame(columns=LINE_COLUMNS)
+    lines = lines.astype(object).where(lines.notna(), None)
     balances = {
         int(m): owed
         for _, r in computed
         for m, owed in zip(r.balances["member_id"], r.balances["owed"], strict=True)
     }
     inputs_hash = _digest(
-        [
-            {
-                "version": p.version_id,
-                "document": dict(p.document.raw),
-                "credits": p.inputs.credits.to_dict("records"),
-                "members": p.inputs.members.to_dict("records"),
-                "currencies": p.currency_of,
-                "quotas": p.inputs.quotas.to_dict("records"),
-                "posted": p.inputs.posted.to_dict("records"),
-                "adjustments": p.inputs.adjustments.to_dict("records"),
-                "kpis": p.inputs.kpi_values.to_dict("records"),
-                "objectives": p.inputs.objectives.to_dict("records"),
-                "team": p.inputs.team_attainment.to_dict("records"),
-            }
-            for p in prepared
-        ]
-        + [_used_rates(prepared, rates, tenant)]
+        [_inputs_digest(p) for p in prepared] + [_used_rates(prepared, rates, tenant)]
     )
     currency_of = {m: c for p in prepared for m, c in p.currency_of.items()}
     members = sorted(currency_of)
     version_of = {int(m): p.version_id for p in prepared for m in p.inputs.members["member_id"]}
-    output_hash = _digest({"lines": lines, "balances": balances, "members": currency_of})
+    output_hash = _digest(
+        {"lines": _frame_digest(lines), "balances": balances, "members": currency_of}
+    )
     return lines, balances, currency_of, members, version_of, inputs_hash, output_hash
+
+
+def statement_preview(
+    tenant: Tenant, *, period: FiscalPeriod, membership: Membership
+) -> tuple[pd.DataFrame, Decimal]:
+    """One member's statement of ``period`` computed now and not written:
+    the lines (``LINE_COLUMNS`` with ``base_amount`` and ``fx_rate``, paid in
+    their currency) and the total. The credits of the deals the member holds
+    a split or a credit of in the run's reach are refreshed first, so a deal
+    just changed shows at once; a deal new to a manager's subtree reaches
+    their overlay at the next run of the period."""
+    start = run_reach_start(tenant, period=period)
+    deal_ids = set(
+        DealSplit.objects.filter(
+            tenant=tenant, member=membership, deal__close_date__range=(start, period.end)
+        ).values_list("deal_id", flat=True)
+    ) | set(
+        Credit.objects.filter(
+            tenant=tenant, recipient=membership, credit_date__range=(start, period.end)
+        ).values_list("deal_id", flat=True)
+    )
+    with transaction.atomic():
+        credits_refresh(tenant, start=start, end=period.end, deal_ids=sorted(deal_ids))
+    rates = exchange_rate_table(tenant)
+    paid = [
+        _paid_lines(tenant, period, p, compute_period(p.document, p.inputs), rates)
+        for p in run_inputs(tenant, period=period, members=[membership.pk])
+    ]
+    lines = pd.concat(paid, ignore_index=True) if paid else pd.DataFrame(columns=LINE_COLUMNS)
+    return lines, sum(lines["amount"], Decimal("0.00"))
 
 
 def calc_run_execute(tenant: Tenant, *, run_id: int) -> CalcRun:
@@ -231,15 +273,16 @@ def _execute(tenant: Tenant, run: CalcRun) -> str:
 def _write(
     tenant: Tenant,
     run: CalcRun,
-    lines: list[dict[str, Any]],
+    lines: pd.DataFrame,
     balances: dict[int, Decimal],
     currency_of: dict[int, str],
     members: list[int],
     version_of: dict[int, int],
 ) -> int:
     totals: dict[int, Decimal] = dict.fromkeys(members, Decimal("0.00"))
-    for line in lines:  # summing the engine's output rows in memory
-        totals[int(line["member_id"])] += line["amount"]
+    if not lines.empty:
+        sums = lines.groupby(lines["member_id"].astype("int64"))["amount"].sum()
+        totals.update({int(m): total for m, total in sums.items()})
     statements = Statement.objects.bulk_create(
         Statement(
             tenant=tenant,
@@ -254,21 +297,66 @@ def _write(
         for member in members
     )
     statement_of = {s.membership_id: s.pk for s in statements}
-    StatementLine.objects.bulk_create(
-        StatementLine(
-            tenant=tenant,
-            statement_id=statement_of[int(line["member_id"])],
-            period=run.period,
-            position=i,
-            **{k: line[k] for k in LINE_COLUMNS if k not in ("member_id", "base", "rate")},
-            base_amount=line["base_amount"],
-            fx_rate=line["fx_rate"],
-            base=None if line["base"] is None else round_half_up(Decimal(line["base"]), SIX),
-            rate=None if line["rate"] is None else round_half_up(Decimal(line["rate"]), SIX),
-        )
-        for i, line in enumerate(lines)
-    )
+    _insert_lines(tenant, run, lines, statement_of)
     return len(lines)
+
+
+# Statement line columns and their types, as one INSERT ... unnest writes
+# them (the engine's, then the payout's). COPY is not allowed under RLS.
+_LINE_TYPES = {
+    "component": "text",
+    "kind": "text",
+    "window": "text",
+    "deal_id": "bigint",
+    "credit_id": "bigint",
+    "credit_date": "date",
+    "credit_amount": "numeric",
+    "band": "smallint",
+    "base": "numeric",
+    "rate": "numeric",
+    "amount": "numeric",
+    "explanation": "text",
+    "line_key": "text",
+    "base_amount": "numeric",
+    "fx_rate": "numeric",
+}
+# Constant column names; the values are parameters.
+_INSERT_LINES = (
+    "INSERT INTO incentives_statementline (tenant_id, period_id, statement_id, position, "  # noqa: S608
+    + ", ".join(f'"{c}"' for c in _LINE_TYPES)
+    + ") SELECT %s, %s, * FROM unnest(%s::bigint[], %s::int[], "
+    + ", ".join(f"%s::{t}[]" for t in _LINE_TYPES.values())
+    + ")"
+)
+
+
+def _column(lines: pd.DataFrame, name: str) -> list[Any]:
+    values = lines[name].tolist()
+    if name in ("base", "rate"):
+        return [None if v is None else round_half_up(Decimal(v), SIX) for v in values]
+    if _LINE_TYPES[name] in ("bigint", "smallint"):  # pandas may hold them as floats
+        return [None if v is None else int(v) for v in values]
+    return values
+
+
+def _insert_lines(
+    tenant: Tenant, run: CalcRun, lines: pd.DataFrame, statement_of: dict[int, int]
+) -> None:
+    """Write the lines in one statement, a column array each."""
+    if lines.empty:
+        return
+    statements = [statement_of[int(m)] for m in lines["member_id"]]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT_LINES,
+            [
+                tenant.pk,
+                run.period_id,
+                statements,
+                list(range(len(lines))),
+                *(_column(lines, name) for name in _LINE_TYPES),
+            ],
+        )
 
 
 def calc_run_publish(tenant: Tenant, *, run: CalcRun, actor: Membership | None) -> CalcRun:

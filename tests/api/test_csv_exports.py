@@ -189,6 +189,7 @@ def test_every_list_endpoint_answers_csv_and_xlsx_with_one_header(world_a):
         "coaching/training": ["id", "member"],
         "disputes": ["id", "statement"],
         "payroll-exports": ["id", "period"],
+        "credits": ["id", "deal_id"],
         "deals": ["id", "name"],
         "exchange-rates": ["id", "currency"],
         "goal-checkins": ["id", "goal"],
