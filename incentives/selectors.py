@@ -94,11 +94,13 @@ def _plan_periods(tenant: Tenant, period: FiscalPeriod, reach: dt.date) -> list[
     )
 
 
-def run_reach_start(tenant: Tenant, *, period: FiscalPeriod) -> dt.date:
+def run_reach_start(
+    tenant: Tenant, *, period: FiscalPeriod, members: Sequence[int] | None = None
+) -> dt.date:
     """The first credit date a run of ``period`` reads: the plan year's start,
     or earlier when a plan's clawback window reaches into the previous year
     (the run refreshes credits from there)."""
-    sources = {a.version_id: a.version.document for a in _assignments(tenant, period)}
+    sources = {a.version_id: a.version.document for a in _assignments(tenant, period, members)}
     reach = _clawback_reach(period, map(plan_document_validate, sources.values()))
     periods = _plan_periods(tenant, period, reach)
     return min(p.start for p in periods)

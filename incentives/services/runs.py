@@ -174,7 +174,7 @@ def statement_preview(
     a split or a credit of in the run's reach are refreshed first, so a deal
     just changed shows at once; a deal new to a manager's subtree reaches
     their overlay at the next run of the period."""
-    start = run_reach_start(tenant, period=period)
+    start = run_reach_start(tenant, period=period, members=[membership.pk])
     deal_ids = set(
         DealSplit.objects.filter(
             tenant=tenant, member=membership, deal__close_date__range=(start, period.end)
