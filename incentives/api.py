@@ -374,6 +374,7 @@ class CreditViewSet(CsvListModelMixin, mixins.RetrieveModelMixin, TenantGenericV
     model = Credit
     serializer_class = CreditSerializer
     read_roles = ALL_ROLES
+    token_read_scope = Scope.INCENTIVES_READ
     filterset_fields = ["deal_id", "recipient", "role", "credit_date"]
     ordering = ["credit_date", "deal_id", "id"]
 
