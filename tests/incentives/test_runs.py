@@ -399,3 +399,18 @@ def test_a_deal_in_an_unpreviewed_period_queues_nothing(world, django_capture_on
     with django_capture_on_commit_callbacks(execute=True):
         won(world, "50000.00", dt.date(2027, 1, 20))
     assert CalcRun.objects.count() == 0
+
+
+def test_a_preview_statement_shows_a_changed_deal_without_writing(world):
+    _setup_plan(world)
+    deal = won(world, "60000.00", dt.date(2027, 1, 20))
+    jan = period(world.tenant, "month", dt.date(2027, 1, 1))
+    _run(world, "month", dt.date(2027, 1, 1))
+    pipeline_services.deal_update(world.tenant, deal=deal, actor=None, amount=D("130000.00"))
+    written = StatementLine.objects.count()
+    lines, total = services.statement_preview(world.tenant, period=jan, membership=world.rep1)
+    assert (total, list(lines["amount"])) == (
+        D("8600.00"),
+        [D("1000.00"), D("4000.00"), D("3600.00")],
+    )
+    assert StatementLine.objects.count() == written
