@@ -17,7 +17,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotFound, PermissionDenied
@@ -451,7 +451,8 @@ class NotificationViewSet(CsvListModelMixin, mixins.RetrieveModelMixin, TenantGe
         return qs.filter(recipient=self.membership)
 
     @extend_schema(
-        request=None, responses={200: serializers.DictField(child=serializers.IntegerField())}
+        request=None,
+        responses=inline_serializer("NotificationsRead", {"read": serializers.IntegerField()}),
     )
     @action(detail=False, methods=["post"], url_path="read-all")
     def read_all(self, request: Request, *args: Any, **kwargs: Any) -> Response:

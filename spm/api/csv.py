@@ -207,6 +207,13 @@ def wants_csv(request: Request) -> bool:
     return export_format(request) == "csv"
 
 
+def _rows(data: Any) -> list[Mapping[str, Any]]:
+    """What a renderer is given, as rows: a list, one object, or nothing (204)."""
+    if data is None:
+        return []
+    return data if isinstance(data, list) else [data]
+
+
 class CsvRenderer(BaseRenderer):
     """Lets ``?format=csv`` and ``Accept: text/csv`` negotiate. Lists and reports
     answer with :func:`export_response`; what reaches this renderer is one
@@ -223,7 +230,7 @@ class CsvRenderer(BaseRenderer):
         response = (renderer_context or {}).get("response")
         if response is not None and response.status_code >= 400:
             return JSONRenderer().render(data)
-        rows = data if isinstance(data, list) else [data]
+        rows = _rows(data)
         columns = list(rows[0]) if rows else []
         return "".join(csv_lines(columns, rows)).encode("utf-8")
 
@@ -242,7 +249,7 @@ class XlsxRenderer(BaseRenderer):
         response = (renderer_context or {}).get("response")
         if response is not None and response.status_code >= 400:
             return JSONRenderer().render(data)
-        rows = data if isinstance(data, list) else [data]
+        rows = _rows(data)
         columns = list(rows[0]) if rows else []
         with xlsx_file(columns, rows, title="export") as output:
             return output.read()

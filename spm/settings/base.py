@@ -267,6 +267,13 @@ SPECTACULAR_SETTINGS = {
         "PlanVersionStatusEnum": "incentives.models.VersionStatus",
         "CalcRunStatusEnum": "incentives.models.CalcRun.Status",
         "WebhookEventTypeEnum": "integrations.models.WebhookEvent",
+        "ForecastCategoryEnum": "pipeline.models.ForecastCategory",
+        # company / team / member: a goal's level and a forecast's subject alike
+        "OrgLevelEnum": "goals.models.GoalLevel",
+        "ActionItemStatusEnum": "coaching.models.ActionStatus",
+        "NotificationKindEnum": "incentives.models.NotificationKind",
+        "MemberRoleEnum": "spm.roles.Role",
+        "CreditRoleEnum": "incentives.models.CreditRole",
     },
 }
 

@@ -232,3 +232,14 @@ def test_every_kpi_report_answers_csv_with_its_header(world_a, report, header):
 
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert _body(response).splitlines()[0] == header
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_delete_asking_for_an_export_format_answers_204_with_no_body(world_a, fmt):
+    client = api_client_for(world_a.admin.user)
+    account = client.post("/api/v1/alpha/accounts/", {"name": "Gone soon"}).json()
+
+    response = client.delete(f"/api/v1/alpha/accounts/{account['id']}/?format={fmt}")
+
+    assert (response.status_code, response.content) == (204, b"")
+    assert client.get(f"/api/v1/alpha/accounts/{account['id']}/").status_code == 404

@@ -584,15 +584,18 @@ def test_a_failing_receiver_does_not_break_the_request(world_a, monkeypatch, cap
 def test_a_deal_write_costs_no_more_queries_than_before_events(
     world_a, in_tenant_a, django_assert_num_queries
 ):
-    """In the writer's transaction: create 7, amount change 7, stage move 7
+    """In the writer's transaction: create 8 (7, and the first entry of the
+    deal's forecast category history), amount change 7, stage move 7
     (8 before: the read of the deal's earlier stage entries now runs in the
-    receiver, after the commit), delete with an activity 11 (its stage-entry
+    receiver, after the commit), delete with an activity 16 (11, and the
+    cascade into the forecast's category history, snapshots and odds and into
+    coaching's agenda items and action items) (its stage-entry
     days and its activities are read for the event; the cascade no longer
     loads the activities for model signals)."""
     w = world_a
     qualification = stage_named(w.tenant, "Qualification")
     with time_machine.travel(dt.datetime(2027, 3, 31, 18, tzinfo=dt.UTC), tick=False):
-        with django_assert_num_queries(7):
+        with django_assert_num_queries(8):
             deal = pipeline_services.deal_create(
                 w.tenant,
                 actor=None,
@@ -618,7 +621,7 @@ def test_a_deal_write_costs_no_more_queries_than_before_events(
             occurred_on=D(2027, 3, 1),
             deal=deal,
         )
-        with django_assert_num_queries(11):
+        with django_assert_num_queries(16):
             pipeline_services.deal_delete(w.tenant, deal=deal, actor=None)
 
 
