@@ -34,7 +34,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 typecheck: install
-	DATABASE_URL=$${DATABASE_URL:-postgres://localhost/spm} $(VENV)/bin/mypy spm pipeline goals kpis incentives integrations
+	DATABASE_URL=$${DATABASE_URL:-postgres://localhost/spm} $(VENV)/bin/mypy spm pipeline goals kpis incentives coaching integrations
 
 check: lint typecheck test
 

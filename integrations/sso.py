@@ -97,6 +97,7 @@ def sso_config_save(
         )
         config.full_clean(exclude=["tenant"])
         config.save()
+        transaction.on_commit(lambda: cache.delete(_required_key(tenant)))
         services.audit_record(
             tenant,
             actor=actor.user,
@@ -105,6 +106,20 @@ def sso_config_save(
             data={"issuer": issuer, "allowed_domains": domains, "required": required},
         )
     return config
+
+
+def _required_key(tenant: Tenant) -> str:
+    return f"sso-required:{tenant.pk}"
+
+
+def sso_required(tenant: Tenant) -> bool:
+    """Whether ``tenant`` requires SSO. Asked on every page, so the answer is
+    cached for five minutes; ``sso_config_save`` drops it when it commits."""
+    required = cache.get(_required_key(tenant))
+    if required is None:
+        required = SsoConfig.objects.filter(tenant=tenant, required=True).exists()
+        cache.set(_required_key(tenant), required, timeout=300)
+    return bool(required)
 
 
 def provider_metadata(issuer: str, *, refresh: bool = False) -> dict[str, Any]:
@@ -292,7 +307,7 @@ class SsoRequiredMiddleware:
             and request.user.is_authenticated
             and tenant.pk not in request.session.get(SESSION_SIGNED_IN, [])
             and not request.path.startswith(("/api/", f"/{tenant.slug}/integrations/sso/login/"))
-            and SsoConfig.objects.filter(tenant=tenant, required=True).exists()
+            and sso_required(tenant)
         ):
             auth.logout(request)
             return redirect("integrations:sso-login", tenant_slug=tenant.slug)

@@ -55,7 +55,7 @@ def test_rep_sees_own_dashboard_with_bookings_and_attainment(
     w = computed
     q1 = period(w.tenant, "quarter")
     client = client_for(w.rep1.user)
-    with django_assert_max_num_queries(23):
+    with django_assert_max_num_queries(24):
         response = client.get(_url(w, "reps/", w.rep1.pk, period=q1.pk))
     assert response.status_code == 200
     body = response.content.decode()
@@ -103,7 +103,7 @@ def test_overview_for_admin_and_finance_only(computed, django_assert_max_num_que
     w = computed
     q1 = period(w.tenant, "quarter")
     client = client_for(w.finance.user)
-    with django_assert_max_num_queries(21):
+    with django_assert_max_num_queries(22):
         response = client.get(_url(w, "overview/", period=q1.pk))
     assert response.status_code == 200
     assert "120,000.00" in response.content.decode()  # company bookings
@@ -114,7 +114,7 @@ def test_leaderboard_ranks_reps_for_everyone(computed, django_assert_max_num_que
     w = computed
     q1 = period(w.tenant, "quarter")
     client = client_for(w.rep2.user)
-    with django_assert_max_num_queries(17):
+    with django_assert_max_num_queries(18):
         response = client.get(_url(w, "leaderboards/", kpi="bookings", period=q1.pk))
     body = response.content.decode()
     assert response.status_code == 200

@@ -69,7 +69,7 @@ def test_board_columns_with_raw_and_weighted_totals_for_the_current_quarter(
     world_a, deals, django_assert_max_num_queries
 ):
     client = client_for(world_a.admin.user)
-    with django_assert_max_num_queries(20):
+    with django_assert_max_num_queries(21):
         response = client.get("/alpha/pipeline/")
     assert response.status_code == 200
     assert [c.stage.name for c in response.context["columns"]] == [

@@ -78,7 +78,7 @@ def test_team_tree_query_count_is_constant(world_a, django_assert_max_num_querie
     with tenant_context(world_a.tenant):
         for i in range(10):
             Team.objects.create(tenant=world_a.tenant, name=f"T{i}", path=f"/9{i}/")
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(17):
         response = client.get(url("team-list", world_a))
     assert response.status_code == 200
     assert "managed by Mia Manager" in response.content.decode()
@@ -167,6 +167,7 @@ def test_settings_page_validates_time_zone(world_a):
             "time_zone": "Mars/Base",
             "locale": "xx-XX",
             "stalled_after_days": 0,
+            "dispute_window_days": 10,
         },
     )
     assert response.context["form"].errors == {
@@ -188,6 +189,7 @@ def test_settings_page_saves_locale_and_stall_days_and_pages_follow_them(world_a
             "time_zone": "Europe/Berlin",
             "locale": "de-DE",
             "stalled_after_days": 14,
+            "dispute_window_days": 10,
         },
     )
     assert response.status_code == 302

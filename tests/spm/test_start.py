@@ -50,7 +50,7 @@ def figures(world_a, world_b, in_tenant_a):
 def test_rep_start_page_answers_earned_gap_and_what_needs_them(figures, django_assert_num_queries):
     client = client_for(figures.rep1.user)
     # One for the overdue action items, one for the commission published to date.
-    with django_assert_num_queries(24):
+    with django_assert_num_queries(25):
         response = client.get("/alpha/")
     start = response.context["start"]
     f = start.figures
@@ -75,7 +75,7 @@ def test_rep_start_page_answers_earned_gap_and_what_needs_them(figures, django_a
 
 def test_manager_start_page_covers_the_subtree(figures, django_assert_num_queries):
     client = client_for(figures.manager.user)
-    with django_assert_num_queries(31):
+    with django_assert_num_queries(32):
         response = client.get("/alpha/")
     start = response.context["start"]
     assert start.subject == "Sales"
@@ -93,7 +93,7 @@ def test_admin_start_page_shows_company_figures_people_without_team_and_runs(
     figures, django_assert_num_queries
 ):
     client = client_for(figures.admin.user)
-    with django_assert_num_queries(26):
+    with django_assert_num_queries(27):
         response = client.get("/alpha/")
     start = response.context["start"]
     assert (start.subject, start.figures.bookings, start.figures.quota) == (
