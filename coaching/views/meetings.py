@@ -5,6 +5,7 @@ page's forms post with htmx and swap only their section (``hx-select``)."""
 
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
 from typing import Any
 
 from django.contrib import messages
@@ -164,7 +165,7 @@ class MeetingView(MeetingMixin, TemplateView):
         )
 
 
-class MeetingWriteView(MeetingView, View):
+class MeetingWriteView(MeetingView, View, metaclass=ABCMeta):
     """Base of the meeting page's POST views: run ``write`` with the bound
     form; on success go back to the page, on a refusal show it again with the
     error beside the field (400)."""
@@ -172,11 +173,13 @@ class MeetingWriteView(MeetingView, View):
     form_name = ""
     success = ""
 
+    @abstractmethod
     def bind(self, meeting: Meeting) -> Form:
-        raise NotImplementedError
+        """The page's form of this write, bound to the POST."""
 
+    @abstractmethod
     def write(self, meeting: Meeting, data: dict[str, Any]) -> None:
-        raise NotImplementedError
+        """Call the service; a ValidationError shows beside the form's field."""
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         meeting = self.meeting()

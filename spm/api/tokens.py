@@ -76,17 +76,18 @@ def request_token(request: Request) -> TokenPrincipal | None:
 
 
 class _TokenThrottle(SimpleRateThrottle):
+    """Counts token requests under ``key`` (formatted with the token's
+    ``tenant_id`` and ``pk``) at the rate the setting ``setting_name`` gives."""
+
     setting_name: str
+    key: str
 
     def get_rate(self) -> str:
         return str(getattr(settings, self.setting_name))
 
-    def key_for(self, token: TokenPrincipal) -> str:
-        raise NotImplementedError
-
     def get_cache_key(self, request: Request, view: Any) -> str | None:
         token = request_token(request)
-        return None if token is None else self.key_for(token)
+        return None if token is None else self.key.format(tenant_id=token.tenant_id, pk=token.pk)
 
 
 class TokenRateThrottle(_TokenThrottle):
@@ -94,9 +95,7 @@ class TokenRateThrottle(_TokenThrottle):
 
     scope = "api_token"
     setting_name = "SPM_API_TOKEN_RATE"
-
-    def key_for(self, token: TokenPrincipal) -> str:
-        return f"throttle:token:{token.tenant_id}:{token.pk}"
+    key = "throttle:token:{tenant_id}:{pk}"
 
 
 class TenantTokenRateThrottle(_TokenThrottle):
@@ -104,6 +103,4 @@ class TenantTokenRateThrottle(_TokenThrottle):
 
     scope = "api_tenant"
     setting_name = "SPM_API_TENANT_RATE"
-
-    def key_for(self, token: TokenPrincipal) -> str:
-        return f"throttle:tenant:{token.tenant_id}"
+    key = "throttle:tenant:{tenant_id}"
