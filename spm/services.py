@@ -25,6 +25,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerOperationalError
 
 from spm import events
+from spm.db.locks import LockBusyError
 from spm.formatting import Locale
 from spm.models import AuditEvent, FiscalPeriod, Membership, Role, TaskRun, Team, Tenant, User
 from spm.periods import fiscal_year_of, fiscal_year_periods
@@ -546,8 +547,8 @@ class RunRecorder:
 
 
 # Faults a task retries (spm.tasks.tenant_task): a lost database connection, a
-# terminated backend, an unreachable broker.
-TRANSIENT_ERRORS = (OperationalError, InterfaceError, BrokerOperationalError)
+# terminated backend, an unreachable broker, a lock still held by another run.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, BrokerOperationalError, LockBusyError)
 _retries_left: ContextVar[int] = ContextVar("spm_task_retries_left", default=0)
 
 

@@ -28,7 +28,7 @@ from incentives.services.credits import credits_refresh
 from pipeline.models import DealSplit
 from pipeline.services import exchange_rate_table
 from spm import events
-from spm.db.locks import try_advisory_xact_lock
+from spm.db.locks import LockBusyError, try_advisory_xact_lock
 from spm.models import FiscalPeriod, Membership, Tenant
 from spm.money import round_half_up
 from spm.outbox import enqueue_on_commit
@@ -226,7 +226,7 @@ def _execute(tenant: Tenant, run: CalcRun) -> str:
     with tenant_context(tenant), transaction.atomic():
         period = run.period
         if not try_advisory_xact_lock(tenant.pk, f"incentives.run:{period.pk}"):
-            raise ValidationError({"period": f"A run of {period.label} is already running."})
+            raise LockBusyError({"period": f"A run of {period.label} is already running."})
         period_require_open(tenant, period_ids=[period.pk], what=STATEMENTS_FROZEN)
         credits_refresh(tenant, start=run_reach_start(tenant, period=period), end=period.end)
         lines, balances, currency_of, members, version_of, inputs_hash, output_hash = _compute(

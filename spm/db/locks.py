@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import zlib
 
+from django.core.exceptions import ValidationError
 from django.db import connection
+
+
+class LockBusyError(ValidationError):
+    """Another transaction holds the lock: a refusal naming the field for a
+    person, and a transient fault for a task, which retries it with backoff
+    (a redelivered task can arrive while its killed worker's session still
+    holds the lock)."""
 
 
 def lock_key(name: str) -> int:
