@@ -2,6 +2,8 @@
 questions; each rep writes a self review, their manager a review with a
 proposed overall rating; each side sees the other's answers once both are
 submitted; the rep acknowledges the final review; the admin closes the cycle.
+A review is complete when its second side is submitted: that publishes
+``ReviewCompleted`` (webhooks send it as ``review.completed``).
 
 A review submitted twice, or once the cycle is closed, is refused with a
 ``ValidationError`` naming the field; nothing is saved.
@@ -18,6 +20,7 @@ from django.utils import timezone
 
 from coaching.models import CycleStatus, Review, ReviewCycle
 from coaching.services.notifications import notify_review_step
+from spm import events
 from spm.models import FiscalPeriod, Membership, Role, Team, Tenant
 from spm.reach import Reach
 from spm.services import audit_record
@@ -165,6 +168,15 @@ def _open_cycle(review: Review, *, field: str) -> None:
         raise ValidationError({field: f"The cycle {review.cycle.name} is closed."})
 
 
+def _completed(tenant: Tenant, review: Review) -> None:
+    if review.both_submitted:
+        events.publish(
+            events.ReviewCompleted(
+                tenant_id=tenant.pk, review_id=review.pk, membership_id=review.member_id
+            )
+        )
+
+
 def review_submit_self(
     tenant: Tenant, *, actor: Membership, review: Review, answers: Any
 ) -> Review:
@@ -181,6 +193,7 @@ def review_submit_self(
         locked.save(update_fields=["self_answers", "self_submitted_at"])
         audit_record(tenant, actor=actor.user, action="coaching.review_self", obj=locked)
         notify_review_step(tenant, review=locked, step="self")
+        _completed(tenant, locked)
     locked.cycle = review.cycle
     return locked
 
@@ -212,6 +225,7 @@ def review_submit_manager(
         )
         audit_record(tenant, actor=actor.user, action="coaching.review_manager", obj=locked)
         notify_review_step(tenant, review=locked, step="manager")
+        _completed(tenant, locked)
     locked.cycle = review.cycle
     return locked
 

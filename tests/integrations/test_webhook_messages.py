@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from coaching import services as coaching_services
+from coaching.models import Review
 from goals import services as goal_services
 from integrations.models import WebhookDelivery
 from integrations.webhooks import services as webhooks
 from integrations.webhooks.messages import webhook_messages
 from spm import events
 from spm.tenancy.context import tenant_context
+from tests.coaching.factories import q1
 from tests.goals.factories import GoalFactory
 
 ALL_TYPES = {
@@ -148,3 +151,40 @@ def test_goal_approval_queues_one_delivery_per_subscription_that_asked(
         "approved_by_id": world_a.admin.pk,
     }
     assert delivery.message_id.startswith("msg_")
+
+
+def test_a_review_is_completed_by_its_second_side_and_queued_once(
+    world_a, django_capture_on_commit_callbacks
+):
+    """The self review alone sends nothing; the manager's, the second side,
+    sends one review.completed naming the review and the person reviewed."""
+    tenant = world_a.tenant
+    with tenant_context(tenant):
+        webhooks.webhook_subscribe(
+            tenant, url="http://127.0.0.1:9/r", event_types=["review.completed"], actor=world_a.admin
+        )
+        cycle = coaching_services.cycle_open(
+            tenant,
+            actor=world_a.admin,
+            name="Q1 2027 review",
+            period=q1(tenant),
+            questions=[{"key": "wins", "text": "What went well?", "kind": "text"}],
+        )
+        review = Review.objects.select_related("cycle").get(cycle=cycle, member=world_a.rep1)
+        with django_capture_on_commit_callbacks(execute=True):
+            coaching_services.review_submit_self(
+                tenant, actor=world_a.rep1, review=review, answers={"wins": "Globex"}
+            )
+        assert not WebhookDelivery.objects.exists()
+        with django_capture_on_commit_callbacks(execute=True):
+            coaching_services.review_submit_manager(
+                tenant,
+                actor=world_a.manager,
+                review=review,
+                answers={"wins": "Globex, early"},
+                overall_rating=4,
+            )
+        (delivery,) = WebhookDelivery.objects.all()
+
+    assert delivery.event_type == "review.completed"
+    assert delivery.payload["data"] == {"review_id": review.pk, "membership_id": world_a.rep1.pk}
