@@ -170,6 +170,21 @@ def world_b(db: None) -> TenantWorld:
 
 
 @pytest.fixture
+def worker(transactional_db: None) -> Iterator[None]:
+    """A Celery worker in this process (solo pool) on the default queue."""
+    from celery.contrib.testing.worker import start_worker
+
+    with start_worker(
+        celery_app,
+        pool="solo",
+        perform_ping_check=False,
+        shutdown_timeout=10,
+        queues=[celery_app.conf.task_default_queue],
+    ):
+        yield
+
+
+@pytest.fixture
 def in_tenant_a(world_a: TenantWorld) -> Iterator[Tenant]:
     with tenant_context(world_a.tenant) as tenant:
         yield tenant

@@ -12,14 +12,12 @@ from pathlib import Path
 
 import pytest
 import requests
-from celery.contrib.testing.worker import start_worker
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from goals import services as goal_services
 from kpis import services as kpi_services
 from pipeline.models import Stage
-from spm.celery import app as celery_app
 from spm.env import env_path
 from spm.selectors import period_containing
 from spm.tenancy.context import tenant_context
@@ -36,17 +34,6 @@ def shot(page: Page, name: str) -> None:
     page.set_viewport_size({"width": 1280, "height": 800})
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
-
-@pytest.fixture
-def worker(transactional_db):
-    with start_worker(
-        celery_app,
-        pool="solo",
-        perform_ping_check=False,
-        shutdown_timeout=10,
-        queues=[celery_app.conf.task_default_queue],
-    ):
-        yield
 
 
 @pytest.fixture

@@ -161,7 +161,10 @@ def test_a_review_is_completed_by_its_second_side_and_queued_once(
     tenant = world_a.tenant
     with tenant_context(tenant):
         webhooks.webhook_subscribe(
-            tenant, url="http://127.0.0.1:9/r", event_types=["review.completed"], actor=world_a.admin
+            tenant,
+            url="http://127.0.0.1:9/r",
+            event_types=["review.completed"],
+            actor=world_a.admin,
         )
         cycle = coaching_services.cycle_open(
             tenant,

@@ -9,7 +9,6 @@ import time
 from decimal import Decimal
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.core import mail
 from django.core.exceptions import ValidationError
 from standardwebhooks import Webhook
@@ -21,24 +20,11 @@ from integrations.webhooks.destinations import destination_check
 from integrations.webhooks.signing import SECRET_PREFIX, secret_new, signed_headers
 from pipeline.models import Deal
 from pipeline.services.deals import deal_update
-from spm.celery import app as celery_app
 from spm.models import FiscalPeriod
 from spm.tenancy.context import tenant_context
 from tests.conftest import api_client_for, client_for
 from tests.integrations.receiver import receiver
 from tests.pipeline.factories import DealFactory, stage_named
-
-
-@pytest.fixture
-def worker(transactional_db):
-    with start_worker(
-        celery_app,
-        pool="solo",
-        perform_ping_check=False,
-        shutdown_timeout=10,
-        queues=[celery_app.conf.task_default_queue],
-    ):
-        yield
 
 
 def _verified(secret: str, request) -> dict:

@@ -5,26 +5,12 @@ import time
 
 import pytest
 import time_machine
-from celery.contrib.testing.worker import start_worker
 from django_celery_beat.models import PeriodicTask
 
-from spm.celery import app
 from spm.models import FiscalPeriod
 from spm.schedules import CORE_SCHEDULES, schedules_ensure
 from spm.tasks import periods_ensure_for_tenant, periods_roll_forward
 from spm.tenancy.context import tenant_context
-
-
-@pytest.fixture
-def worker(transactional_db):
-    with start_worker(
-        app,
-        pool="solo",
-        perform_ping_check=False,
-        shutdown_timeout=10,
-        queues=[app.conf.task_default_queue],
-    ):
-        yield
 
 
 def _period_count(tenant):
