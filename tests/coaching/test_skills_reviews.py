@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from decimal import Decimal
 
 import pytest
@@ -11,6 +12,7 @@ from django.core.exceptions import ValidationError
 
 from coaching import selectors, services
 from coaching.models import Assessment, Recognition, Review
+from spm import services as spm_services
 from spm.tenancy.context import tenant_context
 from tests.coaching.factories import at, kpis_set, q1
 from tests.conftest import api_client_for
@@ -335,4 +337,36 @@ def test_reminders_go_the_day_before_once(world_a, in_tenant_a, django_capture_o
     assert sorted((m.to[0], m.subject) for m in mail.outbox) == [
         ("manager@alpha.test", "[Alpha Inc] 1:1 with Ray One Feb 16, 2027 09:00"),
         ("rep1@alpha.test", "[Alpha Inc] 1:1 with Mia Manager Feb 16, 2027 09:00"),
+    ]
+
+
+def test_closing_a_quarter_recognises_its_top_three_through_the_worker(world_a, worker):
+    """The admin closes FY2027 Q1: the PeriodClosed receiver queues the
+    milestone scan, and the worker records the top three once."""
+    t = world_a.tenant
+    with tenant_context(t):
+        quarter = q1(t)
+        for member, value in (
+            (world_a.rep1, "0.5"),
+            (world_a.rep2, "0.9"),
+            (world_a.other_rep, "0.7"),
+        ):
+            kpis_set(t, member, quarter, attainment=value)
+        spm_services.period_close(t, period=quarter, actor=world_a.admin.user)
+
+    def top3() -> list[tuple[str, str]]:
+        with tenant_context(t):
+            return sorted(
+                Recognition.objects.filter(kind="top3").values_list(
+                    "recipient__user__first_name", "message"
+                )
+            )
+
+    deadline = time.monotonic() + 60
+    while not top3() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert top3() == [
+        ("Otto", "Number 2 on the attainment leaderboard of FY2027 Q1"),
+        ("Ray", "Number 3 on the attainment leaderboard of FY2027 Q1"),
+        ("Rita", "Number 1 on the attainment leaderboard of FY2027 Q1"),
     ]
