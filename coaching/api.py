@@ -179,11 +179,11 @@ class MeetingViewSet(
     @action(detail=True, methods=["post"])
     def agenda(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Refresh the pre-filled agenda from what changed since the previous 1:1."""
-        meeting = self.get_object()
-        if meeting.manager_id != self.membership.pk and meeting.member_id != self.membership.pk:
-            self.permission_denied(request, message="Only the two people of a 1:1 refresh it.")
-        items = services.agenda_refresh(
-            self.tenant, meeting=meeting, today=tenant_today(self.tenant)
+        items = services.agenda_refresh_by(
+            self.tenant,
+            actor=self.membership,
+            meeting=self.get_object(),
+            today=tenant_today(self.tenant),
         )
         return Response(
             AgendaItemSerializer(items, many=True, context=self.get_serializer_context()).data

@@ -202,6 +202,14 @@ def _check_participant(actor: Membership, meeting: Meeting, *, field: str) -> No
         raise ValidationError({field: "This 1:1 was cancelled."})
 
 
+def agenda_refresh_by(
+    tenant: Tenant, *, actor: Membership, meeting: Meeting, today: dt.date
+) -> list[AgendaItem]:
+    """``agenda_refresh`` asked for by a person: one of the two of the 1:1."""
+    _check_participant(actor, meeting, field="agenda")
+    return agenda_refresh(tenant, meeting=meeting, today=today)
+
+
 def agenda_item_add(
     tenant: Tenant, *, actor: Membership, meeting: Meeting, title: str, detail: str = ""
 ) -> AgendaItem:

@@ -9,7 +9,7 @@ from abc import ABCMeta, abstractmethod
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -217,9 +217,9 @@ class AgendaRefreshView(MeetingWriteView):
         return Form(self.request.POST)
 
     def write(self, meeting: Meeting, data: dict[str, Any]) -> None:
-        if self.membership.pk not in (meeting.manager_id, meeting.member_id):
-            raise PermissionDenied("Only the two people of a 1:1 refresh its agenda.")
-        services.agenda_refresh(self.tenant, meeting=meeting, today=tenant_today(self.tenant))
+        services.agenda_refresh_by(
+            self.tenant, actor=self.membership, meeting=meeting, today=tenant_today(self.tenant)
+        )
 
 
 class AgendaTickView(MeetingWriteView):

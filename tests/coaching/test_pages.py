@@ -8,7 +8,7 @@ from coaching import services
 from coaching.models import ActionItem, AgendaItem, Meeting, PrivateNote
 from spm.tenancy.context import tenant_context
 from tests.coaching.factories import at
-from tests.conftest import client_for
+from tests.conftest import api_client_for, client_for
 
 
 def _meeting(world):
@@ -136,3 +136,19 @@ def test_the_meeting_page_reads_a_fixed_number_of_queries(world_a, django_assert
     client.get(url)
     with django_assert_num_queries(21):
         assert client.get(url).status_code == 200
+
+
+def test_only_the_two_people_of_a_1on1_refresh_its_agenda(world_a):
+    """The page and the API answer the same: the manager and the rep refresh
+    it; an admin, who reads every 1:1, may not."""
+    meeting = _meeting(world_a)
+    page = f"/{world_a.tenant.slug}/coaching/meetings/{meeting.pk}/refresh/"
+    api = f"/api/v1/{world_a.tenant.slug}/coaching/meetings/{meeting.pk}/agenda/"
+    assert client_for(world_a.rep1.user).post(page).status_code == 302
+    assert client_for(world_a.admin.user).post(page).status_code == 403
+    assert api_client_for(world_a.manager.user).post(api).status_code == 200
+    refused = api_client_for(world_a.admin.user).post(api)
+    assert (refused.status_code, refused.json()["detail"]) == (
+        403,
+        "Only the two people of a 1:1 change it.",
+    )
