@@ -32,6 +32,7 @@ test-fast: install
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 typecheck: install
 	DATABASE_URL=$${DATABASE_URL:-postgres://localhost/spm} $(VENV)/bin/mypy spm pipeline goals kpis incentives coaching integrations

@@ -211,7 +211,6 @@ def test_every_list_endpoint_answers_csv_and_xlsx_with_one_header(world_a):
         "statements": ["id", "run"],
         "teams": ["id", "name"],
         "tokens": ["id", "name"],
-
         "webhook-deliveries": ["id", "subscription"],
         "webhooks": ["id", "url"],
     }

@@ -35,7 +35,6 @@ def shot(page: Page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-
 @pytest.fixture
 def quarter_data(world_a):
     """This quarter: rep1 has a 100,000.00 quota, one won and one lost deal, and

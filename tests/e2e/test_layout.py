@@ -185,13 +185,13 @@ def test_manager_and_admin_at_1400_tables_fit_charts_say_when_empty(
     expect(page.locator("h1")).to_have_text("Company overview")
     expect(page.locator(".subnav a")).to_have_text(
         [
-                "Company overview",
-                "Forecast",
-                "Forecast accuracy",
-                "Leaderboards",
-                "Recompute runs",
-                "KPI settings",
-            ]
+            "Company overview",
+            "Forecast",
+            "Forecast accuracy",
+            "Leaderboards",
+            "Recompute runs",
+            "KPI settings",
+        ]
     )
     assert wide_tables(page) == []
     shot(page, "wide-admin-overview")
