@@ -428,7 +428,19 @@ def forecast_waterfall(waterfall: Waterfall, *, title: str) -> dict[str, Any]:
         + f["money_suffix"]
         + "<extra></extra>",
     }
-    return _figure([trace], title, yaxis=_amount_axis(formats), showlegend=False)
+    axis = {**_amount_axis(formats), "range": _waterfall_range(waterfall)}
+    return _figure([trace], title, yaxis=axis, showlegend=False)
+
+
+def _waterfall_range(waterfall: Waterfall) -> list[float]:
+    """The axis spans the running totals with some room, not zero to the top:
+    a week's moves are small beside the quarter's total and would not show."""
+    running = [waterfall.start]
+    for _label, amount in waterfall.steps:
+        running.append(running[-1] + amount)
+    low, high = min(running), max(running)
+    room = (high - low) * Decimal("0.6") or abs(high) * Decimal("0.1") or Decimal(1)
+    return [float(max(Decimal(0), low - room)), float(high + room)]
 
 
 def forecast_vs_quota(
