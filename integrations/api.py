@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from integrations import services
+from integrations.audit.api import AuditRecordViewSet
 from integrations.models import (
     ApiToken,
     WebhookAttempt,
@@ -253,3 +254,4 @@ class WebhookDeliveryViewSet(CsvListModelMixin, mixins.RetrieveModelMixin, Tenan
 tenant_router.register("tokens", ApiTokenViewSet, basename="api-token")
 tenant_router.register("webhooks", WebhookSubscriptionViewSet, basename="webhook")
 tenant_router.register("webhook-deliveries", WebhookDeliveryViewSet, basename="webhook-delivery")
+tenant_router.register("audit", AuditRecordViewSet, basename="audit-record")

@@ -1,6 +1,11 @@
-"""Data of the integration platform: API tokens, stored answers of idempotent requests, webhooks."""
+"""Data of the integration platform: API tokens, stored answers of idempotent requests,
+webhooks, single sign-on, the audit trail."""
 
 from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
 
 from django.contrib.postgres.fields import ArrayField
 from django.core.serializers.json import DjangoJSONEncoder
@@ -206,3 +211,78 @@ class SsoConfig(TenantModel):
 
     def __str__(self) -> str:
         return self.issuer
+
+
+# Audit trail -------------------------------------------------------------------------------
+
+
+class AuditJSONDecoder(json.JSONDecoder):
+    """Numbers of a recorded row as they were stored: ``Decimal``, never float
+    (a quota of 90000.00 reads back as ``Decimal("90000.00")``)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("parse_float", Decimal)
+        super().__init__(**kwargs)
+
+
+class AuditAction(models.TextChoices):
+    CREATE = "create", "Created"
+    UPDATE = "update", "Changed"
+    DELETE = "delete", "Deleted"
+
+
+class AuditRecord(TenantModel):
+    """One row written, changed or deleted in a tracked table, as the database
+    saw it (``integrations/audit/tracking.py``: a trigger on each tracked
+    table writes these, whatever wrote the row: a page, the API, a bulk
+    ``update()``, raw SQL).
+
+    ``before`` and ``after`` are the whole row as JSON (``before`` is null for
+    a create, ``after`` for a delete). ``context`` is what django-pghistory's
+    ``pghistory.context`` carried at the time (how the change came: page, API
+    with the token, task); ``actor`` is the signed-in user (from the context,
+    else from the transaction's ``app.user_id``), null for changes made with
+    neither (a management command, a database console).
+
+    Append-only: the runtime role may insert and read, never update or delete
+    (``spm.db.roles``), and the rows outlive a deleted tenant. So neither the
+    tenant nor the actor has a database constraint, and the recorded object
+    is a plain id (it may be deleted).
+    """
+
+    append_only = True
+
+    tenant = models.ForeignKey(
+        "spm.Tenant", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    action = models.CharField(max_length=6, choices=AuditAction.choices)
+    object_type = models.CharField(max_length=60)
+    object_id = models.BigIntegerField()
+    before = models.JSONField(null=True, decoder=AuditJSONDecoder)
+    after = models.JSONField(null=True, decoder=AuditJSONDecoder)
+    context = models.JSONField(null=True)
+    context_id = models.UUIDField(null=True)
+    actor = models.ForeignKey(
+        "spm.User",
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["tenant", "-created_at", "-id"], name="auditrecord_tenant_time"),
+            models.Index(
+                fields=["tenant", "object_type", "object_id", "-created_at"],
+                name="auditrecord_tenant_object",
+            ),
+            models.Index(
+                fields=["tenant", "actor", "-created_at"], name="auditrecord_tenant_actor"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.object_type} #{self.object_id}"

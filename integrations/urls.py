@@ -3,6 +3,7 @@
 from django.urls import path
 
 from integrations import sso, views
+from integrations.audit.views import AuditTrailView
 
 app_name = "integrations"
 
@@ -13,4 +14,5 @@ urlpatterns = [
     path("sso/login/", sso.SsoLoginView.as_view(), name="sso-login"),
     path("webhooks/", views.WebhookListView.as_view(), name="webhook-list"),
     path("webhooks/<int:pk>/", views.WebhookDetailView.as_view(), name="webhook-detail"),
+    path("audit/", AuditTrailView.as_view(), name="audit"),
 ]

@@ -104,10 +104,15 @@ def tenant_delete(tenant: Tenant) -> None:
     raises IntegrityError and nothing is deleted. No audit row: the audit
     table is the tenant's and goes with it. Other tenants are untouched (the
     statements run inside the tenant's context, so RLS holds them to it).
+
+    Append-only tables (``TenantModel.append_only``: the database audit trail,
+    README "Audit trail") keep the tenant's rows, including the deletes this
+    makes: the runtime role cannot delete them, only the database owner can.
     """
     columns = sorted(
         (model._meta.db_table, str(field.column))
         for model in apps.get_models()
+        if not getattr(model, "append_only", False)
         for field in model._meta.concrete_fields
         if field.is_relation and field.related_model is Tenant and field.column
     )

@@ -19,6 +19,7 @@ class Scope(models.TextChoices):
     QUOTAS_WRITE = "quotas:write", "Read and write quotas"
     INCENTIVES_READ = "incentives:read", "Read incentives"
     PAYROLL_EXPORT = "payroll:export", "Payroll export"
+    AUDIT_READ = "audit:read", "Read the audit trail"
 
 
 def scope_denial(

@@ -7,6 +7,7 @@ production the roles are created once by the DBA, see README "Deploying".
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -68,8 +69,12 @@ def _with_admin_db(admin_url: str, dbname: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"/{dbname}", parts.query, ""))
 
 
-def grant_runtime_privileges(owner_connection, runtime_connection) -> None:  # type: ignore[no-untyped-def]
-    """Grant the runtime role DML (never DDL) on everything the owner created."""
+def grant_runtime_privileges(  # type: ignore[no-untyped-def]
+    owner_connection, runtime_connection, *, append_only_tables: Sequence[str] = ()
+) -> None:
+    """Grant the runtime role DML (never DDL) on everything the owner created,
+    except UPDATE, DELETE and TRUNCATE on ``append_only_tables`` (the audit
+    trail): there it may only insert and read."""
     runtime_user = runtime_connection.settings_dict["USER"]
     owner_user = owner_connection.settings_dict["USER"]
     if not runtime_user or runtime_user == owner_user:
@@ -81,6 +86,12 @@ def grant_runtime_privileges(owner_connection, runtime_connection) -> None:  # t
             "GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA public TO {}"
         ).format(role),
         sql.SQL("GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {}").format(role),
+        *(
+            sql.SQL("REVOKE UPDATE, DELETE, TRUNCATE ON {} FROM {}").format(
+                sql.Identifier(table), role
+            )
+            for table in append_only_tables
+        ),
     ]
     with owner_connection.cursor() as cursor:
         for statement in statements:

@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_celery_beat",
     "axes",
+    "pgtrigger",
+    "pghistory",
     "spm",
 ]
 # The pillars, in dependency order (docs/architecture.md, "Layout"):
@@ -63,6 +65,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
+    "integrations.audit.context.AuditContextMiddleware",
     "spm.tenancy.middleware.TenantMiddleware",
     "integrations.sso.SsoRequiredMiddleware",
 ]
@@ -276,6 +279,13 @@ SPECTACULAR_SETTINGS = {
         "CreditRoleEnum": "incentives.models.CreditRole",
     },
 }
+
+# Audit trail (README, "Audit trail"; integrations/audit/): database triggers written
+# with django-pgtrigger and django-pghistory. The triggers sit on tables of other apps
+# but are installed by the integrations app's own migration, so pgtrigger does not add
+# them to those apps' migrations.
+PGTRIGGER_MIGRATIONS = False
+PGTRIGGER_INSTALL_ON_MIGRATE = False
 
 # Webhooks (README, "Integrating with SPM"): attempts per delivery, the first retry's
 # delay (doubled after each failed attempt), failed deliveries in a row that pause a

@@ -25,6 +25,11 @@ class TenantModel(models.Model):
 
     tenant = models.ForeignKey("spm.Tenant", on_delete=models.CASCADE, related_name="+")
 
+    # An append-only table (the audit trail): the runtime role may insert and
+    # read its rows, never update, delete or truncate them (``spm.db.roles``),
+    # and deleting a tenant leaves them (``spm.services.tenant_delete``).
+    append_only: ClassVar[bool] = False
+
     objects: ClassVar[TenantManager] = TenantManager()
     all_tenants: ClassVar[UnscopedManager] = UnscopedManager()
 

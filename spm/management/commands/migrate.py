@@ -2,13 +2,15 @@
 
 The runtime role (``default``) owns nothing and cannot create tables; the
 owner alias does the schema work (docs/architecture.md, "Tenancy: two walls"). After
-migrating, the runtime role is granted DML on every table and sequence.
+migrating, the runtime role is granted DML on every table and sequence, but
+only INSERT and SELECT on append-only tables (``TenantModel.append_only``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.core.management.commands.migrate import Command as MigrateCommand
 from django.db import connections
 
@@ -22,4 +24,13 @@ class Command(MigrateCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         super().handle(*args, **options)
-        grant_runtime_privileges(connections[options["database"]], connections["default"])
+        append_only = sorted(
+            model._meta.db_table
+            for model in apps.get_models()
+            if getattr(model, "append_only", False)
+        )
+        grant_runtime_privileges(
+            connections[options["database"]],
+            connections["default"],
+            append_only_tables=append_only,
+        )
