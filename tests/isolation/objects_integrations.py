@@ -7,7 +7,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from integrations.models import WebhookDelivery, WebhookEvent
+from integrations.models import AuditRecord, WebhookDelivery, WebhookEvent
 from integrations.services import api_token_create
 from integrations.webhooks import services as webhooks
 
@@ -34,4 +34,6 @@ def make_objects(world: Any) -> list[Any]:
         event_type=WebhookEvent.DEAL_WON,
         payload={"type": WebhookEvent.DEAL_WON, "data": {}},
     )
-    return [issued.token, subscription, delivery]
+    # The audit trail recorded the world's members and teams as they were made.
+    record = AuditRecord.objects.filter(tenant=t, object_type="spm.membership").earliest("id")
+    return [issued.token, subscription, delivery, record]
