@@ -86,9 +86,10 @@ u AS (
   FROM teams RETURNING id, username
 ),
 m AS (
-  INSERT INTO spm_membership (tenant_id, user_id, role, title, team_id, start_date, is_active)
+  INSERT INTO spm_membership (tenant_id, user_id, role, title, team_id, start_date, is_active,
+                              employee_id)
   SELECT %(t)s, u.id, 'manager', 'Manager', split_part(u.username, '-', 2)::bigint,
-         DATE '2024-01-01', true
+         DATE '2024-01-01', true, ''
   FROM u RETURNING id, team_id
 )
 UPDATE spm_team t SET manager_id = m.id FROM m WHERE t.tenant_id = %(t)s AND t.id = m.team_id

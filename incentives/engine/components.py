@@ -23,10 +23,14 @@ from incentives.engine.frames import (
     Window,
     band_label,
     credit_identity,
+    decimals,
+    div_half_up,
     empty_lines,
     money,
     number,
+    places_of,
     round_cents,
+    to_ints,
 )
 from spm.money import round_half_up
 
@@ -56,17 +60,19 @@ def _finish(
     window: Window,
     kind: str,
     *,
-    exact: pd.Series,
+    exact: pd.Series | None = None,
+    amount: pd.Series | None = None,
     per_band: bool = True,
 ) -> pd.DataFrame:
-    """Round each line once and give it its key. A retroactive line is one
-    per deal whatever band it reaches (``per_band=False``), so a later
-    period pays that deal's uplift on the same key."""
+    """Round each line once (``exact``; or take ``amount``, already rounded)
+    and give it its key. A retroactive line is one per deal whatever band it
+    reaches (``per_band=False``), so a later period pays that deal's uplift
+    on the same key."""
     out = frame.copy()
     out["component"] = comp.key
     out["kind"] = kind
     out["window"] = window.key
-    out["amount"] = round_cents(exact)
+    out["amount"] = amount if exact is None else round_cents(exact)
     for column in LINE_COLUMNS:
         if column not in out:
             out[column] = None
@@ -120,6 +126,15 @@ def _gate_and_basis_lines(
     )
 
 
+def _group_cumsum(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Running sums of int64 ``values`` restarting at each new value of
+    ``groups`` (rows sorted by group)."""
+    total = np.cumsum(values)
+    starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+    offset = np.repeat(total[starts] - values[starts], np.diff(np.r_[starts, len(values)]))
+    return total - offset
+
+
 def deal_lines(
     plan: PlanDocument,
     comp: Component,
@@ -135,29 +150,33 @@ def deal_lines(
     window, ``None`` when there is none). Marginal: each slice of the running
     total earns its band's rate, one line per deal and band. Retroactive:
     every deal earns the rate of the band the total to date reached.
+
+    The arithmetic is exact integer arithmetic over arrays
+    (``frames.to_ints``): running totals in cents, band edges scaled to the
+    decimals they need, one half-up division per line.
     """
     picked = _credits_for(comp, credits, window, as_of)
     picked = picked[picked["member_id"].isin(basis["member_id"])]
     if picked.empty:
         return empty_lines()
     counting = comp.measure == "deal_count"
-    units_cents = np.full(len(picked), 100, dtype="int64") if counting else picked["amount_cents"]
-    frame = picked.assign(units_cents=np.asarray(units_cents, dtype="int64"))
-    frame["cum_cents"] = frame.groupby("member_id")["units_cents"].cumsum()
-    frame["end"] = (frame["cum_cents"].map(Decimal) / HUNDRED).astype(object)
-    frame["start"] = ((frame["cum_cents"] - frame["units_cents"]).map(Decimal) / HUNDRED).astype(
-        object
+    units = (
+        np.full(len(picked), 100, dtype="int64")
+        if counting
+        else picked["amount_cents"].to_numpy(dtype="int64")
     )
-    frame["units"] = (frame["units_cents"].map(Decimal) / HUNDRED).astype(object)
-    frame = frame.merge(basis, on="member_id", how="left")
-    totals = frame.groupby("member_id", as_index=False)["cum_cents"].max()
-    totals["total"] = (totals["cum_cents"].map(Decimal) / HUNDRED).astype(object)
-    frame = frame.merge(totals[["member_id", "total"]], on="member_id")
+    member_ids = picked["member_id"].to_numpy(dtype="int64")
+    cum = _group_cumsum(units, member_ids)
 
+    # One row per member: total to date, basis, attainment, gate.
+    codes, uniques = pd.factorize(member_ids, sort=False)
+    last = np.flatnonzero(np.r_[member_ids[1:] != member_ids[:-1], True])
+    members = pd.DataFrame({"member_id": uniques, "total_cents": cum[last]})
+    members = members.merge(basis, on="member_id", how="left")
+    members["total"] = decimals(members["total_cents"].to_numpy(dtype=object), 2)
     on_attainment = comp.rate_table_on == "attainment"
-    members = frame.drop_duplicates("member_id")[["member_id", "basis", "total"]]
     has_basis = members["basis"].map(lambda b: b is not None and b == b and b > 0).astype(bool)
-    safe_basis = members["basis"].where(has_basis, Decimal("1"))
+    safe_basis = members["basis"].where(has_basis, Decimal("1")).astype(object)
     attained = (members["total"] * HUNDRED / safe_basis).astype(object)
     # Attainment bands and a gate need a basis; an amount table does not.
     needs_basis = on_attainment or comp.gate is not None
@@ -178,58 +197,91 @@ def deal_lines(
         )
         blocked |= gated
     held = _gate_and_basis_lines(comp, window, members, blocked=blocked, reason=reason)
-    frame = frame[~frame["member_id"].isin(members.loc[blocked, "member_id"])]
-    if frame.empty:
+    if bool(blocked.all()):
         return held
 
-    bands = pd.DataFrame(
-        {
-            "band": range(len(comp.rate_table)),
-            "lower": [b.lower for b in comp.rate_table],
-            "upper": [b.upper for b in comp.rate_table],
-            "rate": [b.rate for b in comp.rate_table],
-            "per_deal": [b.amount for b in comp.rate_table],
-        }
-    )
-    crossed = frame.merge(bands, how="cross")
-    scale = crossed["basis"] / HUNDRED if on_attainment else Decimal("1")
-    crossed["lo"] = (crossed["lower"] * scale).astype(object)
-    upper = crossed["upper"].where(crossed["upper"].notna(), INFINITY)
-    crossed["hi"] = (upper * scale).astype(object)
-    crossed["label"] = [
-        band_label(lo, up, comp.rate_table_on)
-        for lo, up in zip(crossed["lower"], crossed["upper"], strict=True)
-    ]
-    factor, note = _multiplier(comp, crossed)
+    # Band edges per member and band, as exact Decimals (members x bands).
+    table = comp.rate_table
+    lowers = [b.lower for b in table]
+    uppers = [b.upper for b in table]
+    scale = (safe_basis / HUNDRED).to_numpy(dtype=object) if on_attainment else None
+    lo = np.empty((len(members), len(table)), dtype=object)
+    hi = np.empty((len(members), len(table)), dtype=object)
+    for b, (lower, upper) in enumerate(zip(lowers, uppers, strict=True)):  # a few bands
+        lo[:, b] = lower * scale if scale is not None else lower
+        hi[:, b] = (upper * scale if scale is not None else upper) if upper is not None else None
+    edges = [*lo.ravel(), *(v for v in hi.ravel() if v is not None)]
+    places = max(2, places_of(edges))
+    # Positions on the running total, in units of 10^-places.
+    up = 10 ** (places - 2)
+    lo_int = to_ints(lo.ravel(), places).reshape(lo.shape)
+    no_top = np.array([v is None for v in hi.ravel()]).reshape(hi.shape)
+    hi_int = to_ints(np.where(no_top, 0, hi).ravel(), places).reshape(hi.shape)
+    end = cum.astype(object) * up
+    start = (cum - units).astype(object) * up
+    total_int = members["total_cents"].to_numpy(dtype=object) * up
+
+    # Every (deal, band) pair of unblocked members; keep the pairs that pay.
+    keep_member = ~blocked.to_numpy()
+    rows = np.flatnonzero(keep_member[codes])
+    n_bands = len(table)
+    line = np.repeat(rows, n_bands)
+    band = np.tile(np.arange(n_bands), len(rows))
+    who = codes[line]
+    lo_at, hi_at, top_open = lo_int[who, band], hi_int[who, band], no_top[who, band]
     if comp.tiering == "marginal":
-        top = np.minimum(crossed["end"].to_numpy(), crossed["hi"].to_numpy())
-        bottom = np.maximum(crossed["start"].to_numpy(), crossed["lo"].to_numpy())
-        crossed["base"] = pd.Series(top - bottom, index=crossed.index, dtype=object)
-        lines = crossed[crossed["base"] > 0].copy()
-        where = " in band " + lines["label"]
+        top = np.where(top_open, end[line], np.minimum(end[line], hi_at))
+        bottom = np.maximum(start[line], lo_at)
+        base = top - bottom
+        pays = base > 0
     else:
-        reached = (crossed["total"] >= crossed["lo"]) & (crossed["total"] < crossed["hi"])
-        lines = crossed[reached].copy()
-        lines["base"] = lines["units"]
-        reached_at = (
-            (lines["total"] * HUNDRED / lines["basis"]).map(_two_places) + "%"
-            if on_attainment
-            else lines["total"].map(money)
-        )
-        where = " (retroactive: band " + lines["label"] + " reached at " + reached_at + ")"
-    factor, note = factor[lines.index], note[lines.index]
+        total_at = total_int[who]
+        pays = (total_at >= lo_at) & (top_open | (total_at < hi_at))
+        base = units[line].astype(object) * up
+    line, band, who, base = line[pays], band[pays], who[pays], base[pays]
+    lines = picked.iloc[line].reset_index(drop=True)
+    lines["band"] = band
+    lines["base_int"] = base
+
+    factor, note = _multiplier(comp, lines)
+    rates = [b.amount if counting else b.rate for b in table]
+    # rate x factor per line, from its few distinct values.
+    pair_codes, pairs = pd.factorize(
+        pd.Series(list(zip(band, factor.to_numpy(), strict=True)), dtype=object)
+    )
+    products = [rates[int(b)] * f for b, f in pairs]
+    product_places = places_of(products)
+    product_int = to_ints(products, product_places)[pair_codes]
+    # cents = base x rate / 100 x factor x 100 (money) or base x amount x factor x 100 (count)
+    denominator = 10 ** (places + product_places - (2 if counting else 0))
+    cents = div_half_up(base * product_int, denominator)
+
+    labels = np.array(
+        [band_label(a, z, comp.rate_table_on) for a, z in zip(lowers, uppers, strict=True)],
+        dtype=object,
+    )
+    label = pd.Series(labels[band], index=lines.index)
+    base_dec = pd.Series(decimals(base, places), index=lines.index, dtype=object)
+    rate = pd.Series(np.array(rates, dtype=object)[band], index=lines.index, dtype=object)
+    if comp.tiering == "marginal":
+        where = " in band " + label
+    else:
+        reached = (
+            attained.map(_two_places) + "%" if on_attainment else members["total"].map(money)
+        ).to_numpy(dtype=object)
+        where = " (retroactive: band " + label + " reached at " + reached[who] + ")"
     name = lines["deal_name"].astype(str) + ": "
     if counting:
-        lines["rate"] = lines["per_deal"]
-        exact = lines["base"] * lines["per_deal"] * factor
-        text = name + lines["base"].map(number) + " deal x " + lines["per_deal"].map(money)
+        text = name + base_dec.map(number) + " deal x " + rate.map(money)
     else:
-        exact = lines["base"] * lines["rate"] / HUNDRED * factor
-        text = name + lines["base"].map(money) + " x " + lines["rate"].map(number) + "%"
+        text = name + base_dec.map(money) + " x " + rate.map(number) + "%"
     lines["explanation"] = text + where + note
-    lines["credit_amount"] = (lines["amount_cents"].map(Decimal) / HUNDRED).astype(object)
+    lines["base"] = base_dec
+    lines["rate"] = rate
+    lines["credit_amount"] = decimals(lines["amount_cents"].to_numpy(dtype=object), 2)
+    amount = pd.Series(decimals(cents, 2), index=lines.index, dtype=object)
     marginal = comp.tiering == "marginal"
-    out = _finish(lines, comp, window, "commission", exact=exact, per_band=marginal)
+    out = _finish(lines, comp, window, "commission", amount=amount, per_band=marginal)
     return pd.concat([held, out], ignore_index=True) if not held.empty else out
 
 

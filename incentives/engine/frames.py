@@ -9,10 +9,12 @@ rounded half-up to cents once, with ``spm.money.round_half_up``.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
 
+import numpy as np
 import pandas as pd
 
 from spm.money import round_half_up
@@ -120,3 +122,47 @@ def band_label(lower: Decimal, upper: Decimal | None, on: str) -> str:
     if on == "attainment":
         return f"{number(lower)}%+" if upper is None else f"{number(lower)}-{number(upper)}%"
     return f"{money(lower)}+" if upper is None else f"{money(lower)}-{money(upper)}"
+
+
+# Exact integer arithmetic on arrays (docs/formulas.md, "Exact arithmetic"):
+# a figure with ``places`` decimals travels as the integer figure x 10^places,
+# in numpy ``object`` arrays of Python ints, which never overflow and never
+# pass through a float; products and the one half-up division per line are
+# numpy operations over the whole array, not a Python loop.
+
+
+def places_of(values: Sequence[Decimal]) -> int:
+    """The decimals needed to write every finite value of ``values`` exactly."""
+    exponents = [int(v.as_tuple().exponent) for v in values if v.is_finite()]
+    return max(0, *(-e for e in exponents))
+
+
+def _scaled_int(value: Decimal | int, places: int) -> int:
+    scaled = Decimal(value).scaleb(places)
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{value} has more than {places} decimals")
+    return int(scaled)
+
+
+_SCALED_INT = np.frompyfunc(_scaled_int, 2, 1)
+_DECIMAL = np.frompyfunc(lambda value, places: Decimal(int(value)).scaleb(-places), 2, 1)
+
+
+def to_ints(values: Sequence[Decimal | int] | np.ndarray, places: int) -> np.ndarray:
+    """``values`` x 10^places as exact Python ints (``ValueError`` if one is
+    not a whole number at that scale)."""
+    array = np.asarray(values, dtype=object)
+    return np.asarray(_SCALED_INT(array, places), dtype=object) if len(array) else array
+
+
+def div_half_up(numerator: np.ndarray, denominator: int) -> np.ndarray:
+    """``numerator / denominator`` rounded half away from zero, exactly
+    (``spm.money.round_half_up``), element by element as numpy object ops."""
+    magnitude = (2 * np.abs(numerator) + denominator) // (2 * denominator)
+    return np.where(numerator < 0, -magnitude, magnitude)
+
+
+def decimals(ints: np.ndarray, places: int) -> np.ndarray:
+    """Exact ints x 10^-places as ``Decimal`` with ``places`` decimals."""
+    array = np.asarray(ints, dtype=object)
+    return np.asarray(_DECIMAL(array, places), dtype=object) if len(array) else array

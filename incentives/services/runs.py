@@ -320,23 +320,37 @@ _LINE_TYPES = {
     "base_amount": "numeric",
     "fx_rate": "numeric",
 }
-# Constant column names; the values are parameters.
+# Constant column names; the values are parameters: each column travels as one
+# array literal in text (``{1,2,NULL}``), which PostgreSQL parses in one go;
+# a Python list would be adapted element by element (seconds for 60,000 lines).
 _INSERT_LINES = (
     "INSERT INTO incentives_statementline (tenant_id, period_id, statement_id, position, "  # noqa: S608
     + ", ".join(f'"{c}"' for c in _LINE_TYPES)
-    + ") SELECT %s, %s, * FROM unnest(%s::bigint[], %s::int[], "
-    + ", ".join(f"%s::{t}[]" for t in _LINE_TYPES.values())
+    + ") SELECT %s, %s, * FROM unnest(%s::text::bigint[], %s::text::int[], "
+    + ", ".join(f"%s::text::{t}[]" for t in _LINE_TYPES.values())
     + ")"
 )
 
 
-def _column(lines: pd.DataFrame, name: str) -> list[Any]:
-    values = lines[name].tolist()
+def _array_literal(values: pd.Series, *, quoted: bool) -> str:
+    """A PostgreSQL array literal of ``values`` (``None`` is NULL); ``quoted``
+    double-quotes each element, escaping backslashes and quotes."""
+    present = values.notna()
+    text = values[present].astype(str)
+    if quoted:
+        text = '"' + text.str.replace("\\", "\\\\").str.replace('"', '\\"') + '"'
+    out = pd.Series("NULL", index=values.index, dtype=object)
+    out[present] = text
+    return "{" + ",".join(out.tolist()) + "}"
+
+
+def _column(lines: pd.DataFrame, name: str) -> str:
+    values = lines[name]
     if name in ("base", "rate"):
-        return [None if v is None else round_half_up(Decimal(v), SIX) for v in values]
-    if _LINE_TYPES[name] in ("bigint", "smallint"):  # pandas may hold them as floats
-        return [None if v is None else int(v) for v in values]
-    return values
+        values = values.map(lambda v: None if v is None else round_half_up(Decimal(v), SIX))
+    elif _LINE_TYPES[name] in ("bigint", "smallint"):  # pandas may hold them as floats
+        values = values.map(lambda v: None if v is None else int(v))
+    return _array_literal(values.astype(object), quoted=_LINE_TYPES[name] in ("text", "date"))
 
 
 def _insert_lines(
@@ -345,15 +359,15 @@ def _insert_lines(
     """Write the lines in one statement, a column array each."""
     if lines.empty:
         return
-    statements = [statement_of[int(m)] for m in lines["member_id"]]
+    statements = lines["member_id"].map(lambda m: statement_of[int(m)])
     with connection.cursor() as cursor:
         cursor.execute(
             _INSERT_LINES,
             [
                 tenant.pk,
                 run.period_id,
-                statements,
-                list(range(len(lines))),
+                _array_literal(statements, quoted=False),
+                "{" + ",".join(map(str, range(len(lines)))) + "}",
                 *(_column(lines, name) for name in _LINE_TYPES),
             ],
         )
