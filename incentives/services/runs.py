@@ -30,7 +30,6 @@ from pipeline.services import exchange_rate_table
 from spm import events
 from spm.db.locks import LockBusyError, try_advisory_xact_lock
 from spm.models import FiscalPeriod, Membership, Tenant
-from spm.money import round_half_up
 from spm.outbox import enqueue_on_commit
 from spm.services import (
     audit_record,
@@ -42,7 +41,6 @@ from spm.tenancy.context import tenant_context
 
 RUN_KIND = "incentives.calc_run"
 EXECUTE_TASK = "incentives.tasks.calc_run_execute_task"
-SIX = Decimal("0.000001")
 
 
 # How a closed period refuses a run, a publish or an adjustment.
@@ -321,54 +319,70 @@ _LINE_TYPES = {
     "fx_rate": "numeric",
 }
 # Constant column names; the values are parameters: each column travels as one
-# array literal in text (``{1,2,NULL}``), which PostgreSQL parses in one go;
-# a Python list would be adapted element by element (seconds for 60,000 lines).
+# text value that PostgreSQL splits in one go (numbers as an array literal,
+# ``{1,2,NULL}``; text and dates joined by a separator), where a Python list
+# would be adapted element by element (seconds for 60,000 lines). ``base`` and
+# ``rate`` are rounded to their six decimals by the columns' own type, half
+# away from zero like ``spm.money.round_half_up``.
+_SEPARATOR, _NULL = "\x1f", "\x1e"
+_TEXT_TYPES = ("text", "date")
 _INSERT_LINES = (
     "INSERT INTO incentives_statementline (tenant_id, period_id, statement_id, position, "  # noqa: S608
     + ", ".join(f'"{c}"' for c in _LINE_TYPES)
     + ") SELECT %s, %s, * FROM unnest(%s::text::bigint[], %s::text::int[], "
-    + ", ".join(f"%s::text::{t}[]" for t in _LINE_TYPES.values())
+    + ", ".join(
+        f"string_to_array(%s, %s, %s)::{t}[]" if t in _TEXT_TYPES else f"%s::text::{t}[]"
+        for t in _LINE_TYPES.values()
+    )
     + ")"
 )
 
 
-def _array_literal(values: pd.Series, *, quoted: bool) -> str:
-    """A PostgreSQL array literal of ``values`` (``None`` is NULL); ``quoted``
-    double-quotes each element, escaping backslashes and quotes."""
+def _number_array(values: pd.Series) -> str:
+    """A PostgreSQL array literal of numbers (``None`` is NULL)."""
+    return "{" + ",".join(map(str, values.astype(object).where(values.notna(), "NULL"))) + "}"
+
+
+def _text_array(values: pd.Series) -> list[str]:
+    """Parameters of ``string_to_array``: the values joined by a separator,
+    the separator, the NULL marker. Either control character inside a value
+    (a deal named so) would split it: there it is written as U+FFFD."""
     present = values.notna()
-    text = values[present].astype(str)
-    if quoted:
-        text = '"' + text.str.replace("\\", "\\\\").str.replace('"', '\\"') + '"'
-    out = pd.Series("NULL", index=values.index, dtype=object)
-    out[present] = text
-    return "{" + ",".join(out.tolist()) + "}"
+    joined = _SEPARATOR.join(map(str, values.astype(object).where(present, _NULL)))
+    if joined.count(_SEPARATOR) != len(values) - 1 or joined.count(_NULL) != (~present).sum():
+        text = values[present].astype(str).str.replace(_SEPARATOR, "\ufffd")
+        text = text.str.replace(_NULL, "\ufffd")
+        joined = _SEPARATOR.join(
+            map(str, values.astype(object).where(~present, text).where(present, _NULL))
+        )
+    return [joined, _SEPARATOR, _NULL]
 
 
-def _column(lines: pd.DataFrame, name: str) -> str:
+def _column(lines: pd.DataFrame, name: str) -> list[Any]:
     values = lines[name]
-    if name in ("base", "rate"):
-        values = values.map(lambda v: None if v is None else round_half_up(Decimal(v), SIX))
-    elif _LINE_TYPES[name] in ("bigint", "smallint"):  # pandas may hold them as floats
-        values = values.map(lambda v: None if v is None else int(v))
-    return _array_literal(values.astype(object), quoted=_LINE_TYPES[name] in ("text", "date"))
+    if _LINE_TYPES[name] in _TEXT_TYPES:
+        return _text_array(values)
+    if _LINE_TYPES[name] in ("bigint", "smallint"):  # pandas may hold them as floats
+        values = pd.Series(pd.array(values.tolist(), dtype="Int64"), index=values.index)
+    return [_number_array(values)]
 
 
 def _insert_lines(
     tenant: Tenant, run: CalcRun, lines: pd.DataFrame, statement_of: dict[int, int]
 ) -> None:
-    """Write the lines in one statement, a column array each."""
+    """Write the lines in one statement, a column value each."""
     if lines.empty:
         return
-    statements = lines["member_id"].map(lambda m: statement_of[int(m)])
+    statements = lines["member_id"].astype("int64").map(statement_of)
     with connection.cursor() as cursor:
         cursor.execute(
             _INSERT_LINES,
             [
                 tenant.pk,
                 run.period_id,
-                _array_literal(statements, quoted=False),
-                "{" + ",".join(map(str, range(len(lines)))) + "}",
-                *(_column(lines, name) for name in _LINE_TYPES),
+                _number_array(statements),
+                _number_array(pd.Series(range(len(lines)))),
+                *(value for name in _LINE_TYPES for value in _column(lines, name)),
             ],
         )
 
