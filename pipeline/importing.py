@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -51,6 +52,28 @@ def decode_upload(data: bytes) -> str:
         return data.decode("cp1252", errors="replace")
 
 
+def csv_delimiter(content: str) -> str:
+    """The delimiter of a CSV text: comma, semicolon or tab, whichever the
+    header line holds most of (a comma when it holds none)."""
+    first_line = content.lstrip("\ufeff").split("\n", 1)[0]
+    return max((",", ";", "\t"), key=first_line.count)
+
+
+# Decimal-comma numbers, as spreadsheets write them where the list separator
+# is a semicolon: "1.234,56", "1 234,56", "1234,5", "12,50 €".
+_NUMBER_NOISE = re.compile(r"[\s$€£¥%]")
+_DECIMAL_COMMA = re.compile(r"[+-]?(\d{1,3}(\.\d{3})+(,\d+)?|\d+,\d+)")
+
+
+def decimal_comma_to_point(value: str) -> str:
+    """``value`` with a decimal comma (and dot thousands separators) rewritten
+    with a decimal point ("1.234,56" -> "1234.56"); any other value unchanged."""
+    core = _NUMBER_NOISE.sub("", value)
+    if _DECIMAL_COMMA.fullmatch(core):
+        return core.replace(".", "").replace(",", ".")
+    return value
+
+
 def read_csv(content: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     """Headers and rows of a CSV text. The delimiter (comma, semicolon or tab)
     is detected from the header line. Each row is numbered by its line in the
@@ -60,8 +83,7 @@ def read_csv(content: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]
     headers.
     """
     content = content.lstrip("\ufeff")
-    first_line = content.split("\n", 1)[0]
-    delimiter = max((",", ";", "\t"), key=first_line.count)
+    delimiter = csv_delimiter(content)
     reader = csv.reader(io.StringIO(content, newline=""), delimiter=delimiter)
     try:
         headers = [h.strip() for h in next(reader)]
@@ -93,11 +115,29 @@ def read_csv(content: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]
 
 
 def mapped_rows(batch: ImportBatch) -> list[Row]:
-    """The batch's rows with our field names, only for the mapped columns."""
+    """The batch's rows with our field names, only for the mapped columns.
+
+    A semicolon-separated file is read with the decimal comma its
+    spreadsheet wrote: its numbers ("1.234,56") become "1234.56"; in comma-
+    and tab-separated files a comma in a number is a thousands separator.
+    """
     _, rows = read_csv(batch.content)
     mapping = batch.mapping
+    numbers: set[str] = set()
+    if csv_delimiter(batch.content) == ";":
+        numbers = {n for n, spec in sync.FIELDS[batch.kind].items() if spec.number}
     return [
-        (number, {name: raw.get(header, "") for name, header in mapping.items()})
+        (
+            number,
+            {
+                name: (
+                    decimal_comma_to_point(raw.get(header, ""))
+                    if name in numbers
+                    else raw.get(header, "")
+                )
+                for name, header in mapping.items()
+            },
+        )
         for number, raw in rows
     ]
 
@@ -221,7 +261,7 @@ def import_batch_run(tenant: Tenant, *, batch_id: int) -> None:
             lookups = sync.load_lookups(tenant, batch.kind, rows)
         validated = sync.validate(lookups, rows, on_progress=run.progress)
         if validated.errors and batch.all_or_nothing:
-            _refused(run, validated.errors, total)
+            _refused(run, validated.errors, total, batch.mapping)
             return
         with tenant_context(tenant):
             # One import per tenant at a time, and the write diffs against the
@@ -236,7 +276,7 @@ def import_batch_run(tenant: Tenant, *, batch_id: int) -> None:
             else:
                 result = sync.write(tenant, validated, actor=actor, via=ChangeSource.IMPORT)
         if result is None:
-            _refused(run, validated.errors, total)
+            _refused(run, validated.errors, total, batch.mapping)
             return
         bad_rows = len({e.row for e in validated.errors})
         summary = (
@@ -249,23 +289,31 @@ def import_batch_run(tenant: Tenant, *, batch_id: int) -> None:
         run.outcome(
             rows=total - bad_rows,
             message=summary,
-            result={**result.as_dict(), **_error_report(validated.errors, total)},
+            result={**result.as_dict(), **_error_report(validated.errors, total, batch.mapping)},
         )
 
 
-def _error_report(row_errors: list[sync.RowError], total: int) -> dict[str, Any]:
-    """The row errors a run's result lists (the first ``MAX_REPORTED_ERRORS``)."""
+def _error_report(
+    row_errors: list[sync.RowError], total: int, mapping: dict[str, str]
+) -> dict[str, Any]:
+    """The row errors a run's result lists (the first ``MAX_REPORTED_ERRORS``),
+    each with its line, field, the file's column holding the field, and reason."""
     return {
-        "errors": [e.as_dict() for e in row_errors[:MAX_REPORTED_ERRORS]],
+        "errors": [
+            {**e.as_dict(), "column": mapping.get(e.field, "")}
+            for e in row_errors[:MAX_REPORTED_ERRORS]
+        ],
         "error_count": len(row_errors),
         "bad_rows": len({e.row for e in row_errors}),
         "total": total,
     }
 
 
-def _refused(run: core.RunRecorder, row_errors: list[sync.RowError], total: int) -> None:
+def _refused(
+    run: core.RunRecorder, row_errors: list[sync.RowError], total: int, mapping: dict[str, str]
+) -> None:
     """All or nothing, and some rows are bad: the run fails, nothing written."""
-    report = _error_report(row_errors, total)
+    report = _error_report(row_errors, total, mapping)
     run.outcome(
         ok=False,
         rows=0,

@@ -12,6 +12,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path
 
 from spm import views
+from spm.limits import bad_request
 from spm.start.views import StartView
 
 # Pillar and platform apps that ship `urls.py` (pages) and `api.py` (viewsets) are
@@ -38,6 +39,8 @@ tenant_patterns: list[URLPattern | URLResolver] = [
 for _app in PILLAR_APPS:
     if apps.is_installed(_app) and find_spec(f"{_app}.urls"):
         tenant_patterns.append(path(f"{_app}/", include(f"{_app}.urls")))
+
+handler400 = bad_request
 
 urlpatterns = [
     path("favicon.ico", views.favicon, name="favicon"),

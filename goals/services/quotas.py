@@ -25,7 +25,7 @@ from spm.db.locks import advisory_xact_lock
 from spm.models import FiscalPeriod, Membership, Team, Tenant
 from spm.money import CENT, MONEY_LIMIT, MONEY_MAX
 from spm.periods import active_days
-from spm.services import audit_record, period_require_open
+from spm.services import PeriodClosedError, audit_record, period_require_open
 from spm.versioning import current_version
 
 STALE_QUOTA = (
@@ -107,6 +107,14 @@ def _validate_quota_input(
     return errors
 
 
+def _refusal(item: QuotaInput, errors: dict[str, str]) -> ValidationError:
+    """The error refusing ``item``: PeriodClosedError (the API's 409, as every
+    write into a closed period) when its period is closed, else ValidationError."""
+    if "period" in errors and item.period.is_closed:
+        return PeriodClosedError(errors)
+    return ValidationError(errors)
+
+
 def _quotas_write(
     tenant: Tenant, *, actor: Membership, items: Sequence[QuotaInput], source: str
 ) -> list[Quota]:
@@ -117,7 +125,7 @@ def _quotas_write(
     for item in items:
         errors = _validate_quota_input(tenant, scope, item)
         if errors:
-            raise ValidationError(errors)
+            raise _refusal(item, errors)
     _lock_quotas(tenant)
     period_require_open(tenant, period_ids={i.period.pk for i in items}, what=QUOTAS_FROZEN)
     return _upsert_quotas(tenant, actor=actor, items=items, source=source)
@@ -337,7 +345,8 @@ def quota_bulk_upsert(
                 errors[f"rows[{index}].period"] = "This subject and period appear twice."
             seen.add(item.key)
     if errors:
-        raise ValidationError(errors)
+        closed = any(i.period.tenant_id == tenant.pk and i.period.is_closed for i in items)
+        raise PeriodClosedError(errors) if closed else ValidationError(errors)
     with transaction.atomic():
         _lock_quotas(tenant)
         period_require_open(tenant, period_ids=(i.period.pk for i in items), what=QUOTAS_FROZEN)

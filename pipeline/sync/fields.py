@@ -18,6 +18,8 @@ class FieldSpec:
     required: bool = False
     aliases: tuple[str, ...] = ()
     help: str = ""
+    # A number (amount, rate, percentage): read with the file's decimal mark.
+    number: bool = False
 
 
 def _specs(*specs: FieldSpec) -> dict[str, FieldSpec]:
@@ -72,7 +74,9 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
             ("opportunity owner", "deal owner", "owner email", "account executive", "sales rep"),
             "Email or full name of a member.",
         ),
-        FieldSpec("amount", "Amount", True, ("deal amount", "opportunity amount", "value")),
+        FieldSpec(
+            "amount", "Amount", True, ("deal amount", "opportunity amount", "value"), number=True
+        ),
         FieldSpec(
             "currency",
             "Currency",
@@ -85,6 +89,7 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
             False,
             ("conversion rate", "rate"),
             "Units of the tenant's currency per unit of the deal's currency.",
+            number=True,
         ),
         FieldSpec("pipeline", "Pipeline", False, ("sales process",)),
         FieldSpec(
@@ -95,6 +100,7 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
             "Probability (%)",
             False,
             ("probability percent", "deal probability", "win probability"),
+            number=True,
         ),
         FieldSpec(
             "forecast_category", "Forecast category", False, ("forecast", "forecast category name")

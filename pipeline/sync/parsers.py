@@ -14,7 +14,10 @@ from pipeline.models import (
 from pipeline.sync.fields import normalise_header
 from pipeline.sync.results import FieldError
 
-MONEY_STRIP = re.compile(r"[\s,$€£¥]")
+MONEY_STRIP = re.compile(r"[\s$€£¥]")
+# Commas are thousands separators only between groups of three digits
+# ("12,500.00"): "12,50" is refused rather than read as 1250.
+COMMA_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
 
 
 def _text(value: Any, max_length: int) -> str:
@@ -38,6 +41,13 @@ def _decimal(value: Any, *, places: int, what: str = "number") -> Decimal | None
     if isinstance(value, int | float):
         raise FieldError(f'Send the {what} as a decimal string, e.g. "1200.50", not a JSON number.')
     text = MONEY_STRIP.sub("", str(value)).removesuffix("%")
+    if "," in text:
+        if not COMMA_GROUPED.fullmatch(text) and re.fullmatch(r"[+-]?[\d,]+(\.\d*)?", text):
+            raise FieldError(
+                f"'{value}' is not a valid {what}: write it as 12500.00 or 12,500.00 "
+                "(a decimal comma is read only in semicolon-separated files)."
+            )
+        text = text.replace(",", "")
     try:
         number = Decimal(text)
     except InvalidOperation:

@@ -29,6 +29,9 @@ PROBLEM_TYPES = {
         "If-Match does not match the record's current ETag: someone else changed it (412)."
     ),
     "urn:spm:problem:precondition-required": "PUT and PATCH need an If-Match header (428).",
+    "urn:spm:problem:content-too-large": (
+        "The request body is over the size limit, refused before it is read (413)."
+    ),
 }
 
 

@@ -1,13 +1,18 @@
-"""Filters shared by every API: ids and whole numbers typed as integers."""
+"""Filters shared by every API: ids and whole numbers typed as integers, and a
+strict ``?ordering=``."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django import forms
+from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
+from rest_framework import filters as drf_filters
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -25,3 +30,24 @@ class IdFilter(IntegerFilter):
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", 2**63 - 1)
         super().__init__(*args, **kwargs)
+
+
+class OrderingFilter(drf_filters.OrderingFilter):
+    """DRF's ``?ordering=``, strict: a field the endpoint does not order by is a
+    400 naming ``ordering`` and listing the fields it does (DRF would ignore
+    it silently, and a client would read a list in an order it did not get)."""
+
+    def remove_invalid_fields(
+        self, queryset: QuerySet, fields: list[str], view: Any, request: Request
+    ) -> list[str]:
+        valid = [item[0] for item in self.get_valid_fields(queryset, view, {"request": request})]
+        unknown = [term for term in fields if term.removeprefix("-") not in valid]
+        if unknown:
+            raise ValidationError(
+                {
+                    "ordering": f"Cannot order by {', '.join(repr(t) for t in unknown)}; "
+                    f"order by one of: {', '.join(valid) or 'nothing'} "
+                    "(prefix '-' for descending)."
+                }
+            )
+        return fields

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
-from rest_framework.parsers import JSONParser
 
 from spm.api import core
+from spm.api.parsers import JSONParser
 from spm.api.registry import tenant_router
 
 tenant_router.register("members", core.MemberViewSet, basename="member")

@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "spm.limits.RequestSizeLimitMiddleware",
     "axes.middleware.AxesMiddleware",
     "integrations.audit.context.AuditContextMiddleware",
     "spm.tenancy.middleware.TenantMiddleware",
@@ -231,13 +232,13 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        "spm.api.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "spm.api.schema.SpmAutoSchema",
     "EXCEPTION_HANDLER": "spm.api.errors.problem_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
     # API bodies are JSON; an endpoint that takes a file upload declares its own parsers.
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["spm.api.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
@@ -245,6 +246,11 @@ REST_FRAMEWORK = {
 }
 # Rate limits of tenant API tokens ("<n>/<second|minute|hour|day>"): per token, and for
 # all tokens of one tenant together (README, "Integrating with SPM").
+# Request body limits (spm/limits.py): a larger body gets 413 before it is read.
+# SPM_MAX_UPLOAD_MB for file uploads (CSV imports), SPM_MAX_BODY_MB for any other
+# body (API JSON: a bulk upsert of 5,000 deals is about 2 MB).
+SPM_MAX_UPLOAD_BYTES = env_int("SPM_MAX_UPLOAD_MB", 20, minimum=1, maximum=1024) * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("SPM_MAX_BODY_MB", 5, minimum=1, maximum=1024) * 1024 * 1024
 SPM_API_TOKEN_RATE = env_str("SPM_API_TOKEN_RATE", "600/minute") or "600/minute"
 SPM_API_TENANT_RATE = env_str("SPM_API_TENANT_RATE", "3000/minute") or "3000/minute"
 

@@ -165,7 +165,7 @@ def test_reps_and_finance_cannot_write_quotas(world_a, quotas):
         assert Quota.objects.get(pk=quota.pk).amount == Decimal("90000.00")
 
 
-def test_closed_period_quota_change_is_a_problem_naming_the_field(world_a, quotas):
+def test_closed_period_quota_change_is_a_409_problem_naming_the_field(world_a, quotas):
     quota = quotas["alpha"]["rep1"]
     with tenant_context(world_a.tenant):
         core_services.period_close(world_a.tenant, period=quota.period, actor=world_a.admin.user)
@@ -174,10 +174,26 @@ def test_closed_period_quota_change_is_a_problem_naming_the_field(world_a, quota
     response = client.patch(
         quota_url, {"amount": "1.00"}, format="json", **if_match(client, quota_url)
     )
-    assert response.status_code == 400
+    # A conflict with the period's state, like every write into a closed period.
+    assert (response.status_code, response["Content-Type"]) == (409, "application/problem+json")
+    assert response.json()["title"] == "Period closed"
     assert response.json()["errors"] == [
         {"field": "period", "message": "FY2027 Q1 is closed; its quotas cannot be changed."}
     ]
+    bulk = client.post(
+        api(world_a, "quotas/bulk/"),
+        {"rows": [{"period": quota.period_id, "membership": world_a.rep1.pk, "amount": "2.00"}]},
+        format="json",
+    )
+    assert (bulk.status_code, bulk["Content-Type"]) == (409, "application/problem+json")
+    assert bulk.json()["errors"] == [
+        {
+            "field": "rows[0].period",
+            "message": "FY2027 Q1 is closed; its quotas cannot be changed.",
+        }
+    ]
+    with tenant_context(world_a.tenant):
+        assert Quota.objects.get(pk=quota.pk).amount == quota.amount
 
 
 def test_bulk_upsert_names_the_row_and_writes_nothing_on_error(world_a):

@@ -267,7 +267,7 @@ def test_import_pages_upload_map_and_report(
     assert '<td class="num">4</td>\n        <td class="num">0</td>' in listing
     assert "2 of 4 rows have errors; nothing was imported." in html
     assert (
-        '<td class="num">3</td><td><code>amount</code></td>'
+        '<td class="num">3</td><td><code>amount</code></td><td>Amount</td>'
         "<td>&#x27;abc&#x27; is not a valid amount.</td>" in html
     )
 

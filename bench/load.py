@@ -1,0 +1,458 @@
+"""The load drill and the noisy-neighbour drill, one command each:
+
+    .venv/bin/python bench/load.py --db spm_bench_load [--users 200] [--minutes 5]
+    .venv/bin/python bench/load.py --db spm_bench_load --noisy [--users 20] [--minutes 1]
+
+Needs the ``bench`` extra (``pip install -e '.[bench]'``: Locust) and a
+database that ``bench/run.py --generate-only --db NAME`` loaded. The script:
+
+0. prepares (not timed, once per database): a manager for every team, quarter
+   quotas and one plan for everyone (as ``bench/incentives.py``), the KPI
+   snapshot of every tenant, the statements of FY2026 Q2, an admin per tenant;
+   then signs in the simulated members (a session and an API token each);
+1. walks the request mix (bench/mix.py) once per role in-process and records
+   the most queries any request made, at this scale;
+2. starts gunicorn on loopback as ``make run`` does (``--web-workers``), with
+   every database statement limited to 1 s;
+3. load: Locust drives ``--users`` members (7 reps, 2 managers, 1 admin in
+   10) reading their mix for ``--minutes``; records p50/p95 per request, the
+   reads' p95 and the error rate;
+   noisy (``--noisy``): the same load on tenant B only, first alone (the
+   baseline), then while tenant A runs a full KPI recompute, a calculation
+   run of the quarter and a CSV export of all its deals; records B's p95
+   both times and the ratio.
+
+Prints a Markdown report (paste it into bench/RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from spm.env import env_str  # noqa: E402
+
+BIN = Path(sys.executable).parent
+STATEMENT_TIMEOUT_MS = 1000
+
+
+def _db_url(admin: str, name: str) -> str:
+    parts = urlsplit(admin)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def prepare() -> None:
+    """Managers, quotas, a plan, KPIs, statements and an admin per tenant,
+    unless done already (the plan's presence says so)."""
+    from django.db import connection, transaction
+
+    from bench.incentives import ASSIGN_SQL, MANAGERS_SQL, PLAN, QUARTER, QUARTER_QUOTAS_SQL
+    from incentives import services as incentive_services
+    from incentives.models import CalcRun, Plan
+    from kpis import services as kpi_services
+    from spm import services
+    from spm.models import FiscalPeriod, Role, Tenant
+    from spm.tenancy.context import tenant_context
+
+    for tenant in Tenant.objects.filter(slug__startswith="bench-").order_by("slug"):
+        with tenant_context(tenant):
+            if Plan.objects.filter(tenant=tenant).exists():
+                continue
+            print(f"[load] preparing {tenant.slug}", flush=True)
+            with transaction.atomic(), connection.cursor() as c:
+                quarter = FiscalPeriod.objects.get(tenant=tenant, kind="quarter", **QUARTER)
+                c.execute(MANAGERS_SQL, {"t": tenant.pk})
+                c.execute(
+                    QUARTER_QUOTAS_SQL,
+                    {
+                        "t": tenant.pk,
+                        "quarter": quarter.pk,
+                        "start": quarter.start,
+                        "end": quarter.end,
+                    },
+                )
+                version = incentive_services.plan_version_create(
+                    tenant, source=PLAN, actor=None, status="active"
+                )
+                c.execute(ASSIGN_SQL, {"t": tenant.pk, "version": version.pk})
+                services.membership_add(
+                    tenant,
+                    email=f"admin@{tenant.slug}.bench.test",
+                    first_name="Bench",
+                    last_name="Admin",
+                    role=Role.ADMIN,
+                )
+        with tenant_context(tenant):
+            kpi_services.kpi_recompute_full(tenant)
+            task = services.task_run_create(
+                tenant, kind="incentives.calc_run", label="bench", created_by=None
+            )
+            run = CalcRun.objects.create(tenant=tenant, period=quarter, task_run=task)
+            incentive_services.calc_run_execute(tenant, run_id=run.pk)
+    with connection.cursor() as c:
+        c.execute("ANALYZE")
+
+
+def members(users: int, *, tenant_slugs: list[str]) -> list[dict[str, Any]]:
+    """Sign in ``users`` members of ``tenant_slugs`` by the role weights of
+    bench/mix.py: a session (as the browser has) and an API token each."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from rest_framework.authtoken.models import Token
+
+    from bench.mix import ROLE_WEIGHTS, Subject, requests_for
+    from incentives.models import Statement
+    from spm.models import Membership, Team, Tenant
+    from spm.tenancy.context import tenant_context
+
+    User = get_user_model()  # noqa: N806 - a class
+    wanted = {role: max(1, users * weight // 10) for role, weight in ROLE_WEIGHTS.items()}
+    prepared: list[dict[str, Any]] = []
+    tenants = list(Tenant.objects.filter(slug__in=tenant_slugs).order_by("slug"))
+    for role, count in wanted.items():
+        per_tenant = -(-count // len(tenants))
+        for tenant in tenants:
+            with tenant_context(tenant):
+                chosen = list(
+                    Membership.objects.filter(tenant=tenant, role=role, team__isnull=False)
+                    .select_related("user")
+                    .order_by("id")[:per_tenant]
+                )
+                if role == "admin":
+                    chosen = list(
+                        Membership.objects.filter(tenant=tenant, role=role).select_related("user")
+                    )
+                root = Team.objects.filter(tenant=tenant, parent__isnull=True).order_by("id")[0]
+                statements = dict(
+                    Statement.objects.filter(
+                        tenant=tenant, membership__in=[m.pk for m in chosen]
+                    ).values_list("membership_id", "id")
+                )
+            for member in chosen:
+                client = Client()
+                client.force_login(User.objects.get(pk=member.user_id))
+                token, _ = Token.objects.get_or_create(user_id=member.user_id)
+                team_id = member.team_id if role != "admin" else root.pk
+                subject = Subject(
+                    slug=tenant.slug,
+                    member_id=member.pk,
+                    team_id=team_id or root.pk,
+                    statement_id=statements.get(member.pk),
+                    fiscal_year=2026,
+                )
+                prepared.append(
+                    {
+                        "role": role,
+                        "slug": tenant.slug,
+                        "session": client.cookies["sessionid"].value,
+                        "token": token.key,
+                        "requests": requests_for(role, subject),
+                    }
+                )
+    return prepared
+
+
+def max_queries(prepared: list[dict[str, Any]]) -> dict[str, tuple[int, str]]:
+    """The most queries one request of each role's mix makes, and which."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    worst: dict[str, tuple[int, str]] = {}
+    for role in ("rep", "manager", "admin"):
+        member = next(m for m in prepared if m["role"] == role)
+        client = Client(HTTP_HOST="localhost")
+        client.cookies["sessionid"] = member["session"]
+        for name, path in member["requests"].items():
+            headers = {}
+            if path.startswith("/api/"):
+                headers = {"HTTP_AUTHORIZATION": f"Token {member['token']}"}
+            client.get(path, **headers)
+            with CaptureQueriesContext(connection) as queries:
+                response = client.get(path, **headers)
+            if response.status_code != 200:
+                raise SystemExit(f"{role} {name} {path}: {response.status_code}")
+            if len(queries) > worst.get(role, (0, ""))[0]:
+                worst[role] = (len(queries), name)
+    return worst
+
+
+def serve(env: dict[str, str], port: int, workers: int, log: Path) -> subprocess.Popen[bytes]:
+    from spm import devstack
+
+    command = devstack.web_command(port, log.parent)
+    command[command.index("--workers") + 1] = str(workers)
+    with log.open("w") as out:
+        proc = subprocess.Popen(  # noqa: S603 - our own gunicorn
+            command,
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 120
+    while not devstack._port_open("127.0.0.1", port):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(log.read_text())
+        time.sleep(0.3)
+    return proc
+
+
+def locust(
+    host: str, users_file: Path, *, users: int, seconds: int, out: Path
+) -> list[dict[str, str]]:
+    """Run Locust headless; its per-request statistics rows."""
+    subprocess.run(  # noqa: S603 - our own locust
+        [
+            str(BIN / "locust"),
+            "-f",
+            str(ROOT / "bench" / "locustfile.py"),
+            "--headless",
+            "-u",
+            str(users),
+            "-r",
+            str(max(1, users // 10)),
+            "-t",
+            f"{seconds}s",
+            "--host",
+            host,
+            "--csv",
+            str(out),
+            "--only-summary",
+            "--loglevel",
+            "WARNING",
+        ],
+        env={**os.environ, "BENCH_LOAD_USERS": str(users_file)},
+        check=True,
+    )
+    with open(f"{out}_stats.csv") as stats:
+        return list(csv.DictReader(stats))
+
+
+def _row(stats: list[dict[str, str]], name: str = "Aggregated") -> dict[str, str]:
+    return next(r for r in stats if r["Name"] == name)
+
+
+def _error_rate(row: dict[str, str]) -> float:
+    total = int(row["Request Count"])
+    return 100.0 * int(row["Failure Count"]) / total if total else 0.0
+
+
+def tenant_a_heavy_work(env: dict[str, str], slug: str, host: str, token: str) -> list[Any]:
+    """Tenant A's heavy jobs, each in its own process as a worker would run
+    them: the full KPI recompute, the quarter's calculation run, and a CSV
+    export of all its deals through the API."""
+    recompute = (
+        "import django; django.setup()\n"
+        "from spm.models import Tenant\nfrom kpis import services\n"
+        "from spm.tenancy.context import tenant_context\n"
+        f"t = Tenant.objects.get(slug='{slug}')\n"
+        "with tenant_context(t):\n    services.kpi_recompute_full(t)\n"
+    )
+    calc = (
+        "import django; django.setup()\n"
+        "from spm.models import Tenant, FiscalPeriod\n"
+        "from incentives import services\nfrom incentives.models import CalcRun\n"
+        "from spm.services import task_run_create\n"
+        "from spm.tenancy.context import tenant_context\n"
+        f"t = Tenant.objects.get(slug='{slug}')\n"
+        "with tenant_context(t):\n"
+        "    q = FiscalPeriod.objects.get(tenant=t, kind='quarter', fiscal_year=2026, number=2)\n"
+        "    task = task_run_create(\n"
+        "        t, kind='incentives.calc_run', label='noisy', created_by=None)\n"
+        "    run = CalcRun.objects.create(tenant=t, period=q, task_run=task)\n"
+        "    services.calc_run_execute(t, run_id=run.pk)\n"
+    )
+    export = (
+        "import urllib.request\n"
+        f"r = urllib.request.Request('{host}/api/v1/{slug}/deals/?format=csv', "
+        f"headers={{'Authorization': 'Token {token}'}})\n"
+        "n = 0\nwith urllib.request.urlopen(r, timeout=600) as f:\n"
+        "    for _ in f: n += 1\nprint('exported', n, 'lines')\n"
+    )
+    return [
+        subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT)  # noqa: S603
+        for code in (recompute, calc, export)
+    ]
+
+
+def main() -> None:  # noqa: PLR0915 -- one script, steps in order
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", default="spm_bench_load")
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--minutes", type=float, default=5)
+    parser.add_argument("--web-workers", type=int, default=4)
+    parser.add_argument("--noisy", action="store_true", help="the noisy-neighbour drill")
+    args = parser.parse_args()
+    admin = env_str("BENCH_ADMIN_URL") or "postgres://postgres@127.0.0.1:5432/postgres"
+    url = _db_url(admin, args.db)
+    os.environ.update(
+        {
+            "DATABASE_URL": url,
+            "DATABASE_OWNER_URL": url,
+            "DEBUG": "0",
+            "SPM_API_TOKEN_RATE": "1000000/minute",
+            "SPM_API_TENANT_RATE": "1000000/minute",
+            "CACHE_KEY_PREFIX": f"bench-load-{args.db}",
+        }
+    )
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spm.settings.local")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from spm.models import Tenant
+
+    call_command("migrate", verbosity=0, interactive=False)
+    prepare()
+    slugs = list(
+        Tenant.objects.filter(slug__startswith="bench-")
+        .order_by("slug")
+        .values_list("slug", flat=True)
+    )
+    if args.noisy and len(slugs) < 2:
+        raise SystemExit("The noisy-neighbour drill needs two bench tenants.")
+    tenant_a, tenant_b = slugs[0], slugs[-1]
+    prepared = members(args.users, tenant_slugs=[tenant_b] if args.noisy else slugs)
+    worst = max_queries(prepared)
+    work = Path(tempfile.mkdtemp(prefix="spm-load-"))
+    users_file = work / "users.json"
+    users_file.write_text(json.dumps(prepared))
+    port = _free_port()
+    host = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "PGOPTIONS": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"}
+    web = serve(env, port, args.web_workers, work / "web.log")
+    seconds = int(args.minutes * 60)
+    load_before = os.getloadavg()
+    try:
+        urllib.request.urlopen(f"{host}/healthz", timeout=30).read()  # noqa: S310 - loopback
+        if not args.noisy:
+            stats = locust(host, users_file, users=args.users, seconds=seconds, out=work / "load")
+            noisy_stats = None
+        else:
+            stats = locust(
+                host, users_file, users=args.users, seconds=seconds, out=work / "baseline"
+            )
+            a_token = _admin_token(tenant_a)
+            heavy = tenant_a_heavy_work(env, tenant_a, host, a_token)
+            started = time.monotonic()
+            noisy_stats = locust(
+                host, users_file, users=args.users, seconds=seconds, out=work / "noisy"
+            )
+            heavy_running = [p.poll() is None for p in heavy]
+            for proc in heavy:
+                proc.wait()
+            heavy_s = time.monotonic() - started
+    finally:
+        os.killpg(web.pid, signal.SIGTERM)
+        web.wait(timeout=60)
+    load_after = os.getloadavg()
+    server_errors = (work / "web.log").read_text().count('" 500 ')
+
+    say = print
+    say(
+        f"## {'Noisy neighbour' if args.noisy else 'Load'} drill (`bench/load.py`), "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+    )
+    say()
+    say(
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} "
+        f"{platform.release()}; load average {load_before[0]:.1f} before, "
+        f"{load_after[0]:.1f} after. gunicorn {args.web_workers} workers x 4 threads, "
+        f"statement_timeout {STATEMENT_TIMEOUT_MS} ms. Database `{args.db}`: "
+        f"{len(slugs)} tenants."
+    )
+    say()
+    say(
+        f"Command: `bench/load.py --db {args.db} --users {args.users} --minutes {args.minutes:g}"
+        f"{' --noisy' if args.noisy else ''} --web-workers {args.web_workers}`"
+    )
+    say()
+    say(
+        "Most queries of one request, per role (in-process walk of the mix at this scale): "
+        + ", ".join(f"{role} {n} ({name})" for role, (n, name) in worst.items())
+    )
+    say()
+    agg = _row(stats)
+    if not args.noisy:
+        say("| request | count | p50 ms | p95 ms | failures |")
+        say("|---|---|---|---|---|")
+        for row in stats:
+            if row["Name"] != "Aggregated":
+                say(
+                    f"| {row['Name']} | {row['Request Count']} | {row['50%']} | {row['95%']} "
+                    f"| {row['Failure Count']} |"
+                )
+        say(
+            f"| **all reads** | {agg['Request Count']} | {agg['50%']} | **{agg['95%']}** | "
+            f"{agg['Failure Count']} |"
+        )
+        say()
+        say(
+            f"Throughput {float(agg['Requests/s']):.1f} requests/s; error rate "
+            f"{_error_rate(agg):.3f} % (target < 0.1 %); p95 of reads {agg['95%']} ms "
+            f"(target < 300 ms); 500s in the server log: {server_errors}."
+        )
+    else:
+        noisy = _row(noisy_stats or [])
+        ratio = float(noisy["95%"]) / max(1.0, float(agg["95%"]))
+        say(
+            f"Tenant B (`{tenant_b}`): {args.users} members reading for {seconds} s, alone, "
+            f"then while tenant A (`{tenant_a}`) runs its full KPI recompute, the FY2026 Q2 "
+            f"calculation run and a CSV export of all its deals (each its own process; "
+            f"still running at the end of the window: {heavy_running}; all done after "
+            f"{heavy_s:.0f} s)."
+        )
+        say()
+        say("| tenant B | requests | p50 ms | p95 ms | failures |")
+        say("|---|---|---|---|---|")
+        for label, row in (("baseline", agg), ("with tenant A's jobs", noisy)):
+            say(
+                f"| {label} | {row['Request Count']} | {row['50%']} | {row['95%']} | "
+                f"{row['Failure Count']} |"
+            )
+        say()
+        say(f"p95 ratio {ratio:.2f}x (target <= 1.2x); 500s in the server log: {server_errors}.")
+
+
+def _admin_token(slug: str) -> str:
+    from rest_framework.authtoken.models import Token
+
+    from spm.models import Membership, Tenant
+    from spm.tenancy.context import tenant_context
+
+    tenant = Tenant.objects.get(slug=slug)
+    with tenant_context(tenant):
+        admin = Membership.objects.filter(tenant=tenant, role="admin").first()
+    if admin is None:
+        raise SystemExit(f"{slug} has no admin (run the preparation first).")
+    token, _ = Token.objects.get_or_create(user_id=admin.user_id)
+    return token.key
+
+
+if __name__ == "__main__":
+    main()

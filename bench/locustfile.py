@@ -1,0 +1,43 @@
+"""Locust users of the load drill (started by ``bench/load.py``, which writes
+the users file and starts the server).
+
+Each simulated user is one prepared member (``BENCH_LOAD_USERS``: a JSON list
+of {role, session, token, requests}); it reads its role's mix (bench/mix.py)
+at random with 1-3 s of think time. Pages go with the member's session
+cookie, API pulls with their API token.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+from typing import Any
+
+from locust import FastHttpUser, between, task
+
+with open(os.environ["BENCH_LOAD_USERS"]) as _file:
+    USERS: list[dict[str, Any]] = json.load(_file)
+_NEXT = itertools.cycle(USERS)
+
+
+class Member(FastHttpUser):
+    wait_time = between(1, 3)
+
+    def on_start(self) -> None:
+        self.member = next(_NEXT)
+        self.requests = list(self.member["requests"].items())
+
+    @task
+    def read(self) -> None:
+        name, path = random.choice(self.requests)  # noqa: S311 - a load mix, not a secret
+        if path.startswith("/api/"):
+            headers = {"Authorization": f"Token {self.member['token']}"}
+        else:
+            headers = {"Cookie": f"sessionid={self.member['session']}"}
+        with self.client.get(
+            path, headers=headers, name=f"{self.member['role']} {name}", catch_response=True
+        ) as response:
+            if response.status_code != 200:
+                response.failure(f"{response.status_code}")
