@@ -7,7 +7,7 @@ file upload (``multipart/form-data``: the CSV import pages) and Django's
 request whose ``Content-Length`` is over its limit gets 413 at once: as
 ``application/problem+json`` under ``/api/``, as a page elsewhere. A body
 that turns out larger than declared raises Django's ``RequestDataTooBig``
-while it is read; ``spm.urls.handler400`` answers that with the same 413.
+while it is read; ``spm.handlers.bad_request`` answers that with the same 413.
 """
 
 from __future__ import annotations
@@ -16,10 +16,8 @@ import json
 from collections.abc import Callable
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
-from django.views import defaults
 
 API_PREFIX = "/api/"
 # The part of a refused body read and discarded before answering, so that the
@@ -84,12 +82,3 @@ class RequestSizeLimitMiddleware:
                 _drain(request, length)
             return too_large_response(request, limit)
         return self.get_response(request)
-
-
-def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """``handler400``: a body found over its limit while being read (Django's
-    ``RequestDataTooBig``) is 413, like one declared over it; any other bad
-    request is Django's 400."""
-    if isinstance(exception, RequestDataTooBig):
-        return too_large_response(request, body_limit(request))
-    return defaults.bad_request(request, exception)

@@ -12,7 +12,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path
 
 from spm import views
-from spm.limits import bad_request
+from spm.handlers import bad_request, page_not_found
 from spm.start.views import StartView
 
 # Pillar and platform apps that ship `urls.py` (pages) and `api.py` (viewsets) are
@@ -41,6 +41,7 @@ for _app in PILLAR_APPS:
         tenant_patterns.append(path(f"{_app}/", include(f"{_app}.urls")))
 
 handler400 = bad_request
+handler404 = page_not_found
 
 urlpatterns = [
     path("favicon.ico", views.favicon, name="favicon"),

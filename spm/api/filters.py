@@ -3,6 +3,7 @@ strict ``?ordering=``."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django import forms
@@ -38,10 +39,11 @@ class OrderingFilter(drf_filters.OrderingFilter):
     it silently, and a client would read a list in an order it did not get)."""
 
     def remove_invalid_fields(
-        self, queryset: QuerySet, fields: list[str], view: Any, request: Request
+        self, queryset: QuerySet, fields: Iterable[str], view: Any, request: Request
     ) -> list[str]:
+        terms = list(fields)
         valid = [item[0] for item in self.get_valid_fields(queryset, view, {"request": request})]
-        unknown = [term for term in fields if term.removeprefix("-") not in valid]
+        unknown = [term for term in terms if term.removeprefix("-") not in valid]
         if unknown:
             raise ValidationError(
                 {
@@ -50,4 +52,4 @@ class OrderingFilter(drf_filters.OrderingFilter):
                     "(prefix '-' for descending)."
                 }
             )
-        return fields
+        return terms

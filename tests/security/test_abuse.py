@@ -36,7 +36,7 @@ from bench.abuse import (
     list_paths,
 )
 from spm import devstack
-from tests.conftest import database_url
+from tests.conftest import client_for, database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -153,3 +153,13 @@ def test_schemathesis_positive_and_negative_on_the_live_server(live_web):
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             fuzz_operation(operation, base, headers, failures, slug="alpha", mode=mode, examples=10)
     assert "\n".join(sorted(set(failures))) == ""
+
+
+def test_an_api_address_with_no_route_is_a_problem_json_404(world_a):
+    client = client_for(world_a.admin.user)
+    response = client.get("/api/v1/alpha/quotas/abc/")
+    assert (response.status_code, response["Content-Type"]) == (404, "application/problem+json")
+    assert response.json()["title"] == "Not Found"
+    page = client.get("/alpha/no-such-page/")
+    assert page.status_code == 404
+    assert "<h1>Not found</h1>" in page.content.decode()
