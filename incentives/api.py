@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import HttpResponse
+from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers
@@ -43,6 +44,7 @@ from incentives.models import (
 from spm.api.base import TenantGenericViewSet, TenantPrimaryKeyRelatedField
 from spm.api.csv import CsvListModelMixin
 from spm.api.etag import ETagMixin
+from spm.api.filters import IdFilter
 from spm.api.idempotency import idempotent
 from spm.api.registry import tenant_router
 from spm.api.scopes import Scope
@@ -100,6 +102,13 @@ class PlanVersionWriteSerializer(serializers.Serializer):
         if ("document" in attrs) == ("document_text" in attrs):
             raise serializers.ValidationError(
                 {"document": "Give the plan document as document (JSON) or document_text."}
+            )
+        if attrs.get("status") == VersionStatus.ACTIVE:
+            raise serializers.ValidationError(
+                {
+                    "status": "A new version starts as a draft; ask for its activation "
+                    "(POST approvals/ with this version), which an admin approves."
+                }
             )
         return attrs
 
@@ -189,6 +198,9 @@ class AssignmentSerializer(serializers.ModelSerializer):
     membership = TenantPrimaryKeyRelatedField(model=Membership)
     version = TenantPrimaryKeyRelatedField(model=PlanVersion)
     target_incentive = serializers.DecimalField(**MONEY_KWARGS, min_value=0)
+    accepted_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="When the member accepted it (null: not yet)"
+    )
 
     class Meta:
         model = Assignment
@@ -200,21 +212,42 @@ class AssignmentSerializer(serializers.ModelSerializer):
             "end_date",
             "target_incentive",
             "payout_currency",
+            "accepted_at",
         ]
+
+
+class AssignmentFilter(filters.FilterSet):
+    membership = IdFilter(field_name="membership_id")
+    version = IdFilter(field_name="version_id")
+    accepted = filters.BooleanFilter(
+        field_name="accepted_at",
+        lookup_expr="isnull",
+        exclude=True,
+        label="true: accepted by the member; false: not yet",
+    )
+
+    class Meta:
+        model = Assignment
+        fields = ["membership", "version", "accepted"]
 
 
 class AssignmentViewSet(
     CsvListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, TenantGenericViewSet
 ):
-    """Members on plan versions for date ranges; an overlap is refused."""
+    """Members on plan versions for date ranges; an overlap is refused. The
+    member is asked to accept the plan (``accepted_at``, ``?accepted=false``
+    for who has not)."""
 
     model = Assignment
     token_read_scope = Scope.INCENTIVES_READ
     serializer_class = AssignmentSerializer
     read_roles = READ_ALL
     write_roles = ADMIN
-    filterset_fields = ["membership", "version"]
+    filterset_class = AssignmentFilter
     ordering = ["membership_id", "start_date"]
+
+    def scope_queryset(self, qs: QuerySet) -> QuerySet:
+        return selectors_trust.with_acceptance(self.tenant, qs)
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         serializer.instance = services.assignment_create(
@@ -420,3 +453,6 @@ tenant_router.register("statements", StatementViewSet, basename="statement")
 tenant_router.register("statement-lines", StatementLineViewSet, basename="statement-line")
 tenant_router.register("adjustments", AdjustmentViewSet, basename="adjustment")
 tenant_router.register("credits", CreditViewSet, basename="credit")
+
+# Approvals and plan acceptance register their routes on import.
+import incentives.api_approvals  # noqa: E402, F401

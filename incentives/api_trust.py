@@ -42,7 +42,9 @@ from incentives.models import (
 )
 from spm.api.base import TenantGenericViewSet, TenantPrimaryKeyRelatedField
 from spm.api.csv import CsvListModelMixin
+from spm.api.idempotency import idempotent
 from spm.api.registry import tenant_router
+from spm.api.scopes import Scope
 from spm.models import FiscalPeriod
 from spm.money import MONEY_KWARGS
 from spm.permissions import ALL_ROLES, FINANCE, READ_ALL
@@ -478,8 +480,16 @@ class NotificationViewSet(CsvListModelMixin, mixins.RetrieveModelMixin, TenantGe
         return Response({"email_kinds": [kind for kind, on in chosen.items() if on]})
 
 
+class CurrencyTotalSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    amount = serializers.DecimalField(**MONEY_KWARGS)
+
+
 class PayrollExportSerializer(serializers.ModelSerializer):
     period_label = serializers.CharField(source="period.label", read_only=True)
+    totals = CurrencyTotalSerializer(
+        many=True, read_only=True, help_text="One total per currency (never added across)"
+    )
 
     class Meta:
         model = PayrollExport
@@ -489,8 +499,7 @@ class PayrollExportSerializer(serializers.ModelSerializer):
             "period_label",
             "sequence",
             "line_count",
-            "total",
-            "currency",
+            "totals",
             "created_by",
             "created_at",
         ]
@@ -509,6 +518,9 @@ class PayrollExportViewSet(CsvListModelMixin, mixins.RetrieveModelMixin, TenantG
 
     model = PayrollExport
     serializer_class = PayrollExportSerializer
+    # Payroll figures go to tokens holding payroll:export only (read and create).
+    token_read_scope = Scope.PAYROLL_EXPORT
+    token_write_scope = Scope.PAYROLL_EXPORT
     read_roles = READ_ALL
     write_roles = FINANCE
     filterset_fields = ["period"]
@@ -518,6 +530,7 @@ class PayrollExportViewSet(CsvListModelMixin, mixins.RetrieveModelMixin, TenantG
         return qs.select_related("period")
 
     @extend_schema(request=PayrollExportCreateSerializer, responses={201: PayrollExportSerializer})
+    @idempotent
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = PayrollExportCreateSerializer(
             data=request.data, context=self.get_serializer_context()

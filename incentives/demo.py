@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from incentives import services
-from incentives.models import Assignment, CalcRun
+from incentives.models import Assignment, CalcRun, PlanAcceptance
 from incentives.services.runs import RUN_KIND
 from pipeline import services as pipeline_services
 from pipeline.models import Deal, DealStatus, Stage
@@ -134,12 +134,22 @@ def _assign(
     }
 
 
-def _run(tenant: Tenant, period: FiscalPeriod, actor: Membership, *, publish: bool) -> None:
+def _run(
+    tenant: Tenant,
+    period: FiscalPeriod,
+    actor: Membership,
+    *,
+    publish: bool,
+    requester: Membership | None = None,
+) -> None:
     # The task's body, run in process (the demo has no worker to wait for).
     task = task_run_create(tenant, kind=RUN_KIND, label=period.label, created_by=actor)
     run = CalcRun.objects.create(tenant=tenant, period=period, task_run=task)
     run = services.calc_run_execute(tenant, run_id=run.pk)
     if publish:
+        # The admin asks, finance (``actor``) approves, then publishes.
+        approval = services.approval_request(tenant, actor=requester or actor, run=run)
+        services.approval_decide(tenant, approval=approval, actor=actor, approve=True)
         services.calc_run_publish(tenant, run=run, actor=actor)
 
 
@@ -195,11 +205,17 @@ def seed(tenant: Tenant, *, rng: random.Random, today: dt.date, people: DemoPeop
     # A fresh tenant: nobody has an assignment yet, so none can overlap.
     Assignment.objects.bulk_create(assignments)
     *past, current = months
+    # Every member accepted their plan but the last account executive.
+    PlanAcceptance.objects.bulk_create(
+        PlanAcceptance(tenant=tenant, assignment=a, membership=a.membership)
+        for a in assignments
+        if a.membership != on_plan["ae"][-1]
+    )
     for month in past[:2]:
-        _run(tenant, month, finance, publish=True)
+        _run(tenant, month, finance, publish=True, requester=admin)
     _cancel_a_deal(tenant, past[0], on_plan["ae"])
     for month in past[2:]:
-        _run(tenant, month, finance, publish=True)
+        _run(tenant, month, finance, publish=True, requester=admin)
     services.adjustment_create(
         tenant,
         membership=on_plan["ae"][0],

@@ -107,3 +107,22 @@ class PayrollForm(forms.Form):
     def __init__(self, *args: Any, periods: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         cast(forms.ModelChoiceField, self.fields["period"]).queryset = periods
+
+
+class ApprovalRequestForm(forms.Form):
+    note = forms.CharField(
+        required=False,
+        max_length=2000,
+        label="Note for the approver",
+        widget=forms.TextInput(attrs={"placeholder": "Optional"}),
+    )
+
+
+class ApprovalDecideForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")])
+    answer = forms.CharField(
+        required=False,
+        max_length=2000,
+        label="Answer",
+        widget=forms.TextInput(attrs={"placeholder": "Why (required to reject)"}),
+    )

@@ -450,8 +450,9 @@ class ApprovalStatus(models.TextChoices):
 
 class Approval(TenantModel):
     """A request to publish a run (finance approves) or to activate a draft
-    plan version (an admin approves; another admin than the requester where
-    the tenant has two)."""
+    plan version (an admin approves), decided by another member of the
+    deciding role than the requester where the tenant has one
+    (``incentives.services.approvals``)."""
 
     class Kind(models.TextChoices):
         RUN_PUBLISH = "run_publish", "Publish a run's statements"
@@ -475,7 +476,8 @@ class Approval(TenantModel):
         Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
-    note = models.TextField(blank=True)
+    note = models.TextField(blank=True, help_text="The requester's note")
+    answer = models.TextField(blank=True, help_text="The decider's note (required to reject)")
 
     class Meta:
         ordering = ["-requested_at", "-id"]
@@ -499,7 +501,8 @@ class Approval(TenantModel):
 
 
 class PlanAcceptance(TenantModel):
-    """A member's acceptance of the plan they are assigned, with its date."""
+    """A member's acceptance of the plan they are assigned, with its date
+    (``incentives.services.plans.plan_accept``)."""
 
     assignment = TenantForeignKey(Assignment, on_delete=models.CASCADE, related_name="+")
     membership = TenantForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
@@ -527,8 +530,12 @@ class PayrollExport(TenantModel):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     line_count = models.PositiveIntegerField(default=0)
-    total = models.DecimalField(**MONEY_KWARGS, default=Decimal("0.00"))
-    currency = models.CharField(max_length=3)
+    totals = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='One total per currency: [{"currency": "EUR", "amount": "2600.00"}], '
+        "by currency code; amounts in different currencies are never added up",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

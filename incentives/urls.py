@@ -3,7 +3,7 @@
 from django.urls import path
 
 from incentives import views_trust
-from incentives.views import plans, runs, statements
+from incentives.views import approvals, plans, runs, statements
 
 app_name = "incentives"
 
@@ -57,4 +57,25 @@ urlpatterns += [
         name="payroll-download",
     ),
     path("notifications/", views_trust.NotificationListView.as_view(), name="notifications"),
+    path("approvals/", approvals.ApprovalListView.as_view(), name="approval-list"),
+    path(
+        "approvals/<int:pk>/decide/",
+        approvals.ApprovalDecideView.as_view(),
+        name="approval-decide",
+    ),
+    path(
+        "runs/<int:pk>/request-approval/",
+        approvals.RunApprovalRequestView.as_view(),
+        name="run-request-approval",
+    ),
+    path(
+        "versions/<int:pk>/request-activation/",
+        approvals.VersionActivationRequestView.as_view(),
+        name="version-request-activation",
+    ),
+    path(
+        "assignments/<int:pk>/accept/",
+        approvals.PlanAcceptView.as_view(),
+        name="plan-accept",
+    ),
 ]

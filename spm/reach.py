@@ -229,6 +229,16 @@ class Reach:
         queue), admin and finance all."""
         return self.own("membership")
 
+    def approvals(self) -> Q:
+        """Requests to publish runs and activate plan versions: admins and
+        finance see them all (they ask and decide); nobody else any."""
+        return ALL if self.reads_all else NOTHING
+
+    def plan_acceptances(self, field: str = "membership") -> Q:
+        """Acceptances of assigned plans (``field`` is whose): as statements, a
+        rep their own, a manager their subtree's, admin and finance all."""
+        return self.own(field)
+
     def default_owner(self) -> Membership | None:
         """Who a record this member creates belongs to when they name nobody:
         a rep's own records are theirs."""

@@ -1,11 +1,17 @@
-"""Every write of the incentives pillar (plans, assignments, credits, runs,
-acknowledgements, disputes, notifications)."""
+"""Every write of the incentives pillar (plans, assignments, plan acceptance,
+credits, runs, approvals, acknowledgements, disputes, notifications, payroll)."""
 
 from incentives.services.acknowledgements import (
     WindowClosed,
     acknowledgements_auto_accept,
     acknowledgements_open,
     statement_acknowledge,
+)
+from incentives.services.approvals import (
+    approval_decide,
+    approval_deciders,
+    approval_may_decide,
+    approval_request,
 )
 from incentives.services.credits import credits_refresh
 from incentives.services.disputes import (
@@ -30,6 +36,7 @@ from incentives.services.plans import (
     assignment_create,
     assignment_create_for_team,
     known_kpis,
+    plan_accept,
     plan_version_create,
     plan_version_update,
 )
@@ -47,6 +54,10 @@ __all__ = [
     "acknowledgements_auto_accept",
     "acknowledgements_open",
     "adjustment_create",
+    "approval_decide",
+    "approval_deciders",
+    "approval_may_decide",
+    "approval_request",
     "assignment_create",
     "assignment_create_for_team",
     "calc_run_execute",
@@ -68,6 +79,7 @@ __all__ = [
     "payroll_csv",
     "payroll_export_create",
     "payroll_xlsx",
+    "plan_accept",
     "plan_version_create",
     "plan_version_update",
     "statement_acknowledge",

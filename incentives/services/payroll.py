@@ -145,6 +145,15 @@ def _due(tenant: Tenant, period: FiscalPeriod, run: CalcRun) -> pd.DataFrame:
     return due.sort_values(["membership_id", "line_key"])
 
 
+def currency_totals(due: pd.DataFrame) -> list[dict[str, str]]:
+    """One total per currency of the lines (by currency code): members paid
+    in different currencies are never added up into one figure."""
+    sums = due.groupby("currency", sort=True)["amount"].agg(
+        lambda amounts: sum(amounts, Decimal("0.00"))
+    )
+    return [{"currency": str(c), "amount": str(amount)} for c, amount in sums.items()]
+
+
 def payroll_export_create(
     tenant: Tenant, *, period: FiscalPeriod, actor: Membership | None
 ) -> PayrollExport:
@@ -178,8 +187,7 @@ def payroll_export_create(
             sequence=(earlier or 0) + 1,
             created_by=actor,
             line_count=len(due),
-            total=sum(due["amount"], Decimal("0.00")),
-            currency=tenant.currency,
+            totals=currency_totals(due),
         )
         PayrollLine.objects.bulk_create(
             PayrollLine(
@@ -203,7 +211,7 @@ def payroll_export_create(
             actor=actor.user if actor else None,
             action="payroll.export",
             obj=export,
-            data={"period": period.label, "lines": len(due), "total": str(export.total)},
+            data={"period": period.label, "lines": len(due), "totals": export.totals},
         )
     return export
 

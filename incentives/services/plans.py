@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.urls import reverse
 
 from incentives.document import (
     PlanDocument,
@@ -17,7 +18,16 @@ from incentives.document import (
     plan_document_validate,
 )
 from incentives.engine.golden import golden_run
-from incentives.models import Assignment, Component, Plan, PlanVersion, VersionStatus
+from incentives.models import (
+    Assignment,
+    Component,
+    NotificationKind,
+    Plan,
+    PlanAcceptance,
+    PlanVersion,
+    VersionStatus,
+)
+from incentives.services.notifications import notify
 from kpis.definitions import BUILT_IN
 from kpis.models import CustomKpi
 from spm.models import Membership, Role, Team, Tenant
@@ -82,7 +92,7 @@ def plan_version_create(
             plan, _ = Plan.objects.get_or_create(tenant=tenant, name=document.name)
         Plan.objects.select_for_update().filter(tenant=tenant, pk=plan.pk).get()
         if status == VersionStatus.ACTIVE:
-            _check_active_overlap(tenant, plan=plan, document=document, exclude=None)
+            check_active_overlap(tenant, plan=plan, document=document, exclude=None)
         last = (
             PlanVersion.objects.filter(tenant=tenant, plan=plan)
             .order_by("-number")
@@ -131,7 +141,7 @@ def plan_version_update(
                 }
             )
         if version.status == VersionStatus.ACTIVE:
-            _check_active_overlap(tenant, plan=version.plan, document=document, exclude=version)
+            check_active_overlap(tenant, plan=version.plan, document=document, exclude=version)
         version.document = dict(document.raw)
         version.effective_from = document.effective_from
         version.effective_to = document.effective_to
@@ -155,9 +165,16 @@ def _overlapping(start: dt.date, end: dt.date | None, *, start_field: str, end_f
     return ends_after_start & Q(**{f"{start_field}__lte": end})
 
 
-def _check_active_overlap(
-    tenant: Tenant, *, plan: Plan, document: PlanDocument, exclude: PlanVersion | None
+def check_active_overlap(
+    tenant: Tenant,
+    *,
+    plan: Plan,
+    document: PlanDocument,
+    exclude: PlanVersion | None,
+    field: str = "effective_from",
 ) -> None:
+    """Raise ``ValidationError`` on ``field`` when ``document``'s dates overlap
+    an active version of ``plan`` (other than ``exclude``), naming it."""
     clash = (
         PlanVersion.objects.filter(tenant=tenant, plan=plan, status=VersionStatus.ACTIVE)
         .filter(
@@ -174,7 +191,7 @@ def _check_active_overlap(
     if clash is not None:
         raise ValidationError(
             {
-                "effective_from": f"overlaps active version {clash.number} "
+                field: f"overlaps active version {clash.number} "
                 f"({clash.effective_from} to {clash.effective_to or 'open'})"
             }
         )
@@ -190,6 +207,7 @@ def assignment_create(
     target_incentive: Decimal,
     actor: Membership | None,
     payout_currency: str = "",
+    notify_member: bool = True,
 ) -> Assignment:
     """Put a member on a plan version for a date range, paid in
     ``payout_currency`` (blank or the tenant's: the tenant's currency).
@@ -197,7 +215,8 @@ def assignment_create(
     Raises ``ValidationError`` on ``start_date`` when it overlaps another
     assignment of the member (naming it), on ``end_date`` when it is before
     the start, on ``target_incentive`` when negative, on ``payout_currency``
-    when it is not a three-letter code."""
+    when it is not a three-letter code. The member is notified that the plan
+    awaits their acceptance (``notify_member``)."""
     payout_currency = (payout_currency or "").strip().upper()
     if payout_currency and not (
         len(payout_currency) == 3 and payout_currency.isascii() and payout_currency.isalpha()
@@ -243,7 +262,51 @@ def assignment_create(
             obj=assignment,
             data={"member": membership.pk, "version": version.pk, "start": str(start_date)},
         )
+        if notify_member:
+            assignments_notify(tenant, assignments=[assignment])
     return assignment
+
+
+def assignments_notify(tenant: Tenant, *, assignments: list[Assignment]) -> None:
+    """Tell the assigned members (of one version and start date: one member,
+    or one team's) that their plan awaits their acceptance."""
+    if not assignments:
+        return
+    first = assignments[0]
+    notify(
+        tenant,
+        recipients=[a.membership for a in assignments],
+        kind=NotificationKind.PLAN_ASSIGNED,
+        title=f"You are on {first.version} from {first.start_date:%Y-%m-%d}: please accept it",
+        body="Read the plan and its payout curves, then accept it on My plan.",
+        link=reverse("incentives:my-plan", args=[tenant.slug]),
+    )
+
+
+def plan_accept(tenant: Tenant, *, assignment: Assignment, actor: Membership) -> PlanAcceptance:
+    """``actor`` accepts the plan of their own ``assignment`` (the date is
+    kept); accepting again returns the first acceptance unchanged.
+
+    Raises ``ValidationError`` on ``assignment`` when it is someone else's."""
+    if assignment.membership_id != actor.pk:
+        raise ValidationError({"assignment": "You accept only a plan you are assigned."})
+    with transaction.atomic():
+        # One acceptance per assignment: the assignment's row lock orders two clicks.
+        Assignment.objects.select_for_update().filter(tenant=tenant, pk=assignment.pk).get()
+        acceptance = PlanAcceptance.objects.filter(tenant=tenant, assignment=assignment).first()
+        if acceptance is not None:
+            return acceptance
+        acceptance = PlanAcceptance.objects.create(
+            tenant=tenant, assignment=assignment, membership=actor
+        )
+        audit_record(
+            tenant,
+            actor=actor.user,
+            action="plan.accept",
+            obj=acceptance,
+            data={"assignment": assignment.pk, "version": assignment.version_id},
+        )
+    return acceptance
 
 
 def assignment_create_for_team(
@@ -279,6 +342,7 @@ def assignment_create_for_team(
                         end_date=end_date,
                         target_incentive=target_incentive,
                         actor=actor,
+                        notify_member=False,
                     )
                 )
             except ValidationError as exc:
@@ -286,4 +350,5 @@ def assignment_create_for_team(
                 raise ValidationError(
                     {"team": f"{member.display_name}: {reasons}. Nobody was assigned."}
                 ) from exc
+        assignments_notify(tenant, assignments=created)
     return created

@@ -16,6 +16,8 @@ from incentives.engine import LINE_COLUMNS, PeriodResult, compute_period
 from incentives.engine.currency import MissingRateError, Rates, lines_convert, rate_change_lines
 from incentives.models import (
     Adjustment,
+    Approval,
+    ApprovalStatus,
     CalcRun,
     Credit,
     PlanVersion,
@@ -387,13 +389,47 @@ def _insert_lines(
         )
 
 
+def _require_approval(tenant: Tenant, run: CalcRun) -> None:
+    """Refuse publishing ``run`` until finance approved it, saying where the
+    request stands."""
+    latest = (
+        Approval.objects.filter(tenant=tenant, run=run)
+        .select_related("requested_by__user", "decided_by__user")
+        .order_by("-requested_at", "-id")
+        .first()
+    )
+    if latest is not None and latest.status == ApprovalStatus.APPROVED:
+        return
+    if latest is None:
+        text = (
+            "Publishing needs finance's approval: request it on the run's page "
+            "(or POST approvals/ with this run) and publish once finance approves."
+        )
+    elif latest.status == ApprovalStatus.PENDING:
+        who = latest.requested_by.display_name if latest.requested_by else "someone"
+        text = (
+            f"Publishing awaits finance's approval (requested by {who} on "
+            f"{timezone.localtime(latest.requested_at):%Y-%m-%d})."
+        )
+    else:
+        who = latest.decided_by.display_name if latest.decided_by else "finance"
+        text = (
+            f"Finance ({who}) rejected publishing this run"
+            + (f": {latest.answer}" if latest.answer else "")
+            + ". Request approval again once it is fixed."
+        )
+    raise ValidationError({"run": text})
+
+
 def calc_run_publish(tenant: Tenant, *, run: CalcRun, actor: Membership | None) -> CalcRun:
     """Publish a preview run: its statements become the period's.
 
     Refused (``ValidationError`` on ``run``) when the run is not the current
-    preview, when the period is closed, or when the inputs changed since the
-    preview was computed (run it again first). Locks the plan versions its
-    statements used."""
+    preview, when finance has not approved publishing it (an ``Approval`` of
+    kind ``run_publish``, see ``incentives.services.approvals``), when the
+    period is closed, or when the inputs changed since the preview was
+    computed (run it again first). Locks the plan versions its statements
+    used."""
     with transaction.atomic():
         run = (
             CalcRun.objects.select_for_update()
@@ -404,6 +440,7 @@ def calc_run_publish(tenant: Tenant, *, run: CalcRun, actor: Membership | None) 
             raise ValidationError(
                 {"run": f"Only a preview can be published; this run is {run.status}."}
             )
+        _require_approval(tenant, run)
         period_require_open(tenant, period_ids=[run.period_id], what=STATEMENTS_FROZEN)
         if not try_advisory_xact_lock(tenant.pk, f"incentives.run:{run.period_id}"):
             raise ValidationError({"run": "A run of this period is in progress; try again."})

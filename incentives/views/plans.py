@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import DetailView, ListView, TemplateView, View
 
-from incentives import charts, selectors, services, whatif
+from incentives import charts, selectors, selectors_trust, services, whatif
 from incentives.document import (
     PlanDocument,
     PlanDocumentError,
@@ -40,6 +40,7 @@ from incentives.forms import (
     document_errors_place,
 )
 from incentives.models import Plan, PlanVersion
+from incentives.views.approvals import approval_rows
 from spm.forms import VERSION_FIELD, form_errors_add, version_field, version_is_current
 from spm.permissions import ADMIN, READ_ALL
 from spm.tenancy.views import TenantViewMixin
@@ -176,6 +177,11 @@ class VersionDetailView(TenantViewMixin, DetailView):
             sample_quota=SAMPLE_QUOTA,
             passed=sum(1 for r in self.object.golden_results if r["passed"]),
             active_tab="plans",
+        )
+        approval = selectors_trust.approval_latest(self.tenant, version=self.object)
+        context.update(
+            approval=approval,
+            refusal=approval_rows(self, [approval])[0][1] if approval else None,
         )
         return context
 
@@ -470,7 +476,14 @@ class MyPlanView(TenantViewMixin, TemplateView):
         assignment = selectors.assignment_current(
             self.tenant, membership=self.membership, day=timezone.localdate()
         )
-        context.update(assignment=assignment, active_tab="my-plan")
+        context.update(
+            assignment=assignment,
+            active_tab="my-plan",
+            to_accept=list(
+                selectors_trust.assignments_to_accept(self.tenant, membership=self.membership)
+            ),
+            on_plan_page=True,
+        )
         if assignment is not None:
             document = plan_document_validate(assignment.version.document)
             context.update(

@@ -14,9 +14,11 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.views.generic import DetailView, ListView, TemplateView, View
 
-from incentives import selectors, services
+from incentives import selectors, selectors_trust, services
 from incentives.forms import AdjustmentForm, AssignForm, RunStartForm
+from incentives.forms_trust import ApprovalRequestForm
 from incentives.models import Adjustment, CalcRun
+from incentives.views.approvals import approval_rows
 from kpis.views.common import PeriodMixin
 from spm.forms import form_errors_add
 from spm.models import Membership
@@ -28,19 +30,34 @@ def _url(view: TenantViewMixin, name: str, **kwargs: Any) -> str:
     return reverse(f"incentives:{name}", kwargs={"tenant_slug": view.tenant.slug, **kwargs})
 
 
+# The assignment page's filter on acceptance (``?acceptance=``).
+ACCEPTANCE_FILTERS = {"": "Everyone", "pending": "Not accepted", "accepted": "Accepted"}
+
+
 class AssignmentListView(PeriodMixin, TemplateView):
-    """Who is on which plan in the chosen period, and the reps and managers
-    on none; admins assign a member or a whole team."""
+    """Who is on which plan in the chosen period (whether they accepted it,
+    ``?acceptance=pending|accepted``), and the reps and managers on none;
+    admins assign a member or a whole team."""
 
     allowed_roles = READ_ALL
     template_name = "incentives/assignment_list.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
+        acceptance = self.request.GET.get("acceptance", "")
+        if acceptance not in ACCEPTANCE_FILTERS:
+            acceptance = ""
+        context["acceptance"] = acceptance
+        context["acceptance_filters"] = ACCEPTANCE_FILTERS.items()
         if self.period is not None:
             ids = selectors.members_without_plan(self.tenant, period=self.period)
+            assignments = selectors_trust.with_acceptance(
+                self.tenant,
+                selectors.assignments_in(self.tenant, period=self.period),
+                accepted=None if not acceptance else acceptance == "accepted",
+            )
             context.update(
-                assignments=list(selectors.assignments_in(self.tenant, period=self.period)),
+                assignments=list(assignments),
                 without_plan=list(
                     Membership.objects.filter(tenant=self.tenant, pk__in=ids)
                     .select_related("user", "team")
@@ -143,7 +160,13 @@ class RunDetailView(TenantViewMixin, DetailView):
         task = self.object.task_run
         if task is None or task.is_finished:
             context["comparison"] = selectors.run_compare(self.tenant, run=self.object)
-        context["active_tab"] = "runs"
+        approval = selectors_trust.approval_latest(self.tenant, run=self.object)
+        context.update(
+            approval=approval,
+            refusal=approval_rows(self, [approval])[0][1] if approval else None,
+            request_form=ApprovalRequestForm(),
+            active_tab="runs",
+        )
         return context
 
 
@@ -167,8 +190,9 @@ class RunStatusView(TenantViewMixin, DetailView):
 
 
 class RunPublishView(TenantViewMixin, View):
-    """Publish a preview; refused with the service's message (inputs changed
-    since the preview, not a preview, period closed)."""
+    """Publish a preview; refused with the service's message (not approved by
+    finance yet, inputs changed since the preview, not a preview, period
+    closed)."""
 
     model = CalcRun
     allowed_roles = READ_ALL

@@ -54,6 +54,13 @@ class StatementListView(PeriodMixin, ListView):
             context["review"] = selectors.period_statements(
                 self.tenant, reach=self.reach, period=self.period
             )
+        else:
+            # A rep's own statements: the plans they are asked to accept.
+            context["to_accept"] = list(
+                selectors_trust.assignments_to_accept(
+                    self.tenant, membership=self.membership, accepted=False
+                )
+            )
         context["active_tab"] = "statements"
         return context
 

@@ -74,10 +74,15 @@ def setup_plan(
     admin = api_client_for(world_a.admin.user)
     created = admin.post(
         url(world_a, "plan-versions/"),
-        {"document_text": yaml_document(extra=extra, **component), "status": "active"},
+        {"document_text": yaml_document(extra=extra, **component)},
         format="json",
     )
     assert created.status_code == 201, created.json()
+    # The tenant's only admin asks for the activation and approves it.
+    asked = admin.post(url(world_a, "approvals/"), {"version": created.json()["id"]}, format="json")
+    assert asked.status_code == 201, asked.json()
+    approved = admin.post(url(world_a, f"approvals/{asked.json()['id']}/approve/"))
+    assert approved.status_code == 200, approved.json()
     assigned = admin.post(
         url(world_a, "assignments/"),
         {
@@ -127,6 +132,10 @@ def run_period(world: Any, client: Any, kind: str, start: dt.date) -> dict[str, 
 def run_and_publish(world: Any, kind: str, start: dt.date) -> dict[str, Any]:
     finance = api_client_for(world.finance.user)
     run = run_period(world, finance, kind, start)
+    asked = finance.post(url(world, "approvals/"), {"run": run["id"]}, format="json")
+    assert asked.status_code == 201, asked.json()
+    approved = finance.post(url(world, f"approvals/{asked.json()['id']}/approve/"))
+    assert approved.status_code == 200, approved.json()
     published = finance.post(url(world, f"calc-runs/{run['id']}/publish/"))
     assert published.status_code == 200, published.json()
     return run

@@ -93,6 +93,23 @@ def test_cumulative_months_through_the_api_with_publish(world_a):
         "succeeded",
         2,
     )
+    refused = finance.post(url(world_a, f"calc-runs/{january['id']}/publish/"))
+    assert (refused.status_code, refused.json()["errors"]) == (
+        400,
+        [
+            {
+                "field": "run",
+                "message": "Publishing needs finance's approval: request it on the run's page "
+                "(or POST approvals/ with this run) and publish once finance approves.",
+            }
+        ],
+    )
+    asked = api_client_for(world_a.admin.user).post(
+        url(world_a, "approvals/"), {"run": january["id"], "note": "January"}, format="json"
+    )
+    assert asked.status_code == 201, asked.json()
+    approved = finance.post(url(world_a, f"approvals/{asked.json()['id']}/approve/"))
+    assert approved.json()["status"] == "approved"
     published = finance.post(url(world_a, f"calc-runs/{january['id']}/publish/"))
     assert published.json()["status"] == "published"
     february = run_period(world_a, finance, "month", dt.date(2027, 2, 1))

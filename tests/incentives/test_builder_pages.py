@@ -11,10 +11,11 @@ import pytest
 import time_machine
 
 from incentives import services
-from incentives.models import Adjustment, Assignment, CalcRun, Plan, PlanVersion
+from incentives.models import Adjustment, Approval, Assignment, CalcRun, Plan, PlanVersion
 from spm.models import FiscalPeriod
 from spm.tenancy.context import tenant_context
 from tests.conftest import client_for
+from tests.incentives.trust_helpers import approve_and_publish
 from tests.pipeline.factories import DealFactory, stage_named
 
 pytestmark = pytest.mark.django_db
@@ -304,10 +305,25 @@ def test_finance_starts_compares_and_publishes_a_run(in_tenant_a, world_a, q1_ru
     assert [(r.member.display_name, r.total, r.baseline) for r in comparison.rows] == [
         ("Ray One", D("500.00"), None)
     ]
+    refused = client.post(f"/alpha/incentives/runs/{q1_run.pk}/publish/", follow=True)
+    assert (
+        "Publishing needs finance&#x27;s approval: request it on the run&#x27;s page "
+        "(or POST approvals/ with this run) and publish once finance approves."
+    ) in refused.content.decode()
+    asked = client_for(world_a.admin.user).post(
+        f"/alpha/incentives/runs/{q1_run.pk}/request-approval/", {"note": "Q1 close"}, follow=True
+    )
+    assert "Finance is asked to approve publishing FY2027 Q1." in asked.content.decode()
+    approval = Approval.objects.get(tenant=world_a.tenant, run=q1_run)
+    approved = client.post(
+        f"/alpha/incentives/approvals/{approval.pk}/decide/", {"decision": "approve"}, follow=True
+    )
+    assert "Approved: Publish the statements of FY2027 Q1." in approved.content.decode()
     published = client.post(f"/alpha/incentives/runs/{q1_run.pk}/publish/", follow=True)
     assert "Published: the statements of FY2027 Q1 are final." in published.content.decode()
     q1_run.refresh_from_db()
     assert q1_run.status == "published"
+    assert q1_run.published_by == world_a.finance
 
 
 def test_publishing_after_the_inputs_changed_is_refused_with_a_message(
@@ -324,6 +340,11 @@ def test_publishing_after_the_inputs_changed_is_refused_with_a_message(
     with tenant_context(world_a.tenant):
         services.credits_refresh(
             world_a.tenant, start=dt.date(2027, 1, 1), end=dt.date(2027, 3, 31)
+        )
+    with tenant_context(world_a.tenant):
+        approval = services.approval_request(world_a.tenant, actor=world_a.admin, run=q1_run)
+        services.approval_decide(
+            world_a.tenant, approval=approval, actor=world_a.finance, approve=True
         )
     client = client_for(world_a.admin.user)
     response = client.post(f"/alpha/incentives/runs/{q1_run.pk}/publish/", follow=True)
@@ -380,7 +401,7 @@ def test_manager_sees_the_subtree_read_only_and_rep_the_plan_and_commission(
     )
     assert [s.total for s in mine.context["review"].statements] == [D("500.00")]
     with tenant_context(world_a.tenant):
-        services.calc_run_publish(world_a.tenant, run=q1_run, actor=world_a.finance)
+        approve_and_publish(world_a, q1_run)
     rep = client_for(world_a.rep1.user)
     plan = rep.get("/alpha/incentives/plans/mine/")
     assert plan.context["assignment"].version.plan.name == "AE tiers"
@@ -421,7 +442,7 @@ def test_another_tenants_version_is_404_in_the_builder(world_a, world_b):
     [
         # The layout (session, user, membership, nav, locale) takes about a dozen.
         ("finance", "statements/?period={period}", 19),
-        ("finance", "runs/{run}/", 17),
+        ("finance", "runs/{run}/", 18),
         ("admin", "plans/", 15),
         ("admin", "assignments/?period={period}", 20),
     ],

@@ -19,6 +19,7 @@ from incentives.models import CalcRun, Credit, Statement, StatementLine
 from pipeline.models import Deal
 from spm.models import FiscalPeriod
 from spm.tenancy.context import tenant_context
+from tests.incentives.trust_helpers import approve_and_publish
 from tests.pipeline.factories import DealFactory, stage_named
 
 pytestmark = pytest.mark.django_db
@@ -127,7 +128,7 @@ def check_invariants(world, rows):
         assert credited == deal.base_amount
     # A rerun with nothing changed writes nothing.
     assert run(world, JAN).lines_written == 0
-    services.calc_run_publish(world.tenant, run=january, actor=None)
+    approve_and_publish(world, january)
     FiscalPeriod.objects.filter(pk=january.period_id).update(is_closed=True)
     closed = list(
         StatementLine.objects.filter(tenant=world.tenant, period__start=JAN)

@@ -25,6 +25,7 @@ from incentives.models import (
 from pipeline import services as pipeline_services
 from spm.models import FiscalPeriod
 from spm.tenancy.context import tenant_context
+from tests.incentives.trust_helpers import approve_and_publish
 from tests.pipeline.factories import DealFactory, stage_named
 
 pytestmark = pytest.mark.django_db
@@ -271,7 +272,7 @@ def test_monthly_runs_pay_the_difference_to_date(world):
     won(world, "70000.00", dt.date(2027, 2, 10))
     january = _run(world, "month", dt.date(2027, 1, 1))
     assert Statement.objects.get(run=january).total == D("1800.00")
-    services.calc_run_publish(world.tenant, run=january, actor=world.finance)
+    approve_and_publish(world, january)
     february = _run(world, "month", dt.date(2027, 2, 1))
     statement = Statement.objects.get(run=february)
     assert statement.total == D("6800.00")
@@ -302,6 +303,8 @@ def test_publishing_a_preview_whose_inputs_changed_is_refused(world):
     preview = _run(world, "month", dt.date(2027, 1, 1))
     won(world, "10000.00", dt.date(2027, 1, 25))
     services.credits_refresh(world.tenant, start=dt.date(2027, 1, 1), end=dt.date(2027, 1, 31))
+    approval = services.approval_request(world.tenant, actor=world.admin, run=preview)
+    services.approval_decide(world.tenant, approval=approval, actor=world.finance, approve=True)
     with pytest.raises(ValidationError) as caught:
         services.calc_run_publish(world.tenant, run=preview, actor=world.finance)
     assert caught.value.message_dict == {
@@ -318,7 +321,7 @@ def test_publishing_locks_the_plan_version(world):
     version = _setup_plan(world)
     won(world, "50000.00", dt.date(2027, 1, 20))
     run = _run(world, "month", dt.date(2027, 1, 1))
-    services.calc_run_publish(world.tenant, run=run, actor=world.finance)
+    approve_and_publish(world, run)
     with pytest.raises(ValidationError) as caught:
         services.plan_version_update(
             world.tenant, version=version, source=document(), actor=world.admin
@@ -338,7 +341,7 @@ def test_cancelled_deal_of_a_closed_quarter_is_an_adjustment_in_the_next(world):
     late = won(world, "20000.00", dt.date(2027, 3, 5))
     q1_run = _run(world, "quarter", dt.date(2027, 1, 1))
     assert Statement.objects.get(run=q1_run).total == D("8600.00")
-    services.calc_run_publish(world.tenant, run=q1_run, actor=world.finance)
+    approve_and_publish(world, q1_run)
     q1 = period(world.tenant, "quarter", dt.date(2027, 1, 1))
     FiscalPeriod.objects.filter(pk=q1.pk).update(is_closed=True)
     pipeline_services.deal_move(

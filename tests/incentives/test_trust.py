@@ -55,7 +55,7 @@ def test_publishing_opens_the_window_and_tells_the_member(world, statement):
     assert statement.total == D("2600.00")
     assert (ack.state, ack.membership_id) == (AckState.PENDING, world.rep1.pk)
     assert ack.window_closes_at - ack.published_at == dt.timedelta(days=10)
-    note = Notification.objects.get(recipient=world.rep1)
+    note = Notification.objects.get(recipient=world.rep1, kind="statement_published")
     assert note.title == "Your statement for Jan 2027 is published"
     assert note.link == f"/alpha/incentives/statements/{statement.pk}/"
     assert services.notifications_email(world.tenant, notification_ids=[note.pk]) == 1
@@ -70,7 +70,7 @@ def test_publishing_opens_the_window_and_tells_the_member(world, statement):
 
 def test_a_member_who_opted_out_gets_it_in_the_app_only(world, statement):
     services.notification_preferences_set(world.tenant, membership=world.rep1, email_kinds=[])
-    note = Notification.objects.get(recipient=world.rep1)
+    note = Notification.objects.get(recipient=world.rep1, kind="statement_published")
     assert services.notifications_email(world.tenant, notification_ids=[note.pk]) == 0
     assert mail.outbox == []
     assert (
@@ -302,7 +302,7 @@ def smtp_server():
 
 def test_notifications_go_through_a_real_smtp_server(world, statement, smtp_server):
     controller, inbox = smtp_server
-    note = Notification.objects.get(recipient=world.rep1)
+    note = Notification.objects.get(recipient=world.rep1, kind="statement_published")
     with override_settings(
         EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
         EMAIL_HOST="127.0.0.1",

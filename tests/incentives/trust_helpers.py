@@ -84,6 +84,14 @@ def setup_plan(world, members=None):
     return version
 
 
+def approve_and_publish(world, run: CalcRun, *, requester=None) -> CalcRun:
+    """Ask for finance's approval of ``run`` (the admin, unless told), approve
+    it as finance and publish it."""
+    approval = services.approval_request(world.tenant, actor=requester or world.admin, run=run)
+    services.approval_decide(world.tenant, approval=approval, actor=world.finance, approve=True)
+    return services.calc_run_publish(world.tenant, run=run, actor=world.finance)
+
+
 def run_period(world, kind: str = "month", start: dt.date = JAN1) -> CalcRun:
     run = services.calc_run_start(
         world.tenant, period=period(world.tenant, kind, start), actor=world.finance
@@ -97,5 +105,5 @@ def published_january(world) -> Statement:
     won(world, "60000.00", dt.date(2027, 1, 20))
     won(world, "10000.00", dt.date(2027, 1, 25))
     run = run_period(world)
-    services.calc_run_publish(world.tenant, run=run, actor=world.finance)
+    approve_and_publish(world, run)
     return Statement.objects.get(tenant=world.tenant, run=run, membership=world.rep1)

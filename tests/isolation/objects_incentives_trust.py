@@ -1,19 +1,21 @@
 """Objects of statements reps trust for the isolation tests: the January
 preview of ``objects_incentives`` published, disputed by its rep, the
-notification that told them, and its payroll export (see test_discovery.py)."""
+notification that told them, its payroll export, the approval that let it be
+published and rep1's acceptance of their plan (see test_discovery.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from incentives import services
-from incentives.models import CalcRun, Notification, Statement
+from incentives.models import Approval, Assignment, CalcRun, Notification, Statement
+from tests.incentives.trust_helpers import approve_and_publish
 
 
 def make_objects(world: Any) -> list[Any]:
     t = world.tenant
     run = CalcRun.objects.get(tenant=t, status=CalcRun.Status.PREVIEW)
-    services.calc_run_publish(t, run=run, actor=world.finance)
+    approve_and_publish(world, run)
     statement = Statement.objects.get(tenant=t, run=run, membership=world.rep1)
     dispute = services.dispute_open(
         t,
@@ -24,4 +26,8 @@ def make_objects(world: Any) -> list[Any]:
     )
     notification = Notification.objects.filter(tenant=t, recipient=world.rep1).first()
     export = services.payroll_export_create(t, period=run.period, actor=world.finance)
-    return [dispute, notification, export]
+    approval = Approval.objects.get(tenant=t, run=run)
+    acceptance = services.plan_accept(
+        t, assignment=Assignment.objects.get(tenant=t, membership=world.rep1), actor=world.rep1
+    )
+    return [dispute, notification, export, approval, acceptance]
