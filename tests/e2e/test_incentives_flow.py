@@ -1,6 +1,6 @@
 """The commission flow in a browser: an admin builds a tiered plan in the plan
 builder and sees its payout curve, assigns it and runs the quarter (progress
-bar, real Celery worker); finance publishes; the rep reads each deal's line
+bar, real Celery worker); finance approves and publishes; the rep reads each deal's line
 with its explanation; a deal cancelled after the quarter closed comes back as
 an adjustment in the next. Screenshots at 1400 and 390 px go to
 $SPM_SHOTS_DIR (default /tmp/shots-incentives/) for a human to look at."""
@@ -123,8 +123,13 @@ def test_build_assign_run_publish_and_read_the_statement(
     expect(page.locator('[data-testid="run-total"]')).to_have_text("$8,600.00")
     shots(page, "run")
 
+    # Publishing waits for finance's approval: the admin asks, finance approves.
+    page.click('[data-testid="request-approval"]')
+    expect(page.locator('[data-testid="approval-state"]')).to_contain_text("waiting for finance")
     finance = as_user(browser, live_server, "finance@alpha.test")
     finance.goto(page.url)
+    finance.click('[data-testid="run-approval"] [data-testid="approve"]')
+    expect(finance.locator('[data-testid="approval-state"]')).to_contain_text("Approved")
     finance.click('[data-testid="publish"]')
     expect(finance.locator(".msg-success")).to_contain_text(
         "Published: the statements of FY2027 Q1 are final."
@@ -153,6 +158,9 @@ def test_build_assign_run_publish_and_read_the_statement(
         )
         q2 = FiscalPeriod.objects.get(tenant=t, kind="quarter", start=dt.date(2027, 4, 1))
     run_period(finance, live_server, q2)
+    # The tenant's only finance member asks and approves their own request.
+    finance.click('[data-testid="request-approval"]')
+    finance.click('[data-testid="run-approval"] [data-testid="approve"]')
     finance.click('[data-testid="publish"]')
     rep.goto(f"{live_server.url}/alpha/incentives/statements/")
     rep.click("text=FY2027 Q2")
