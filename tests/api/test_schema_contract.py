@@ -45,7 +45,7 @@ def test_every_request_body_is_json_only(schema):
         for path, method, op in _operations(schema)
         if "requestBody" in op
     }
-    assert len(bodies) == 92
+    assert len(bodies) == 96
     assert {k: v for k, v in bodies.items() if v != ["application/json"]} == {}
 
 
@@ -147,7 +147,7 @@ def test_a_generated_client_imports_every_operation_and_creates_a_deal(
         except Exception as exc:  # noqa: BLE001 - every failure is listed
             failures.append(f"{module.name}: {exc}")
     assert failures == []
-    assert len(modules) == 283
+    assert len(modules) == 293
 
     # when: the generated deals_create sends a deal
     with tenant_context(world_a.tenant):
