@@ -26,7 +26,7 @@ def backfill_totals(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("incentives", "0006_closed_period_guards"),
+        ("incentives", "0007_statement_level_guards"),
     ]
 
     operations = [
