@@ -10,7 +10,12 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from integrations.audit.selectors import AuditRecordFilter, audit_changes, object_type_name
+from integrations.audit.selectors import (
+    AuditRecordFilter,
+    audit_changes,
+    audit_records_with_actors,
+    object_type_name,
+)
 from integrations.models import AuditRecord
 from spm.api.base import TenantReadOnlyViewSet
 from spm.api.scopes import Scope
@@ -44,7 +49,12 @@ class FieldChangeSerializer(serializers.Serializer):
 
 class AuditRecordSerializer(serializers.ModelSerializer):
     object_name = serializers.SerializerMethodField()
-    actor = serializers.IntegerField(source="actor_id", allow_null=True, read_only=True)
+    member = serializers.IntegerField(
+        source="actor_member",
+        allow_null=True,
+        read_only=True,
+        help_text="The member who made the change (null: no one signed in).",
+    )
     actor_name = serializers.SerializerMethodField()
     via = serializers.SerializerMethodField()
     token = serializers.SerializerMethodField()
@@ -61,7 +71,7 @@ class AuditRecordSerializer(serializers.ModelSerializer):
             "object_type",
             "object_name",
             "object_id",
-            "actor",
+            "member",
             "actor_name",
             "via",
             "token",
@@ -98,8 +108,8 @@ class AuditRecordViewSet(TenantReadOnlyViewSet):
     components, assignments, quotas, goals, objectives, statements,
     adjustments, members and teams, newest first. ``before`` and ``after``
     are the whole row; ``changes`` lists the columns that differ. Filters:
-    ``object_type`` (e.g. ``goals.quota``), ``object_id``, ``actor`` (user
-    id), ``action``, ``date_from`` and ``date_to`` (days in the tenant's time
+    ``object_type`` (e.g. ``goals.quota``), ``object_id``, ``member`` (who
+    made the change), ``action``, ``date_from`` and ``date_to`` (days in the tenant's time
     zone, both included)."""
 
     model = AuditRecord
@@ -113,4 +123,4 @@ class AuditRecordViewSet(TenantReadOnlyViewSet):
     ordering = ["-created_at", "-id"]
 
     def scope_queryset(self, qs: Any) -> Any:
-        return qs.select_related("actor")
+        return audit_records_with_actors(qs)

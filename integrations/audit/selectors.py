@@ -3,27 +3,32 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django_filters import rest_framework as filters
 
 from integrations.audit.tracking import TRACKED, TRACKED_BY_LABEL
 from integrations.models import AuditAction, AuditRecord
 from spm.api.filters import IdFilter
-from spm.models import Tenant
+from spm.models import Membership
 
 # Columns every row has that say nothing about the change itself.
 UNSHOWN = frozenset({"id", "tenant_id"})
 
 
-def audit_records_for(tenant: Tenant) -> QuerySet[AuditRecord]:
-    """The tenant's audit records, newest first, with their actors."""
+def audit_records_with_actors(qs: QuerySet[AuditRecord]) -> QuerySet[AuditRecord]:
+    """``qs`` newest first, with each actor's user and ``actor_member``: the
+    id of the actor's membership in the record's tenant (None for no actor)."""
+    member = Membership.objects.filter(
+        tenant_id=OuterRef("tenant_id"), user_id=OuterRef("actor_id")
+    ).values("id")[:1]
     return (
-        AuditRecord.objects.filter(tenant=tenant)
-        .select_related("actor")
+        qs.select_related("actor")
+        .annotate(actor_member=Subquery(member))
         .order_by("-created_at", "-id")
     )
 
@@ -36,21 +41,25 @@ def _day_start(day: dt.date) -> dt.datetime:
 class AuditRecordFilter(filters.FilterSet):
     """The filters of the audit page and of ``GET audit/``: the kind of
     object, one object (with the kind), the person who made the change (a
-    user id), and the days (from and to, both included, in the tenant's time
-    zone)."""
+    member id, as ``GET members/`` gives them), and the days (from and to,
+    both included, in the tenant's time zone)."""
 
     object_type = filters.ChoiceFilter(
         choices=[(t.label, t.name) for t in TRACKED], label="Object type"
     )
     object_id = IdFilter(label="Object id")
-    actor = IdFilter(field_name="actor_id", label="Person (user id)")
+    member = IdFilter(method="filter_member", label="Person (member id)")
     action = filters.ChoiceFilter(choices=AuditAction.choices, label="Action")
     date_from = filters.DateFilter(method="filter_date_from", label="From")
     date_to = filters.DateFilter(method="filter_date_to", label="To")
 
     class Meta:
         model = AuditRecord
-        fields = ["object_type", "object_id", "actor", "action", "date_from", "date_to"]
+        fields = ["object_type", "object_id", "member", "action", "date_from", "date_to"]
+
+    def filter_member(self, qs: QuerySet, name: str, value: int) -> QuerySet:
+        # The current tenant's member (the scoped manager): another tenant's id matches no one.
+        return qs.filter(actor_id__in=Membership.objects.filter(pk=value).values("user_id"))
 
     def filter_date_from(self, qs: QuerySet, name: str, value: dt.date) -> QuerySet:
         return qs.filter(created_at__gte=_day_start(value))
@@ -67,9 +76,9 @@ class FieldChange:
 
 
 def audit_changes(record: AuditRecord) -> list[FieldChange]:
-    """The columns ``record`` changed, in column order: for a change the
-    columns whose value differs, for a create every column (``before``
-    None), for a delete every column (``after`` None)."""
+    """The columns ``record`` changed, in the order the record keeps them:
+    for a change the columns whose value differs, for a create every column
+    (``before`` None), for a delete every column (``after`` None)."""
     before = record.before or {}
     after = record.after or {}
     columns = list(after) if record.after is not None else list(before)
@@ -79,6 +88,19 @@ def audit_changes(record: AuditRecord) -> list[FieldChange]:
         if column not in UNSHOWN
         and (record.action != AuditAction.UPDATE or before.get(column) != after.get(column))
     ]
+
+
+def audit_value_text(value: Any) -> str:
+    """A recorded value as the page shows it: text as it is, numbers with
+    their exact digits, JSON (a plan's document) as compact JSON, nothing as
+    an em dash."""
+    if value is None:
+        return "—"
+    if isinstance(value, dict | list):
+        return json.dumps(value, default=str, ensure_ascii=False, separators=(", ", ": "))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def object_type_name(label: str) -> str:

@@ -9,7 +9,13 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.views.generic import TemplateView
 
-from integrations.audit.selectors import AuditRecordFilter, audit_changes, object_type_name
+from integrations.audit.selectors import (
+    AuditRecordFilter,
+    audit_changes,
+    audit_records_with_actors,
+    audit_value_text,
+    object_type_name,
+)
 from integrations.models import AuditRecord
 from spm.models import Membership
 from spm.permissions import READ_ALL
@@ -28,7 +34,7 @@ class AuditTrailView(TenantViewMixin, TemplateView):
     allowed_roles = READ_ALL
 
     def scope_queryset(self, qs: Any) -> Any:
-        return qs.select_related("actor").order_by("-created_at", "-id")
+        return audit_records_with_actors(qs)
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         filterset = AuditRecordFilter(request.GET or None, queryset=self.get_queryset())
@@ -42,7 +48,14 @@ class AuditTrailView(TenantViewMixin, TemplateView):
                 {
                     "record": record,
                     "object_name": object_type_name(record.object_type),
-                    "changes": audit_changes(record),
+                    "changes": [
+                        {
+                            "field": change.field,
+                            "before": audit_value_text(change.before),
+                            "after": audit_value_text(change.after),
+                        }
+                        for change in audit_changes(record)
+                    ],
                     "context": record.context or {},
                 }
                 for record in page.object_list

@@ -166,6 +166,7 @@ def test_every_list_endpoint_answers_csv_and_xlsx_with_one_header(world_a):
         "accounts": ["id", "name"],
         "activities": ["id", "kind"],
         "adjustments": ["id", "membership"],
+        "audit": ["id", "created_at"],
         "assignments": ["id", "membership"],
         "calc-runs": ["id", "period"],
         "forecast-accuracy": ["id", "period"],

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from goals.models import Quota
+from integrations.audit.selectors import audit_changes, audit_value_text
 from integrations.audit.tracking import TRACKED
 from integrations.models import AuditRecord
 from spm import services as core_services
@@ -103,14 +104,14 @@ def test_quota_changes_by_page_api_bulk_update_and_raw_sql_are_all_recorded(worl
     assert response.status_code == 200
     rows = response.json()["results"]
     assert [
-        (r["action"], _amounts(r["changes"]), r["actor"], r["via"], r["token"]) for r in rows
+        (r["action"], _amounts(r["changes"]), r["member"], r["via"], r["token"]) for r in rows
     ] == [
         ("update", [("amount", "97000.00", "99000.00")], None, None, None),
         ("update", [("amount", "95000.00", "97000.00")], None, None, None),
         (
             "update",
             [("amount", "90000.00", "95000.00")],
-            world_a.admin.user_id,
+            world_a.admin.pk,
             "api",
             token.token.prefix,
         ),
@@ -132,7 +133,7 @@ def test_quota_changes_by_page_api_bulk_update_and_raw_sql_are_all_recorded(worl
     assert abs(recorded - timezone.now()) < dt.timedelta(minutes=10)
 
     # the page's change (rep1's new January quota), found by the person who made it
-    by_manager = reader.get(api(world_a, f"audit/?actor={world_a.manager.user_id}")).json()
+    by_manager = reader.get(api(world_a, f"audit/?member={world_a.manager.pk}")).json()
     assert [
         (r["action"], r["object_type"], _amounts(r["changes"]), r["via"])
         for r in by_manager["results"]
@@ -347,3 +348,32 @@ def test_csv_export_has_the_filtered_records(world_a, quota):
         "object_id",
     ]
     assert len(lines) == 2
+
+
+def test_recorded_values_are_shown_exactly():
+    assert audit_value_text(Decimal("90000.00")) == "90000.00"
+    assert audit_value_text(None) == "—"
+    assert audit_value_text(True) == "true"
+    assert audit_value_text({"rate": Decimal("0.05"), "tiers": [1, 2]}) == (
+        '{"rate": "0.05", "tiers": [1, 2]}'
+    )
+
+
+def test_a_delete_shows_every_column_it_removed():
+    record = AuditRecord(
+        action="delete",
+        before={"id": 4, "tenant_id": 1, "name": "North", "depth": 1},
+        after=None,
+    )
+    assert [(c.field, c.before, c.after) for c in audit_changes(record)] == [
+        ("name", "North", None),
+        ("depth", 1, None),
+    ]
+
+
+def test_another_tenants_member_id_matches_no_one(world_a, world_b, quota):
+    client = api_client_for(world_a.admin.user)
+    same_name = client.get(api(world_a, f"audit/?member={world_b.admin.pk}")).json()
+    assert same_name["results"] == []
+    mine = client.get(api(world_a, f"audit/?member={world_a.admin.pk}&object_type=goals.quota"))
+    assert mine.json()["results"] == []  # the quota fixture was made with no one signed in
