@@ -11,7 +11,8 @@ then measures:
    each tenant in its own transaction, commit included), run as the workers
    run it: one task per tenant on ``--workers`` processes (default: the
    machine's cores, the worker's concurrency), first on a quarter with no
-   rows yet, then again as the following night (the odds rows in place);
+   rows yet, then the following night (the next day, every deal's odds
+   row in place to be updated);
    besides the wall time, the CPU seconds of the tenant's process and of its
    database backend (read from /proc: the load of other programs on the
    machine does not count in them);
@@ -168,7 +169,8 @@ def main() -> None:
         cursor.execute("DELETE FROM pipeline_dealodds")
         cursor.execute("DELETE FROM pipeline_statforecast")
     print(f"- nightly statistical forecast, all tenants: {nightly(url, ids, day, args.workers)}")
-    print(f"- the following night (odds rows in place): {nightly(url, ids, day, args.workers)}")
+    following = nightly(url, ids, day + dt.timedelta(days=1), args.workers)
+    print(f"- the following night (the next day, the odds rows in place): {following}")
 
     # 2. One deal's change.
     tenant = tenants[0]

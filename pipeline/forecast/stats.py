@@ -30,7 +30,7 @@ from pipeline.forecast.forecast import (
     simulate,
 )
 from pipeline.forecast.history import deals_as_of, stage_visits
-from pipeline.models import DealOdds, DealStatus, ForecastFit, StatForecast, SubjectKind
+from pipeline.models import DealStatus, ForecastFit, StatForecast, SubjectKind
 from spm.models import FiscalPeriod, Membership, Team, Tenant
 
 LOOKBACK_DAYS = 730
@@ -222,21 +222,53 @@ def _money(value: float) -> Decimal:
     return Decimal(f"{value:.2f}")
 
 
-INSERT_ODDS_SQL = """
-INSERT INTO pipeline_dealodds (tenant_id, period_id, deal_id, owner_id, probability, amount,
-    expected, base_rate, stage_effect, age_effect, size_effect, owner_effect, age_days,
-    size_band, horizon_days)
-SELECT %(tenant)s, %(period)s, d, o, ROUND(p::numeric, 6), ROUND(a::numeric, 2),
-    ROUND((p * a)::numeric, 2), ROUND(b::numeric, 6), ROUND(se::numeric, 6),
-    ROUND(ae::numeric, 6), ROUND(ze::numeric, 6), ROUND(oe::numeric, 6), ad, sb, %(horizon)s
-FROM unnest(
-    string_to_array(%(deal)s, ',')::bigint[], string_to_array(%(owner)s, ',')::bigint[],
-    string_to_array(%(p)s, ',')::float8[], string_to_array(%(a)s, ',')::float8[],
-    string_to_array(%(b)s, ',')::float8[], string_to_array(%(se)s, ',')::float8[],
-    string_to_array(%(ae)s, ',')::float8[], string_to_array(%(ze)s, ',')::float8[],
-    string_to_array(%(oe)s, ',')::float8[], string_to_array(%(ad)s, ',')::int[],
-    string_to_array(%(sb)s, ',')::int[]
-) AS t(d, o, p, a, b, se, ae, ze, oe, ad, sb)
+# The odds are upserted: a row whose figures did not change is not written,
+# one that did is updated in place (the table keeps half of each page free,
+# migration 0008, so the update stays on its page: no index entry written,
+# no foreign key checked again), and the rows of deals in ``scope`` no longer
+# scored are deleted. A night after the first thus costs far less than
+# deleting and inserting every row (seven indexes, four deferred foreign-key
+# checks a row).
+STORE_ODDS_SQL = """
+WITH fresh AS (
+    SELECT %(tenant)s::bigint AS tenant_id, %(period)s::bigint AS period_id, d AS deal_id,
+           o AS owner_id, ROUND(p::numeric, 6) AS probability, ROUND(a::numeric, 2) AS amount,
+           ROUND((p * a)::numeric, 2) AS expected, ROUND(b::numeric, 6) AS base_rate,
+           ROUND(se::numeric, 6) AS stage_effect, ROUND(ae::numeric, 6) AS age_effect,
+           ROUND(ze::numeric, 6) AS size_effect, ROUND(oe::numeric, 6) AS owner_effect,
+           ad AS age_days, sb AS size_band, %(horizon)s::int AS horizon_days
+    FROM unnest(
+        string_to_array(%(deal)s, ',')::bigint[], string_to_array(%(owner)s, ',')::bigint[],
+        string_to_array(%(p)s, ',')::float8[], string_to_array(%(a)s, ',')::float8[],
+        string_to_array(%(b)s, ',')::float8[], string_to_array(%(se)s, ',')::float8[],
+        string_to_array(%(ae)s, ',')::float8[], string_to_array(%(ze)s, ',')::float8[],
+        string_to_array(%(oe)s, ',')::float8[], string_to_array(%(ad)s, ',')::int[],
+        string_to_array(%(sb)s, ',')::int[]
+    ) AS t(d, o, p, a, b, se, ae, ze, oe, ad, sb)
+), gone AS (
+    DELETE FROM pipeline_dealodds x
+    WHERE x.tenant_id = %(tenant)s AND x.period_id = %(period)s AND x.deal_id IN (
+        SELECT deal_id FROM pipeline_dealodds
+        WHERE tenant_id = %(tenant)s AND period_id = %(period)s {scope}
+        EXCEPT SELECT deal_id FROM fresh)
+)
+INSERT INTO pipeline_dealodds AS x (tenant_id, period_id, deal_id, owner_id, probability,
+    amount, expected, base_rate, stage_effect, age_effect, size_effect, owner_effect,
+    age_days, size_band, horizon_days)
+SELECT * FROM fresh
+ON CONFLICT (tenant_id, period_id, deal_id) DO UPDATE SET
+    owner_id = EXCLUDED.owner_id, probability = EXCLUDED.probability,
+    amount = EXCLUDED.amount, expected = EXCLUDED.expected, base_rate = EXCLUDED.base_rate,
+    stage_effect = EXCLUDED.stage_effect, age_effect = EXCLUDED.age_effect,
+    size_effect = EXCLUDED.size_effect, owner_effect = EXCLUDED.owner_effect,
+    age_days = EXCLUDED.age_days, size_band = EXCLUDED.size_band,
+    horizon_days = EXCLUDED.horizon_days
+WHERE (x.owner_id, x.probability, x.amount, x.expected, x.base_rate, x.stage_effect,
+       x.age_effect, x.size_effect, x.owner_effect, x.age_days, x.size_band, x.horizon_days)
+      IS DISTINCT FROM
+      (EXCLUDED.owner_id, EXCLUDED.probability, EXCLUDED.amount, EXCLUDED.expected,
+       EXCLUDED.base_rate, EXCLUDED.stage_effect, EXCLUDED.age_effect, EXCLUDED.size_effect,
+       EXCLUDED.owner_effect, EXCLUDED.age_days, EXCLUDED.size_band, EXCLUDED.horizon_days)
 """
 
 
@@ -246,17 +278,18 @@ def _joined(values: Any) -> str:
     return ",".join(map(repr, np.asarray(values).tolist()))
 
 
-def _insert_odds(
+def _store_odds(
     tenant: Tenant,
     *,
     period: FiscalPeriod,
     candidates: pd.DataFrame,
     scored: pd.DataFrame,
     horizon: int,
+    scope: list[int] | None = None,
 ) -> None:
-    """One INSERT of every scored deal (COPY is refused on RLS tables)."""
-    if candidates.empty:
-        return
+    """Make the period's odds rows those of ``candidates`` (every deal, or
+    the deals in ``scope``), in one statement (COPY is refused on RLS
+    tables)."""
     params: dict[str, Any] = {
         "tenant": tenant.pk,
         "period": period.pk,
@@ -273,8 +306,12 @@ def _insert_odds(
         "ad": _joined(scored["age_days"].astype(int)),
         "sb": _joined(scored["size_band"].astype(int)),
     }
+    where = ""
+    if scope is not None:
+        params["scope"] = _joined(scope)
+        where = "AND deal_id = ANY(string_to_array(%(scope)s, ',')::bigint[])"
     with connection.cursor() as cursor:
-        cursor.execute(INSERT_ODDS_SQL, params)
+        cursor.execute(STORE_ODDS_SQL.format(scope=where), params)
 
 
 def _simulate_and_store(
@@ -341,8 +378,7 @@ def stat_forecast_compute(
         probability=found.scored["probability"].to_numpy()
     )
     with transaction.atomic():
-        DealOdds.objects.filter(tenant=tenant, period=period).delete()
-        _insert_odds(
+        _store_odds(
             tenant,
             period=period,
             candidates=found.candidates,
@@ -405,9 +441,13 @@ def stat_forecast_refresh(
     scored = score(candidates, model, day=day)
     closed = closed_by_owner(tenant, period=period)
     with transaction.atomic():
-        DealOdds.objects.filter(tenant=tenant, period=period, deal_id__in=deal_ids).delete()
-        _insert_odds(
-            tenant, period=period, candidates=candidates, scored=scored, horizon=model.horizon
+        _store_odds(
+            tenant,
+            period=period,
+            candidates=candidates,
+            scored=scored,
+            horizon=model.horizon,
+            scope=deal_ids,
         )
         with connection.cursor() as cursor:
             cursor.execute(ODDS_READ_SQL, [tenant.pk, period.pk])
