@@ -139,7 +139,8 @@ def test_publish_dispute_resolve_rerun_and_pay_once(
     shots(rep, "my-plan-accept")
     rep.click('[data-testid="accept-plan"]')
     expect(rep.locator(".msg-success")).to_have_text("You accepted AE FY2027 v1.")
-    q1 = period(world_a.tenant, "quarter", JAN1)
+    with tenant_context(world_a.tenant):
+        q1 = period(world_a.tenant, "quarter", JAN1)
     admin.goto(f"{live_server.url}/alpha/incentives/assignments/?period={q1.pk}")
     expect(admin.locator('[data-testid="accepted"]')).not_to_contain_text("Not yet")
     shots(admin, "assignments-accepted")
@@ -169,7 +170,8 @@ def test_publish_dispute_resolve_rerun_and_pay_once(
     rep.select_option("#id_line", index=3)
     rep.fill("#id_reason", "The Jan 25 deal was a two-year contract: 400.00 is missing.")
     rep.click("text=Send the dispute")
-    expect(rep.locator('[data-testid="statement-disputes"]')).to_contain_text("line 3")
+    expect(rep.locator(".msg-success")).to_contain_text("Dispute sent")
+    expect(rep.locator("main")).to_contain_text("line 3: Deal 001: 10,000.00 x 8% in band 50-100%")
     shots(rep, "statement-disputed")
 
     # Finance resolves it with an adjustment of 400.00.
