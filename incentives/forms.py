@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, cast
 
@@ -35,6 +36,7 @@ MEASURE_LABELS = {
 _OPTIONAL = [("", "—")]
 _DEAL_TYPES = _OPTIONAL + [(t, t.replace("_", " ").capitalize()) for t in DEAL_TYPES]
 _BAND_RE = re.compile(r"^rate_table\[(?P<index>\d+)\]\.(?P<field>\w+)$")
+_MULTIPLIER_RE = re.compile(r"^multipliers\[(?P<index>\d+)\]\.(?P<field>\w+)$")
 
 
 def _number(required: bool = False, **kwargs: Any) -> forms.DecimalField:
@@ -211,11 +213,63 @@ class BandForm(forms.Form):
 BandFormSet = forms.formset_factory(BandForm, extra=2)
 
 
+class MultiplierForm(forms.Form):
+    """One multiplier: commission on the deals it matches x factor; a blank
+    row is no multiplier (docs/formulas.md, "Multipliers")."""
+
+    factor = _number(help_text="1.5 pays half as much again; 0 pays nothing.")
+    deal_type = forms.ChoiceField(choices=_DEAL_TYPES, required=False)
+    product_line = forms.CharField(required=False, max_length=80)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("factor") is None and not self.is_blank():
+            self.add_error("factor", "A multiplier needs its factor.")
+        return data
+
+    def is_blank(self) -> bool:
+        data = getattr(self, "cleaned_data", {})
+        return (
+            data.get("factor") is None
+            and not data.get("deal_type")
+            and not (data.get("product_line") or "").strip()
+        )
+
+    def multiplier(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        out: dict[str, Any] = {"factor": _text(data["factor"])}
+        if data["deal_type"]:
+            out["deal_type"] = data["deal_type"]
+        if (data["product_line"] or "").strip():
+            out["product_line"] = data["product_line"].strip()
+        return out
+
+    @classmethod
+    def initial_from(cls, multiplier: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "factor": multiplier.get("factor"),
+            "deal_type": multiplier.get("deal_type", ""),
+            "product_line": multiplier.get("product_line", ""),
+        }
+
+
+MultiplierFormSet = forms.formset_factory(MultiplierForm, extra=1)
+
+
+class ComponentDeleteForm(forms.Form):
+    """Deleting a component posts only the version's version field."""
+
+
 def component_from_forms(
-    form: ComponentForm, bands: list[BandForm], *, keep: dict[str, Any]
+    form: ComponentForm,
+    bands: list[BandForm],
+    *,
+    multipliers: list[MultiplierForm] | None = None,
+    keep: dict[str, Any],
 ) -> dict[str, Any]:
-    """The component's document part from the (valid) forms. ``keep`` is the
-    component as it was: fields the form does not edit (multipliers) stay."""
+    """The component's document part from the (valid) forms and non-blank
+    rows. ``keep`` is the component as it was: its multipliers stay when no
+    multiplier rows were posted (``multipliers`` is None)."""
     data = form.cleaned_data
     comp: dict[str, Any] = {"key": data["key"], "measure": data["measure"]}
     if data["label"]:
@@ -250,25 +304,45 @@ def component_from_forms(
     table = [band.band() for band in bands]
     if table:
         comp["rate_table"] = table
-    if keep.get("multipliers"):
+    if multipliers is not None:
+        if multipliers:
+            comp["multipliers"] = [row.multiplier() for row in multipliers]
+    elif keep.get("multipliers"):
         comp["multipliers"] = keep["multipliers"]
     return comp
 
 
 def document_errors_place(
-    exc: ValidationError, *, index: int, form: ComponentForm, bands: list[BandForm]
+    exc: ValidationError,
+    *,
+    index: int,
+    form: ComponentForm,
+    bands: list[BandForm],
+    multipliers: Sequence[MultiplierForm] = (),
 ) -> list[tuple[str, str]]:
-    """Put each error of component ``index`` beside its field (band errors on
-    their band's row); return the others as (path, message)."""
+    """Put each error of component ``index`` beside its field (band and
+    multiplier errors on their row); return the others as (path, message)."""
     prefix = f"components[{index}]."
     others: list[tuple[str, str]] = []
     for path, messages in exc.message_dict.items():
         rest = path.removeprefix(prefix) if path.startswith(prefix) else None
         band = _BAND_RE.match(rest or "")
+        mult = _MULTIPLIER_RE.match(rest or "")
         for message in messages:
             if band and int(band["index"]) < len(bands):
                 row = bands[int(band["index"])]
                 row.add_error(BandForm.PATH_FIELDS.get(band["field"]), message)
+            elif (
+                mult
+                and int(mult["index"]) < len(multipliers)
+                and mult["field"]
+                in (
+                    "factor",
+                    "deal_type",
+                    "product_line",
+                )
+            ):
+                multipliers[int(mult["index"])].add_error(mult["field"], message)
             elif rest is not None and rest.replace(".", "_") in form.fields:
                 form.add_error(rest.replace(".", "_"), message)
             else:

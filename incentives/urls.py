@@ -18,6 +18,11 @@ urlpatterns = [
     path("plans/<int:pk>/", plans.PlanDetailView.as_view(), name="plan-detail"),
     path("versions/<int:pk>/", plans.VersionDetailView.as_view(), name="version-detail"),
     path("versions/<int:pk>/component/", plans.ComponentEditView.as_view(), name="component-edit"),
+    path(
+        "versions/<int:pk>/component/delete/",
+        plans.ComponentDeleteView.as_view(),
+        name="component-delete",
+    ),
     path("versions/<int:pk>/what-if/", plans.WhatIfView.as_view(), name="what-if"),
     path("versions/<int:pk>/document/", plans.DocumentEditView.as_view(), name="document-edit"),
     path("versions/<int:pk>/export/", plans.VersionExportView.as_view(), name="version-export"),

@@ -37,6 +37,14 @@ def pay_difference(
     reached) is reversed. With ``adjusting``, the lines are adjustments to
     that closed window and say so.
     """
+    if posted.empty and adjusting is None:
+        # Nothing paid before: every line to date is paid as it is, in the
+        # order the outer merge below gives (member, then line key).
+        keep = (to_date["amount"] != 0) | (to_date["kind"] == "gate")
+        ordered = to_date.loc[keep, LINE_COLUMNS].sort_values(
+            ["member_id", "line_key"], kind="stable"
+        )
+        return ordered.reset_index(drop=True)
     paid = (
         posted.groupby(["member_id", "line_key"], as_index=False, sort=False).agg(
             paid=("amount", "sum"), **{f"p_{c}": (c, "first") for c in [*_META, "explanation"]}

@@ -37,6 +37,7 @@ from incentives.services.plans import (
     assignment_create_for_team,
     known_kpis,
     plan_accept,
+    plan_component_delete,
     plan_version_create,
     plan_version_update,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "dispute_reject",
     "dispute_resolve",
     "known_kpis",
+    "plan_component_delete",
     "notification_preferences",
     "notification_preferences_set",
     "notifications_email",

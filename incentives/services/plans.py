@@ -158,6 +158,29 @@ def plan_version_update(
     return version
 
 
+def plan_component_delete(
+    tenant: Tenant, *, version: PlanVersion, key: str, actor: Membership | None
+) -> PlanVersion:
+    """Remove the component ``key`` from a draft version's document (through
+    ``plan_version_update``: validated, golden examples run again). Refused
+    (``ValidationError`` on ``component``) when the version is not a draft or
+    has no such component; on ``document`` when the rest is invalid (the last
+    component, a golden example expecting a payout from it)."""
+    if version.status != VersionStatus.DRAFT or version.locked_at is not None:
+        raise ValidationError(
+            {
+                "component": f"Only a draft's components can be deleted; {version} is "
+                f"{version.get_status_display().lower()}. Make a new draft from it first."
+            }
+        )
+    components = version.document.get("components") or []
+    kept = [c for c in components if c.get("key") != key]
+    if len(kept) == len(components):
+        raise ValidationError({"component": f"{version} has no component {key}."})
+    document = {**version.document, "components": kept}
+    return plan_version_update(tenant, version=version, source=document, actor=actor)
+
+
 def _overlapping(start: dt.date, end: dt.date | None, *, start_field: str, end_field: str) -> Q:
     ends_after_start = Q(**{f"{end_field}__isnull": True}) | Q(**{f"{end_field}__gte": start})
     if end is None:

@@ -77,11 +77,12 @@ def _digest(payload: Any) -> str:
 
 
 def _frame_digest(frame: pd.DataFrame) -> str:
-    """A frame's content as a digest: its columns, then every value as text,
-    row by row (vectorised: pandas hashes the rows with a fixed key)."""
+    """A frame's content as a digest: its columns, then every row's values
+    (vectorised: pandas hashes the rows with a fixed key; object columns by
+    their values' text)."""
     rows = b""
     if not frame.empty:
-        rows = pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy().tobytes()
+        rows = pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()
     return hashlib.sha256(json.dumps(list(frame.columns)).encode() + rows).hexdigest()
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -32,14 +32,17 @@ from incentives.document import (
 from incentives.forms import (
     BandForm,
     BandFormSet,
+    ComponentDeleteForm,
     ComponentForm,
     DocumentForm,
+    MultiplierForm,
+    MultiplierFormSet,
     NewPlanForm,
     PreviewForm,
     component_from_forms,
     document_errors_place,
 )
-from incentives.models import Plan, PlanVersion
+from incentives.models import Plan, PlanVersion, VersionStatus
 from incentives.views.approvals import approval_rows
 from spm.forms import VERSION_FIELD, form_errors_add, version_field, version_is_current
 from spm.permissions import ADMIN, READ_ALL
@@ -214,14 +217,18 @@ class ComponentEditView(_VersionWriteMixin, View):
 
     def _forms(
         self, version: PlanVersion, index: int, data: Any = None
-    ) -> tuple[ComponentForm, Any]:
+    ) -> tuple[ComponentForm, Any, Any]:
         components = version.document["components"]
         config = components[index] if index < len(components) else {}
         kpis = services.known_kpis(self.tenant)
         if data is not None:
             form = ComponentForm(data, kpis=kpis)
             form.fields[VERSION_FIELD] = version_field(version)
-            return form, BandFormSet(data, prefix="band")
+            return (
+                form,
+                BandFormSet(data, prefix="band"),
+                MultiplierFormSet(data, prefix="multiplier"),
+            )
         initial = (
             ComponentForm.initial_from(config)
             if config
@@ -236,12 +243,23 @@ class ComponentEditView(_VersionWriteMixin, View):
             }
         )
         bands = [BandForm.initial_from(b) for b in config.get("rate_table") or []]
+        multipliers = [MultiplierForm.initial_from(m) for m in config.get("multipliers") or []]
         form = ComponentForm(initial=initial, kpis=kpis)
         form.fields[VERSION_FIELD] = version_field(version)
-        return form, BandFormSet(initial=bands, prefix="band")
+        return (
+            form,
+            BandFormSet(initial=bands, prefix="band"),
+            MultiplierFormSet(initial=multipliers, prefix="multiplier"),
+        )
 
     def _render(
-        self, version: PlanVersion, index: int, form: Any, bands: Any, **extra: Any
+        self,
+        version: PlanVersion,
+        index: int,
+        form: Any,
+        bands: Any,
+        multipliers: Any,
+        **extra: Any,
     ) -> HttpResponse:
         document = plan_document_validate(version.document)
         context = {
@@ -255,6 +273,10 @@ class ComponentEditView(_VersionWriteMixin, View):
             or _config(version, index).get("key", ""),
             "form": form,
             "bands": bands,
+            "multipliers": multipliers,
+            "deletable": version.status == VersionStatus.DRAFT
+            and version.locked_at is None
+            and index < len(version.document["components"]),
             "sample_form": PreviewForm(),
             "whatif": _what_if(document, index, PreviewForm().sample()),
             "active_tab": "plans",
@@ -265,25 +287,30 @@ class ComponentEditView(_VersionWriteMixin, View):
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         version = self.version()
         index = self.component_index(request, version)
-        form, bands = self._forms(version, index)
-        return self._render(version, index, form, bands)
+        form, bands, multipliers = self._forms(version, index)
+        return self._render(version, index, form, bands, multipliers)
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         version = self.version()
         index = self.component_index(request, version)
-        form, bands = self._forms(version, index, request.POST)
+        form, bands, multipliers = self._forms(version, index, request.POST)
         others: list[tuple[str, str]] = []
-        if form.is_valid() and bands.is_valid() and version_is_current(form, version):
+        factors = _multiplier_rows(multipliers)
+        valid = form.is_valid() and bands.is_valid()
+        if valid and factors is not False and version_is_current(form, version):
             rows = [b for b in bands.forms if not b.is_blank()]
-            document = _with_component(
-                version, index, component_from_forms(form, rows, keep=_config(version, index))
+            component = component_from_forms(
+                form, rows, multipliers=factors, keep=_config(version, index)
             )
+            document = _with_component(version, index, component)
             try:
                 services.plan_version_update(
                     self.tenant, version=version, source=document, actor=self.membership
                 )
             except ValidationError as exc:
-                others = document_errors_place(exc, index=index, form=form, bands=rows)
+                others = document_errors_place(
+                    exc, index=index, form=form, bands=rows, multipliers=factors or []
+                )
             else:
                 version.refresh_from_db()
                 failed = [r["name"] for r in version.golden_results if not r["passed"]]
@@ -292,7 +319,18 @@ class ComponentEditView(_VersionWriteMixin, View):
                 )
                 messages.success(request, f"Saved {version}.{note}")
                 return HttpResponseRedirect(_version_url(version))
-        return self._render(version, index, form, bands, document_errors=others)
+        return self._render(version, index, form, bands, multipliers, document_errors=others)
+
+
+def _multiplier_rows(formset: Any) -> list[MultiplierForm] | None | Literal[False]:
+    """The non-blank multiplier rows posted; None when the post carries no
+    multiplier rows at all (a client that does not edit them: the component
+    keeps its multipliers); False when a row is invalid."""
+    if f"{formset.prefix}-TOTAL_FORMS" not in formset.data:
+        return None
+    if not formset.is_valid():
+        return False
+    return [row for row in formset.forms if not row.is_blank()]
 
 
 def _config(version: PlanVersion, index: int) -> dict[str, Any]:
@@ -341,11 +379,15 @@ class WhatIfView(_VersionWriteMixin, View):
         index = ComponentEditView.component_index(request, version)
         form = ComponentForm(request.POST, kpis=services.known_kpis(self.tenant))
         bands = BandFormSet(request.POST, prefix="band")
+        multipliers = MultiplierFormSet(request.POST, prefix="multiplier")
         sample = PreviewForm(request.POST)
         context: dict[str, Any] = {"tenant": self.tenant, "sample_form": sample}
-        if form.is_valid() and bands.is_valid():
+        factors = _multiplier_rows(multipliers)
+        if form.is_valid() and bands.is_valid() and factors is not False:
             rows = [b for b in bands.forms if not b.is_blank()]
-            component = component_from_forms(form, rows, keep=_config(version, index))
+            component = component_from_forms(
+                form, rows, multipliers=factors, keep=_config(version, index)
+            )
             try:
                 document = plan_document_validate(
                     _with_component(version, index, component),
@@ -358,6 +400,43 @@ class WhatIfView(_VersionWriteMixin, View):
         else:
             context["errors"] = [("(form)", "Fix the fields marked in the form to see the curve.")]
         return render(request, "incentives/partials/whatif.html", context)
+
+
+class ComponentDeleteView(_VersionWriteMixin, View):
+    """Delete component ``?component=<index>`` of a draft version (POST).
+    Refused with a message, nothing changed, when the version is not a draft,
+    when the page was stale, or when the document without it is invalid (its
+    golden examples naming the component, the last component)."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        version = self.version()
+        index = ComponentEditView.component_index(request, version)
+        components = version.document["components"]
+        if index >= len(components):
+            raise Http404("No such component.")
+        key = components[index].get("key", "")
+        form = ComponentDeleteForm(request.POST)
+        form.fields[VERSION_FIELD] = version_field(version)
+        if not (form.is_valid() and version_is_current(form, version)):
+            messages.error(request, " ".join(form.non_field_errors()))
+            return HttpResponseRedirect(_version_url(version))
+        try:
+            services.plan_component_delete(
+                self.tenant, version=version, key=key, actor=self.membership
+            )
+        except ValidationError as exc:
+            messages.error(
+                request,
+                f"Component {key} was not deleted: "
+                + " ".join(
+                    f"{k}: {m}" if k != "__all__" else m
+                    for k, ms in exc.message_dict.items()
+                    for m in ms
+                ),
+            )
+        else:
+            messages.success(request, f"Deleted component {key} from {version}.")
+        return HttpResponseRedirect(_version_url(version))
 
 
 class DocumentEditView(_VersionWriteMixin, TemplateView):
