@@ -22,6 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from incentives import selectors, selectors_trust, services
+from incentives.api_modelling import PlanModelViewSet
 from incentives.api_trust import AcknowledgementFieldsMixin, StatementAnswerMixin
 from incentives.document import (
     PlanDocumentError,
@@ -453,6 +454,7 @@ tenant_router.register("statements", StatementViewSet, basename="statement")
 tenant_router.register("statement-lines", StatementLineViewSet, basename="statement-line")
 tenant_router.register("adjustments", AdjustmentViewSet, basename="adjustment")
 tenant_router.register("credits", CreditViewSet, basename="credit")
+tenant_router.register("plan-models", PlanModelViewSet, basename="plan-model")
 
 # Approvals and plan acceptance register their routes on import.
 import incentives.api_approvals  # noqa: E402, F401

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from incentives.whatif import Curve
-from kpis.charts import BLUE, GREEN, NO_DATA, _amount_axis, _empty, _f, _figure, _money
+from kpis.charts import BLUE, GREEN, NO_DATA, RED, _amount_axis, _empty, _f, _figure, _money
 from spm.formatting import current_formats
 from spm.models import FiscalPeriod
 
@@ -86,3 +86,49 @@ def commission_by_period(
         ),
     ]
     return _figure(data, title, xaxis={"type": "category"}, yaxis=_amount_axis(formats))
+
+
+def model_histogram(current: Sequence[Decimal], modelled: Sequence[Decimal]) -> dict[str, Any]:
+    """How members' payouts spread under the plans in force and the draft."""
+    title = "Payout per member: in force and draft"
+    if not current:
+        return {**_empty(title), "empty": "No member was on a plan in the period"}
+    formats = current_formats()
+    data = [
+        {
+            "type": "histogram",
+            "x": [_f(v) for v in values],
+            "name": name,
+            "opacity": 0.6,
+            "marker": {"color": color},
+            "hovertemplate": "%{x}: %{y} members<extra>" + name + "</extra>",
+        }
+        for name, values, color in (("In force", current, BLUE), ("Draft", modelled, GREEN))
+    ]
+    xaxis = {"title": {"text": f"Payout ({formats.currency})"}, "tickformat": ",.0f"}
+    return _figure(
+        data, title, xaxis=xaxis, yaxis={"title": {"text": "Members"}}, barmode="overlay"
+    )
+
+
+def model_change(names: Sequence[str], changes: Sequence[Decimal]) -> dict[str, Any]:
+    """Each member's change of payout under the draft, largest gain first."""
+    title = "Change per member under the draft"
+    if not changes:
+        return {**_empty(title), "empty": "No member was on a plan in the period"}
+    formats = current_formats()
+    trace = _money(
+        list(names),
+        [_f(v) for v in changes],
+        "Change",
+        "change",
+        formats,
+        type="bar",
+        marker={"color": [GREEN if v >= 0 else RED for v in changes]},
+    )
+    return _figure(
+        [trace],
+        title,
+        xaxis={"type": "category", "showticklabels": len(names) <= 40},
+        yaxis=_amount_axis(formats),
+    )

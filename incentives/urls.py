@@ -3,7 +3,7 @@
 from django.urls import path
 
 from incentives import views_trust
-from incentives.views import approvals, plans, runs, statements
+from incentives.views import approvals, modelling, plans, runs, statements
 
 app_name = "incentives"
 
@@ -23,6 +23,7 @@ urlpatterns = [
         plans.ComponentDeleteView.as_view(),
         name="component-delete",
     ),
+    path("versions/<int:pk>/model/", modelling.PlanModelView.as_view(), name="plan-model"),
     path("versions/<int:pk>/what-if/", plans.WhatIfView.as_view(), name="what-if"),
     path("versions/<int:pk>/document/", plans.DocumentEditView.as_view(), name="document-edit"),
     path("versions/<int:pk>/export/", plans.VersionExportView.as_view(), name="version-export"),
