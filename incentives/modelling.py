@@ -3,9 +3,11 @@ credits for every member on a plan then, compared with the plans in force.
 
 Both sides go through ``incentives.engine.compute_period``, the function a
 calculation run calls, on the same frames (``selectors.run_inputs``), once per
-plan version in force and once more per version with the draft's document:
-a handful of vectorised engine passes over the period's credits, no loop over
-reps or deals. Each plan is applied from an empty ledger, the same for both
+plan version in force and once for everyone with the draft's document: a
+handful of vectorised engine passes over the period's credits, no loop over
+reps or deals. The engine adds each member's rounded deal lines up as it goes
+(``detail=False``): the same amounts as a run's lines, without their
+explanations. Each plan is applied from an empty ledger, the same for both
 (docs/formulas.md, "Plan modelling"): every component is computed to date at
 the period's end in its measurement window; earlier payments, draws,
 clawbacks of earlier periods and manual adjustments are left out.
@@ -98,7 +100,7 @@ def plan_model(tenant: Tenant, *, version: PlanVersion, period: FiscalPeriod) ->
     bookings: list[pd.DataFrame] = []
     for version_inputs in prepared:  # one per plan version in force: a handful
         inputs = _standalone(version_inputs.inputs)
-        current.append(_cost(compute_period(version_inputs.document, inputs).lines))
+        current.append(_cost(compute_period(version_inputs.document, inputs, detail=False).lines))
     if prepared:
         # The draft for everyone at once; a member on two versions in the
         # period (a change of plan) once, with both prorated target incentives.
@@ -112,7 +114,7 @@ def plan_model(tenant: Tenant, *, version: PlanVersion, period: FiscalPeriod) ->
                 ),
             )
         )
-        modelled.append(_cost(compute_period(draft, inputs).lines))
+        modelled.append(_cost(compute_period(draft, inputs, detail=False).lines))
         credits = inputs.credits
         booked = credits[
             credits["role"].isin(BOOKING_ROLES)

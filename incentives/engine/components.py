@@ -126,6 +126,21 @@ def _gate_and_basis_lines(
     )
 
 
+def _per_member(member_ids: np.ndarray, who: np.ndarray, cents: np.ndarray) -> pd.DataFrame:
+    """One line per member: the sum of its lines' cents (``who`` indexes
+    ``member_ids``), as exact ``Decimal``."""
+    totals = pd.Series(cents, dtype=object).groupby(who).sum()
+    return pd.DataFrame(
+        {
+            "member_id": member_ids[totals.index.to_numpy()],
+            "amount": decimals(totals.to_numpy(dtype=object), 2),
+            "band": None,
+            "credit_id": None,
+            "explanation": "",
+        }
+    )
+
+
 def _group_cumsum(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
     """Running sums of int64 ``values`` restarting at each new value of
     ``groups`` (rows sorted by group)."""
@@ -143,6 +158,7 @@ def deal_lines(
     as_of: dt.date,
     credits: pd.DataFrame,
     basis: pd.DataFrame,
+    detail: bool = True,
 ) -> pd.DataFrame:
     """Commission per credited deal on a rate table (bookings or deal count).
 
@@ -153,7 +169,9 @@ def deal_lines(
 
     The arithmetic is exact integer arithmetic over arrays
     (``frames.to_ints``): running totals in cents, band edges scaled to the
-    decimals they need, one half-up division per line.
+    decimals they need, one half-up division per line. Without ``detail``,
+    the rounded lines of each member are added up into one line per member
+    (no deal, band or explanation): the same amounts, for plan modelling.
     """
     picked = _credits_for(comp, credits, window, as_of)
     picked = picked[picked["member_id"].isin(basis["member_id"])]
@@ -241,7 +259,6 @@ def deal_lines(
     line, band, who, base = line[pays], band[pays], who[pays], base[pays]
     lines = picked.iloc[line].reset_index(drop=True)
     lines["band"] = band
-    lines["base_int"] = base
 
     factor, note = _multiplier(comp, lines)
     rates = [b.amount if counting else b.rate for b in table]
@@ -255,6 +272,10 @@ def deal_lines(
     # cents = base x rate / 100 x factor x 100 (money) or base x amount x factor x 100 (count)
     denominator = 10 ** (places + product_places - (2 if counting else 0))
     cents = div_half_up(base * product_int, denominator)
+    if not detail:
+        out = _per_member(members["member_id"].to_numpy(), who, cents)
+        out = _finish(out, comp, window, "commission", amount=out["amount"], per_band=False)
+        return pd.concat([held, out], ignore_index=True) if not held.empty else out
 
     labels = np.array(
         [band_label(a, z, comp.rate_table_on) for a, z in zip(lowers, uppers, strict=True)],
@@ -286,9 +307,16 @@ def deal_lines(
 
 
 def spiff_lines(
-    comp: Component, window: Window, *, as_of: dt.date, credits: pd.DataFrame, members: pd.Series
+    comp: Component,
+    window: Window,
+    *,
+    as_of: dt.date,
+    credits: pd.DataFrame,
+    members: pd.Series,
+    detail: bool = True,
 ) -> pd.DataFrame:
-    """A fixed amount per qualifying credited deal, in the period of its close."""
+    """A fixed amount per qualifying credited deal, in the period of its
+    close (without ``detail``: one line per member, the amount x its deals)."""
     spiff = comp.spiff
     if spiff is None:  # plan_document_validate requires it; a hand-built Component may not
         raise ValueError(f"component {comp.key}: the spiff measure needs a spiff rule")
@@ -307,6 +335,19 @@ def spiff_lines(
         picked = picked[picked["credit_date"] <= spiff.date_to]
     if picked.empty:
         return empty_lines()
+    if not detail:
+        counts = picked.groupby("member_id").size()
+        each = round_half_up(spiff.amount)
+        out = pd.DataFrame(
+            {
+                "member_id": counts.index.to_numpy(),
+                "amount": [each * int(n) for n in counts.to_numpy()],
+                "band": None,
+                "credit_id": None,
+                "explanation": "",
+            }
+        )
+        return _finish(out, comp, window, "spiff", amount=out["amount"], per_band=False)
     lines = picked.copy()
     lines["band"] = None
     lines["base"] = Decimal("1")

@@ -114,6 +114,7 @@ def _to_date(
     credits: pd.DataFrame,
     paid_earlier_in_year: pd.Series,
     inside_cap: pd.DataFrame,
+    detail: bool = True,
 ) -> pd.DataFrame:
     members = inputs.members[["member_id", "target_incentive"]]
     if comp.measure in ("credited_bookings", "deal_count"):
@@ -127,10 +128,17 @@ def _to_date(
             basis["basis"] = basis["basis"].astype(object).where(basis["basis"].notna(), None)
         else:
             basis = members[["member_id"]].assign(basis=comp.target)
-        lines = c.deal_lines(plan, comp, window, as_of=as_of, credits=credits, basis=basis)
+        lines = c.deal_lines(
+            plan, comp, window, as_of=as_of, credits=credits, basis=basis, detail=detail
+        )
     elif comp.measure == "spiff":
         return c.spiff_lines(
-            comp, window, as_of=as_of, credits=credits, members=members["member_id"]
+            comp,
+            window,
+            as_of=as_of,
+            credits=credits,
+            members=members["member_id"],
+            detail=detail,
         )
     elif comp.measure == "mbo_score":
         objectives = inputs.objectives[
@@ -229,7 +237,9 @@ def _reinstated(
     return pd.concat([credits, back], ignore_index=True)
 
 
-def compute_period(plan: PlanDocument, inputs: PeriodInputs) -> PeriodResult:
+def compute_period(
+    plan: PlanDocument, inputs: PeriodInputs, *, detail: bool = True
+) -> PeriodResult:
     """The statement lines of one payout period for every member of a plan.
 
     Each component is computed to date in its measurement window and paid as
@@ -238,6 +248,10 @@ def compute_period(plan: PlanDocument, inputs: PeriodInputs) -> PeriodResult:
     policy) or deals cancelled in them are reclaimed at the rate paid
     (reclaim policy); then draws, then manual adjustments. Amounts are
     rounded once per line; a statement's total is the sum of its lines.
+
+    Without ``detail`` (plan modelling, from an empty ledger), the deal
+    lines of each member and component are added up into one line: the
+    same totals, none of the per-deal explanations.
     """
     credits = inputs.credits.copy()
     credits["amount_cents"] = (credits["amount"] * HUNDRED).map(int).astype("int64")
@@ -261,6 +275,7 @@ def compute_period(plan: PlanDocument, inputs: PeriodInputs) -> PeriodResult:
                     credits=use,
                     paid_earlier_in_year=pd.Series(dtype=object),
                     inside_cap=empty_lines(),
+                    detail=detail,
                 )
                 for b in plan.components
                 if b.measure in _BONUS_MEASURES and b.period == comp.period
@@ -275,6 +290,7 @@ def compute_period(plan: PlanDocument, inputs: PeriodInputs) -> PeriodResult:
             credits=use,
             paid_earlier_in_year=_paid_before(posted, comp, window, _year_start(inputs, window)),
             inside_cap=inside,
+            detail=detail,
         )
 
     for comp in plan.components:  # the plan's few components, not deals or reps

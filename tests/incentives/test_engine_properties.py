@@ -103,3 +103,52 @@ def test_marginal_pays_no_more_than_retroactive(deals):
     retro = _run(_plan("retroactive"), frame, MAR, empty_lines()).totals()
     assert all(marginal[m] <= retro[m] for m in marginal)
     assert set(marginal) == set(retro)
+
+
+def _modelled_plan(tiering: str):
+    bookings = {
+        "key": "bookings",
+        "measure": "credited_bookings",
+        "period": "quarter",
+        "payout_frequency": "quarter",
+        "rate_table": BANDS,
+        "tiering": tiering,
+        "multipliers": [{"factor": "1.5", "deal_type": "renewal"}],
+        "cap": {"per_period": "6000.00"},
+    }
+    spiff = {
+        "key": "logo",
+        "measure": "spiff",
+        "period": "quarter",
+        "payout_frequency": "quarter",
+        "spiff": {"amount": "250.00", "deal_type": "new_business"},
+    }
+    return plan_document_validate({**PLAN, "components": [bookings, spiff]})
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    deal_lists,
+    st.lists(st.sampled_from(["new_business", "renewal"]), min_size=12, max_size=12),
+    st.sampled_from(["marginal", "retroactive"]),
+)
+def test_summary_lines_add_up_to_the_detail_lines_per_member_and_kind(deals, types, tiering):
+    frame = _frames(deals)
+    frame["deal_type"] = types[: len(frame)]
+    inputs = PeriodInputs(
+        period=MAR,
+        windows={"quarter": Q1, "month": MAR, "year": YEAR},
+        members=members(1, 2, 3),
+        credits=frame,
+        quotas=quotas(Q1, m1="100000.00", m2="75000.50", m3="33333.33"),
+    )
+    doc = _modelled_plan(tiering)
+
+    def sums(lines):
+        grouped = lines.groupby(["member_id", "component", "kind"])["amount"].sum()
+        return {key: value for key, value in grouped.items() if value != 0}
+
+    detail = compute_period(doc, inputs).lines
+    summary = compute_period(doc, inputs, detail=False).lines
+    assert sums(summary) == sums(detail)
+    assert len(summary) <= 3 * 3
