@@ -18,7 +18,7 @@ from spm.models import FiscalPeriod
 from spm.money import MONEY_KWARGS
 from spm.permissions import ADMIN
 
-SHARE_KWARGS = {"max_digits": 12, "decimal_places": 2, "allow_null": True}
+SHARE_KWARGS: dict[str, Any] = {"max_digits": 12, "decimal_places": 2, "allow_null": True}
 
 
 class PlanModelQuerySerializer(serializers.Serializer):

@@ -418,7 +418,7 @@ class ComponentDeleteView(_VersionWriteMixin, View):
         form = ComponentDeleteForm(request.POST)
         form.fields[VERSION_FIELD] = version_field(version)
         if not (form.is_valid() and version_is_current(form, version)):
-            messages.error(request, " ".join(form.non_field_errors()))
+            messages.error(request, " ".join(str(e) for e in form.non_field_errors()))
             return HttpResponseRedirect(_version_url(version))
         try:
             services.plan_component_delete(
