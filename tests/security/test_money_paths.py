@@ -34,6 +34,8 @@ MONEY_MODULES = [
     "incentives/engine",
     "incentives/services",
     "incentives/selectors.py",
+    "incentives/modelling.py",
+    "incentives/api_modelling.py",
     "incentives/api.py",
 ]
 FLOAT_ON_MONEY = re.compile(r"\bfloat\(|\bFloatField\b|(?<![\w.])round\(")
