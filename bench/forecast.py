@@ -41,6 +41,8 @@ from spm.env import env_str
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.cpu import backend_cpu  # noqa: E402
+
 
 def _setup(url: str) -> None:
     """A worker process: Django on the benchmark database."""
@@ -50,21 +52,6 @@ def _setup(url: str) -> None:
     import django
 
     django.setup()
-
-
-def _backend_cpu() -> float:
-    """CPU seconds of this connection's PostgreSQL backend (0 when its /proc
-    entry cannot be read: the server is on another machine)."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def nightly_one(tenant_id: int, day_iso: str) -> tuple[float, float, float, int]:
@@ -78,7 +65,7 @@ def nightly_one(tenant_id: int, day_iso: str) -> tuple[float, float, float, int]
 
     tenant = Tenant.objects.get(pk=tenant_id)
     day = dt.date.fromisoformat(day_iso)
-    backend = _backend_cpu()
+    backend = backend_cpu()
     cpu, wall = time.process_time(), time.perf_counter()
     with transaction.atomic(), tenant_context(tenant):
         quarter = FiscalPeriod.objects.get(
@@ -86,7 +73,7 @@ def nightly_one(tenant_id: int, day_iso: str) -> tuple[float, float, float, int]
         )
         run = stat_forecast_compute(tenant, period=quarter, day=day)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    return wall, cpu, _backend_cpu() - backend, run.deals
+    return wall, cpu, backend_cpu() - backend, run.deals
 
 
 def nightly(url: str, tenant_ids: list[int], day: dt.date, workers: int) -> str:

@@ -34,6 +34,7 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.cpu import backend_cpu  # noqa: E402
 from spm.env import env_str  # noqa: E402
 
 QUARTER = {"fiscal_year": 2026, "number": 2}
@@ -185,25 +186,10 @@ def _db_url(admin: str, name: str) -> str:
     return urlunsplit(urlsplit(admin)._replace(path=f"/{name}"))
 
 
-def _backend_cpu() -> float:
-    """CPU seconds of this connection's PostgreSQL backend so far (0 when its
-    /proc entry cannot be read: the server is on another machine)."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _cpu() -> tuple[float, float]:
     """CPU seconds of this process and of its database backend: what a step
     costs whatever else the machine runs (wall time is that under load)."""
-    return time.process_time(), _backend_cpu()
+    return time.process_time(), backend_cpu()
 
 
 def _cpu_since(start: tuple[float, float]) -> tuple[float, float]:
@@ -315,7 +301,7 @@ def main() -> None:  # noqa: PLR0915 -- one script, steps in order
         quarter = quarters[tenant.pk]
         with tenant_context(tenant), connection.cursor() as c:
             c.execute("TRUNCATE bench_reference_lines")
-            backend = _backend_cpu()
+            backend = backend_cpu()
             started = time.perf_counter()
             with transaction.atomic():
                 c.execute(
@@ -330,7 +316,7 @@ def main() -> None:  # noqa: PLR0915 -- one script, steps in order
                 )
                 ref_lines += c.rowcount
             ref_s += time.perf_counter() - started
-            ref_cpu += _backend_cpu() - backend
+            ref_cpu += backend_cpu() - backend
             c.execute("SELECT count(*), coalesce(sum(amount), 0) FROM bench_reference_lines")
             ref_count, ref_total = c.fetchone()
             engine = StatementLine.objects.filter(tenant=tenant, statement__run=run).exclude(

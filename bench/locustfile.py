@@ -11,13 +11,22 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import random
+import sys
+from pathlib import Path
 from typing import Any
 
 from locust import FastHttpUser, between, task
 
-with open(os.environ["BENCH_LOAD_USERS"]) as _file:
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from spm.env import env_str  # noqa: E402 (the project root goes on the path first)
+
+_users_file = env_str("BENCH_LOAD_USERS")
+if _users_file is None:
+    raise SystemExit(
+        "BENCH_LOAD_USERS must name the prepared users' JSON file (bench/load.py sets it)"
+    )
+with open(_users_file) as _file:
     USERS: list[dict[str, Any]] = json.load(_file)
 _NEXT = itertools.cycle(USERS)
 

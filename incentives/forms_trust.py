@@ -114,7 +114,6 @@ class ApprovalRequestForm(forms.Form):
         required=False,
         max_length=2000,
         label="Note for the approver",
-        widget=forms.TextInput(attrs={"placeholder": "Optional"}),
     )
 
 
@@ -124,5 +123,4 @@ class ApprovalDecideForm(forms.Form):
         required=False,
         max_length=2000,
         label="Answer",
-        widget=forms.TextInput(attrs={"placeholder": "Why (required to reject)"}),
     )

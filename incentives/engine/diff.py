@@ -150,7 +150,8 @@ class _Context:
         effect = _signed(rec["effect"])
         group, subject = rec["group"], str(rec["subject"])
         side = "new" if rec["in_new"] else "old"
-        explanation, component = rec[f"{side}_explanation"], rec[f"{side}_component"]
+        explanation = str(rec[f"{side}_explanation"]).rstrip(". ")
+        component = rec[f"{side}_component"]
         if group == "deal":
             return self.describe_deal(rec, effect)
         if group == "clawback":

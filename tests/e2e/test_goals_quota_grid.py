@@ -56,6 +56,9 @@ def test_manager_allocates_edits_and_sees_totals_and_rep_is_refused(live_server,
     page.get_by_test_id(f"allocate-{world_a.team.pk}").click()
     dialog = page.get_by_test_id("allocate-dialog")
     expect(dialog).to_be_visible()
+    # The dialog came through htmx: its select listens for changes once htmx has
+    # settled the swap (on a loaded machine that can trail the dialog showing).
+    expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling")).to_have_count(0)
     # Choosing another period refreshes the dialog through htmx: wait for that
     # response (a page already loaded is "networkidle" at once, so waiting for
     # that state let the refresh land after the fields below were filled).

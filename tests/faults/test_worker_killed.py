@@ -51,6 +51,8 @@ def test_a_calculation_run_whose_worker_is_killed_runs_again_and_once(
 
     assert (len(blocked), gone) == (1, True)
     assert finished.status == "succeeded", worker.output()
+    # The worker logs the task's end just after the run's row commits.
+    wait_until(lambda: " succeeded in " in worker.output(), timeout=30)
     assert "WorkerLostError" in worker.output() or "SIGKILL" in worker.output()
     assert worker.output().count(" succeeded in ") == 1
     assert statement_totals(world_a.tenant, run.pk) == [

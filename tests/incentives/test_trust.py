@@ -204,7 +204,7 @@ def test_a_line_dispute_resolved_with_an_adjustment_reaches_the_next_run(world, 
                 "subject": changes["changes"][0]["subject"],
                 "effect": "400.00",
                 "text": f"Manual adjustment: dispute #{dispute_id} on Jan 2027: "
-                "Order confirms 15,000.00: 5,000.00 x 8%.: +400.00",
+                "Order confirms 15,000.00: 5,000.00 x 8%: +400.00",
             }
         ],
     }
