@@ -1,6 +1,6 @@
 """The load drill and the noisy-neighbour drill, one command each:
 
-    .venv/bin/python bench/load.py --db spm_bench_load [--users 200] [--minutes 5]
+    .venv/bin/python bench/load.py --db spm_bench_load [--users 200] [--minutes 5] [--think 1,3]
     .venv/bin/python bench/load.py --db spm_bench_load --noisy [--users 20] [--minutes 1]
 
 Needs the ``bench`` extra (``pip install -e '.[bench]'``: Locust) and a
@@ -65,7 +65,7 @@ def _free_port() -> int:
 
 def prepare() -> None:
     """Managers, quotas, a plan, KPIs, statements and an admin per tenant,
-    unless done already (the plan's presence says so)."""
+    unless done already (the bench admin's presence says so)."""
     from django.db import connection, transaction
 
     from bench.incentives import ASSIGN_SQL, MANAGERS_SQL, PLAN, QUARTER, QUARTER_QUOTAS_SQL
@@ -73,33 +73,36 @@ def prepare() -> None:
     from incentives.models import CalcRun, Plan
     from kpis import services as kpi_services
     from spm import services
-    from spm.models import FiscalPeriod, Role, Tenant
+    from spm.models import FiscalPeriod, Membership, Role, Tenant
     from spm.tenancy.context import tenant_context
 
     for tenant in Tenant.objects.filter(slug__startswith="bench-").order_by("slug"):
+        admin_email = f"admin@{tenant.slug}.bench.test"
         with tenant_context(tenant):
-            if Plan.objects.filter(tenant=tenant).exists():
+            quarter = FiscalPeriod.objects.get(tenant=tenant, kind="quarter", **QUARTER)
+            if Membership.objects.filter(tenant=tenant, user__email=admin_email).exists():
                 continue
             print(f"[load] preparing {tenant.slug}", flush=True)
             with transaction.atomic(), connection.cursor() as c:
-                quarter = FiscalPeriod.objects.get(tenant=tenant, kind="quarter", **QUARTER)
-                c.execute(MANAGERS_SQL, {"t": tenant.pk})
-                c.execute(
-                    QUARTER_QUOTAS_SQL,
-                    {
-                        "t": tenant.pk,
-                        "quarter": quarter.pk,
-                        "start": quarter.start,
-                        "end": quarter.end,
-                    },
-                )
-                version = incentive_services.plan_version_create(
-                    tenant, source=PLAN, actor=None, status="active"
-                )
-                c.execute(ASSIGN_SQL, {"t": tenant.pk, "version": version.pk})
+                # bench/incentives.py may have set the plan up already
+                if not Plan.objects.filter(tenant=tenant).exists():
+                    c.execute(MANAGERS_SQL, {"t": tenant.pk})
+                    c.execute(
+                        QUARTER_QUOTAS_SQL,
+                        {
+                            "t": tenant.pk,
+                            "quarter": quarter.pk,
+                            "start": quarter.start,
+                            "end": quarter.end,
+                        },
+                    )
+                    version = incentive_services.plan_version_create(
+                        tenant, source=PLAN, actor=None, status="active"
+                    )
+                    c.execute(ASSIGN_SQL, {"t": tenant.pk, "version": version.pk})
                 services.membership_add(
                     tenant,
-                    email=f"admin@{tenant.slug}.bench.test",
+                    email=admin_email,
                     first_name="Bench",
                     last_name="Admin",
                     role=Role.ADMIN,
@@ -306,6 +309,12 @@ def main() -> None:  # noqa: PLR0915 -- one script, steps in order
     parser.add_argument("--minutes", type=float, default=5)
     parser.add_argument("--web-workers", type=int, default=4)
     parser.add_argument("--noisy", action="store_true", help="the noisy-neighbour drill")
+    parser.add_argument(
+        "--think",
+        type=lambda text: [float(x) for x in text.split(",", 1)],
+        default=[1.0, 3.0],
+        help="seconds a member waits between requests, MIN,MAX (default 1,3)",
+    )
     args = parser.parse_args()
     admin = env_str("BENCH_ADMIN_URL") or "postgres://postgres@127.0.0.1:5432/postgres"
     url = _db_url(admin, args.db)
@@ -341,7 +350,7 @@ def main() -> None:  # noqa: PLR0915 -- one script, steps in order
     worst = max_queries(prepared)
     work = Path(tempfile.mkdtemp(prefix="spm-load-"))
     users_file = work / "users.json"
-    users_file.write_text(json.dumps(prepared))
+    users_file.write_text(json.dumps({"users": prepared, "think_seconds": args.think}))
     port = _free_port()
     host = f"http://127.0.0.1:{port}"
     env = {**os.environ, "PGOPTIONS": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"}
@@ -390,7 +399,8 @@ def main() -> None:  # noqa: PLR0915 -- one script, steps in order
     say()
     say(
         f"Command: `bench/load.py --db {args.db} --users {args.users} --minutes {args.minutes:g}"
-        f"{' --noisy' if args.noisy else ''} --web-workers {args.web_workers}`"
+        f"{' --noisy' if args.noisy else ''} --web-workers {args.web_workers} "
+        f"--think {args.think[0]:g},{args.think[1]:g}`"
     )
     say()
     say(

@@ -1,10 +1,12 @@
 """Locust users of the load drill (started by ``bench/load.py``, which writes
 the users file and starts the server).
 
-Each simulated user is one prepared member (``BENCH_LOAD_USERS``: a JSON list
-of {role, session, token, requests}); it reads its role's mix (bench/mix.py)
-at random with 1-3 s of think time. Pages go with the member's session
-cookie, API pulls with their API token.
+Each simulated user is one prepared member (``BENCH_LOAD_USERS``: a JSON
+object of ``users``, a list of {role, session, token, requests}, and
+``think_seconds``, [min, max]); it reads its role's mix (bench/mix.py) at
+random, waiting the think time between requests (``bench/load.py --think``,
+1-3 s by default). Pages go with the member's session cookie, API pulls with
+their API token.
 """
 
 from __future__ import annotations
@@ -27,12 +29,14 @@ if _users_file is None:
         "BENCH_LOAD_USERS must name the prepared users' JSON file (bench/load.py sets it)"
     )
 with open(_users_file) as _file:
-    USERS: list[dict[str, Any]] = json.load(_file)
+    _PREPARED: dict[str, Any] = json.load(_file)
+USERS: list[dict[str, Any]] = _PREPARED["users"]
 _NEXT = itertools.cycle(USERS)
 
 
 class Member(FastHttpUser):
-    wait_time = between(1, 3)
+    # seconds a member reads a page before the next request (bench/load.py --think)
+    wait_time = between(*_PREPARED["think_seconds"])
 
     def on_start(self) -> None:
         self.member = next(_NEXT)

@@ -247,8 +247,25 @@ class StatementLine(TenantModel):
     tenant currency per unit of payout currency it used (1 when they are the
     same)."""
 
-    statement = TenantForeignKey(Statement, on_delete=models.CASCADE, related_name="lines")
-    period = TenantForeignKey(FiscalPeriod, on_delete=models.PROTECT, related_name="+")
+    # A run writes tens of thousands of lines at once: no single-column
+    # indexes (the primary key, (tenant, statement, position) and
+    # statementline_period lead with the tenant, as every query does) and no
+    # database key to the period, which is the statement's (keyed) period
+    # (one deferred check a row fewer; a period with statements is protected
+    # by theirs).
+    tenant = models.ForeignKey(
+        "spm.Tenant", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    statement = TenantForeignKey(
+        Statement, on_delete=models.CASCADE, related_name="lines", db_index=False
+    )
+    period = TenantForeignKey(
+        FiscalPeriod,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
     position = models.PositiveIntegerField()
     component = models.CharField(max_length=40)
     kind = models.CharField(max_length=16)

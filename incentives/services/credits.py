@@ -1,4 +1,4 @@
-"""Credits derived from pipeline's splits, in three SQL statements per range."""
+"""Credits derived from pipeline's splits, in one SQL statement per range."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection
 
 from pipeline.models import DealStatus
 from spm.models import Tenant
@@ -48,38 +48,34 @@ fresh AS (
 )
 """
 
-_DELETE = (
+# One statement: ``fresh`` is computed once for both changes. Credits of the
+# range (and deals) with no fresh row go: their deal was re-opened, lost,
+# moved out of the range, or lost a split partner. Fresh rows are inserted or
+# update the row they replace (a deal moved inside the range); unchanged ones
+# are left alone. The two sets of rows are disjoint.
+_REFRESH = (
     _FRESH  # noqa: S608 (constant SQL; values are parameters)
-    + """
-DELETE FROM incentives_credit c
-WHERE c.tenant_id = %(tenant)s AND c.credit_date BETWEEN %(start)s AND %(end)s
-  AND (%(deals)s::bigint[] IS NULL OR c.deal_id = ANY(%(deals)s::bigint[]))
-  AND NOT EXISTS (
-      SELECT 1 FROM fresh f
-      WHERE f.deal_id = c.deal_id AND f.recipient_id = c.recipient_id AND f.role = c.role
-  )
-"""
+    + """,
+gone AS (
+    DELETE FROM incentives_credit c
+    WHERE c.tenant_id = %(tenant)s AND c.credit_date BETWEEN %(start)s AND %(end)s
+      AND (%(deals)s::bigint[] IS NULL OR c.deal_id = ANY(%(deals)s::bigint[]))
+      AND NOT EXISTS (
+          SELECT 1 FROM fresh f
+          WHERE f.deal_id = c.deal_id AND f.recipient_id = c.recipient_id AND f.role = c.role
+      )
+    RETURNING 1
+),
+written AS (
+    INSERT INTO incentives_credit (tenant_id, deal_id, recipient_id, role, amount, credit_date)
+    SELECT %(tenant)s, deal_id, recipient_id, role, amount, credit_date FROM fresh
+    ON CONFLICT (tenant_id, deal_id, recipient_id, role) DO UPDATE
+    SET amount = EXCLUDED.amount, credit_date = EXCLUDED.credit_date
+    WHERE (incentives_credit.amount, incentives_credit.credit_date)
+          IS DISTINCT FROM (EXCLUDED.amount, EXCLUDED.credit_date)
+    RETURNING 1
 )
-
-# Deals whose close date moved out of the range keep no credit inside it.
-_DELETE_MOVED = """
-DELETE FROM incentives_credit c
-USING pipeline_deal d
-WHERE c.tenant_id = %(tenant)s AND d.tenant_id = %(tenant)s AND d.id = c.deal_id
-  AND c.credit_date BETWEEN %(start)s AND %(end)s
-  AND (%(deals)s::bigint[] IS NULL OR c.deal_id = ANY(%(deals)s::bigint[]))
-  AND (d.status <> %(won)s OR d.close_date IS DISTINCT FROM c.credit_date)
-"""
-
-_UPSERT = (
-    _FRESH
-    + """
-INSERT INTO incentives_credit (tenant_id, deal_id, recipient_id, role, amount, credit_date)
-SELECT %(tenant)s, deal_id, recipient_id, role, amount, credit_date FROM fresh
-ON CONFLICT (tenant_id, deal_id, recipient_id, role) DO UPDATE
-SET amount = EXCLUDED.amount, credit_date = EXCLUDED.credit_date
-WHERE (incentives_credit.amount, incentives_credit.credit_date)
-      IS DISTINCT FROM (EXCLUDED.amount, EXCLUDED.credit_date)
+SELECT (SELECT count(*) FROM gone) + (SELECT count(*) FROM written)
 """
 )
 
@@ -98,11 +94,6 @@ def credits_refresh(
         "end": end,
         "deals": None if deal_ids is None else list(deal_ids),
     }
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_DELETE, params)
-        written = cursor.rowcount
-        cursor.execute(_DELETE_MOVED, params)
-        written += cursor.rowcount
-        cursor.execute(_UPSERT, params)
-        written += cursor.rowcount
-    return written
+    with connection.cursor() as cursor:
+        cursor.execute(_REFRESH, params)
+        return int(cursor.fetchone()[0])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +23,6 @@ from incentives.models import (
     Credit,
     PlanVersion,
     Statement,
-    StatementLine,
 )
 from incentives.selectors import VersionInputs, run_inputs, run_reach_start
 from incentives.services.acknowledgements import acknowledgements_open
@@ -133,13 +133,32 @@ def _paid_lines(
     return pd.concat([lines, moved], ignore_index=True) if not moved.empty else lines
 
 
+def _inputs_hash(tenant: Tenant, prepared: list[VersionInputs], rates: Rates) -> str:
+    return _digest([_inputs_digest(p) for p in prepared] + [_used_rates(prepared, rates, tenant)])
+
+
 def _used_rates(prepared: list[VersionInputs], rates: Rates, tenant: Tenant) -> list[Any]:
     """The rates of the currencies members are paid in (part of the inputs)."""
     codes = {c for p in prepared for c in p.currency_of.values()} - {tenant.currency}
     return sorted([code, month, rate] for (code, month), rate in rates.items() if code in codes)
 
 
-def _compute(tenant: Tenant, period: FiscalPeriod):  # type: ignore[no-untyped-def]
+@dataclass
+class _Computed:
+    """A run's output before it is written: the lines (``columns`` are their
+    INSERT parameters, built once and hashed as they are written), each
+    member's draw balance, currency and plan version, and the two hashes."""
+
+    lines: pd.DataFrame
+    columns: list[Any]
+    balances: dict[int, Decimal]
+    currency_of: dict[int, str]
+    version_of: dict[int, int]
+    inputs_hash: str
+    output_hash: str
+
+
+def _compute(tenant: Tenant, period: FiscalPeriod) -> _Computed:
     prepared = run_inputs(tenant, period=period)
     rates = exchange_rate_table(tenant)
     computed = [(p, compute_period(p.document, p.inputs)) for p in prepared]
@@ -149,21 +168,32 @@ def _compute(tenant: Tenant, period: FiscalPeriod):  # type: ignore[no-untyped-d
     ]
     lines = pd.concat(paid, ignore_index=True) if paid else pd.DataFrame(columns=LINE_COLUMNS)
     lines = lines.astype(object).where(lines.notna(), None)
+    columns = _line_parameters(lines)
     balances = {
         int(m): owed
         for _, r in computed
         for m, owed in zip(r.balances["member_id"], r.balances["owed"], strict=True)
     }
-    inputs_hash = _digest(
-        [_inputs_digest(p) for p in prepared] + [_used_rates(prepared, rates, tenant)]
-    )
     currency_of = {m: c for p in prepared for m, c in p.currency_of.items()}
-    members = sorted(currency_of)
-    version_of = {int(m): p.version_id for p in prepared for m in p.inputs.members["member_id"]}
-    output_hash = _digest(
-        {"lines": _frame_digest(lines), "balances": balances, "members": currency_of}
+    lines_digest = hashlib.sha256()
+    for text in [
+        _number_array(lines["member_id"]),
+        _number_array(lines["version_id"]) if "version_id" in lines else "",
+        *columns,
+    ]:
+        lines_digest.update(text.encode())
+        lines_digest.update(_SEPARATOR.encode())
+    return _Computed(
+        lines=lines,
+        columns=columns,
+        balances=balances,
+        currency_of=currency_of,
+        version_of={int(m): p.version_id for p in prepared for m in p.inputs.members["member_id"]},
+        inputs_hash=_inputs_hash(tenant, prepared, rates),
+        output_hash=_digest(
+            {"lines": lines_digest.hexdigest(), "balances": balances, "members": currency_of}
+        ),
     )
-    return lines, balances, currency_of, members, version_of, inputs_hash, output_hash
 
 
 def statement_preview(
@@ -230,57 +260,61 @@ def _execute(tenant: Tenant, run: CalcRun) -> str:
             raise LockBusyError({"period": f"A run of {period.label} is already running."})
         period_require_open(tenant, period_ids=[period.pk], what=STATEMENTS_FROZEN)
         credits_refresh(tenant, start=run_reach_start(tenant, period=period), end=period.end)
-        lines, balances, currency_of, members, version_of, inputs_hash, output_hash = _compute(
-            tenant, period
-        )
+        computed = _compute(tenant, period)
         previous = (
             CalcRun.objects.filter(tenant=tenant, period=period, status=CalcRun.Status.PREVIEW)
             .exclude(pk=run.pk)
             .order_by("-created_at", "-id")
             .first()
         )
-        run.inputs_hash, run.output_hash = inputs_hash, output_hash
-        if previous is not None and previous.output_hash == output_hash:
+        run.inputs_hash, run.output_hash = computed.inputs_hash, computed.output_hash
+        if previous is not None and previous.output_hash == computed.output_hash:
             run.status = CalcRun.Status.SUPERSEDED
             run.lines_written = 0
             run.save(update_fields=["inputs_hash", "output_hash", "status", "lines_written"])
             # The earlier preview stands; its inputs are confirmed current.
-            CalcRun.objects.filter(pk=previous.pk).update(inputs_hash=inputs_hash)
+            CalcRun.objects.filter(pk=previous.pk).update(inputs_hash=computed.inputs_hash)
         else:
             CalcRun.objects.filter(
                 tenant=tenant, period=period, status=CalcRun.Status.PREVIEW
             ).exclude(pk=run.pk).update(status=CalcRun.Status.SUPERSEDED)
             # Superseded previews go; once-published runs stay (their statements
             # were acknowledged or disputed, and "what changed" compares them).
-            StatementLine.objects.filter(
-                tenant=tenant,
-                statement__run__period=period,
-                statement__run__status=CalcRun.Status.SUPERSEDED,
-                statement__run__published_at__isnull=True,
-            ).delete()
+            _superseded_preview_lines_delete(tenant, period)
             Statement.objects.filter(
                 tenant=tenant,
                 run__period=period,
                 run__status=CalcRun.Status.SUPERSEDED,
                 run__published_at__isnull=True,
             ).delete()
-            run.lines_written = _write(
-                tenant, run, lines, balances, currency_of, members, version_of
-            )
+            run.lines_written = _write(tenant, run, computed)
             run.save(update_fields=["inputs_hash", "output_hash", "lines_written"])
-    return output_hash
+    return computed.output_hash
 
 
-def _write(
-    tenant: Tenant,
-    run: CalcRun,
-    lines: pd.DataFrame,
-    balances: dict[int, Decimal],
-    currency_of: dict[int, str],
-    members: list[int],
-    version_of: dict[int, int],
-) -> int:
-    totals: dict[int, Decimal] = dict.fromkeys(members, Decimal("0.00"))
+# Lines of previews never published: nothing refers to them (a dispute or a
+# payroll line needs a published statement), so one statement deletes them
+# where the ORM's delete would first fetch every line to look for references.
+_DELETE_SUPERSEDED_PREVIEW_LINES = """
+DELETE FROM incentives_statementline l
+USING incentives_statement s, incentives_calcrun r
+WHERE l.tenant_id = %(tenant)s AND s.tenant_id = %(tenant)s AND r.tenant_id = %(tenant)s
+  AND l.statement_id = s.id AND s.run_id = r.id AND r.period_id = %(period)s
+  AND r.status = %(superseded)s AND r.published_at IS NULL
+"""
+
+
+def _superseded_preview_lines_delete(tenant: Tenant, period: FiscalPeriod) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _DELETE_SUPERSEDED_PREVIEW_LINES,
+            {"tenant": tenant.pk, "period": period.pk, "superseded": CalcRun.Status.SUPERSEDED},
+        )
+
+
+def _write(tenant: Tenant, run: CalcRun, computed: _Computed) -> int:
+    lines = computed.lines
+    totals: dict[int, Decimal] = dict.fromkeys(computed.currency_of, Decimal("0.00"))
     if not lines.empty:
         sums = lines.groupby(lines["member_id"].astype("int64"))["amount"].sum()
         totals.update({int(m): total for m, total in sums.items()})
@@ -290,15 +324,15 @@ def _write(
             run=run,
             period=run.period,
             membership_id=member,
-            version_id=version_of.get(member),
-            currency=currency_of[member],
+            version_id=computed.version_of.get(member),
+            currency=computed.currency_of[member],
             total=totals[member],
-            draw_owed=balances.get(member, Decimal("0.00")),
+            draw_owed=computed.balances.get(member, Decimal("0.00")),
         )
-        for member in members
+        for member in sorted(computed.currency_of)
     )
     statement_of = {s.membership_id: s.pk for s in statements}
-    _insert_lines(tenant, run, lines, statement_of)
+    _insert_lines(tenant, run, computed, statement_of)
     return len(lines)
 
 
@@ -370,10 +404,18 @@ def _column(lines: pd.DataFrame, name: str) -> list[Any]:
     return [_number_array(values)]
 
 
+def _line_parameters(lines: pd.DataFrame) -> list[Any]:
+    """The line columns' parameters of ``_INSERT_LINES``, in its order."""
+    if lines.empty:
+        return []
+    return [value for name in _LINE_TYPES for value in _column(lines, name)]
+
+
 def _insert_lines(
-    tenant: Tenant, run: CalcRun, lines: pd.DataFrame, statement_of: dict[int, int]
+    tenant: Tenant, run: CalcRun, computed: _Computed, statement_of: dict[int, int]
 ) -> None:
     """Write the lines in one statement, a column value each."""
+    lines = computed.lines
     if lines.empty:
         return
     statements = lines["member_id"].astype("int64").map(statement_of)
@@ -385,7 +427,7 @@ def _insert_lines(
                 run.period_id,
                 _number_array(statements),
                 _number_array(pd.Series(range(len(lines)))),
-                *(value for name in _LINE_TYPES for value in _column(lines, name)),
+                *computed.columns,
             ],
         )
 
@@ -445,8 +487,8 @@ def calc_run_publish(tenant: Tenant, *, run: CalcRun, actor: Membership | None) 
         period_require_open(tenant, period_ids=[run.period_id], what=STATEMENTS_FROZEN)
         if not try_advisory_xact_lock(tenant.pk, f"incentives.run:{run.period_id}"):
             raise ValidationError({"run": "A run of this period is in progress; try again."})
-        *_, inputs_hash, _output = _compute(tenant, run.period)
-        if inputs_hash != run.inputs_hash:
+        prepared = run_inputs(tenant, period=run.period)
+        if _inputs_hash(tenant, prepared, exchange_rate_table(tenant)) != run.inputs_hash:
             raise ValidationError(
                 {
                     "run": "The inputs changed since this preview was computed (deals, quotas, "

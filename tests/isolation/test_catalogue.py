@@ -88,7 +88,7 @@ def test_every_foreign_key_between_tenant_models_is_a_tenant_foreign_key_with_it
         [sorted(m._meta.db_table for m in TENANT_MODELS)],
     )
     assert composite == expected
-    assert len(expected) == 153
+    assert len(expected) == 152
     definition = _fetch(
         "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = %s",
         ["pipeline_deal_account_id_tfk"],
