@@ -94,7 +94,7 @@ def plan_model(tenant: Tenant, *, version: PlanVersion, period: FiscalPeriod) ->
     (``run_inputs`` plus the members' names). The document was validated when
     the version was saved."""
     draft = plan_document_validate(version.document)
-    prepared = run_inputs(tenant, period=period)
+    prepared = run_inputs(tenant, period=period, modelling=[draft])
     current: list[pd.Series] = []
     modelled: list[pd.Series] = []
     bookings: list[pd.DataFrame] = []

@@ -73,7 +73,16 @@ def _assignments(
     )
     if members is not None:
         assignments = assignments.filter(membership_id__in=members)
-    return list(assignments.select_related("version").order_by("version_id", "membership_id"))
+    return list(assignments.order_by("version_id", "membership_id"))
+
+
+def _documents(tenant: Tenant, assignments: Iterable[Assignment]) -> dict[int, PlanDocument]:
+    """The validated document of each plan version ``assignments`` use (one
+    query, each document read once however many members it has)."""
+    sources = PlanVersion.objects.filter(
+        tenant=tenant, pk__in={a.version_id for a in assignments}
+    ).values_list("pk", "document")
+    return {pk: plan_document_validate(document) for pk, document in sources}
 
 
 def _clawback_reach(period: FiscalPeriod, documents: Iterable[PlanDocument]) -> dt.date:
@@ -100,23 +109,30 @@ def run_reach_start(
     """The first credit date a run of ``period`` reads: the plan year's start,
     or earlier when a plan's clawback window reaches into the previous year
     (the run refreshes credits from there)."""
-    sources = {a.version_id: a.version.document for a in _assignments(tenant, period, members)}
-    reach = _clawback_reach(period, map(plan_document_validate, sources.values()))
+    documents = _documents(tenant, _assignments(tenant, period, members))
+    reach = _clawback_reach(period, documents.values())
     periods = _plan_periods(tenant, period, reach)
     return min(p.start for p in periods)
 
 
 def run_inputs(
-    tenant: Tenant, *, period: FiscalPeriod, members: Sequence[int] | None = None
+    tenant: Tenant,
+    *,
+    period: FiscalPeriod,
+    members: Sequence[int] | None = None,
+    modelling: Sequence[PlanDocument] | None = None,
 ) -> list[VersionInputs]:
     """Every plan version with members assigned in ``period`` (only
     ``members`` when given), with the frames the engine reads for it. A fixed
-    number of queries, whatever the number of members, deals or versions."""
+    number of queries, whatever the number of members, deals or versions.
+
+    ``modelling`` (plan modelling: these documents beside the plans in force,
+    with no ledger) reads the credits only from the first day the components
+    of both measure, not from the start of the plan year or clawback reach."""
     assignments = _assignments(tenant, period, members)
     if not assignments:
         return []
-    sources = {a.version_id: a.version.document for a in assignments}
-    documents = {pk: plan_document_validate(doc) for pk, doc in sources.items()}
+    documents = _documents(tenant, assignments)
     year_periods = _plan_periods(tenant, period, _clawback_reach(period, documents.values()))
     windows = {
         p.kind: _window(p)
@@ -129,6 +145,9 @@ def run_inputs(
     }
     year_starts = sorted({p.start for p in year_periods if p.kind == "year"})
     reach_start = min(p.start for p in year_periods)
+    if modelling is not None:
+        measured = {c.period for d in [*documents.values(), *modelling] for c in d.components}
+        reach_start = min(windows.get(kind, windows["year"]).start for kind in measured)
     year = windows["year"]
     member_ids = [a.membership_id for a in assignments]
     quarter = windows.get("quarter", windows["year"])

@@ -215,3 +215,47 @@ def test_the_page_without_a_period_asks_for_one(in_tenant_a, world_a, modelled):
     assert response.status_code == 200
     assert response.context["model"] is None
     assert "Pick a past period" in response.content.decode()
+
+
+def test_a_draft_measuring_the_year_reads_the_credits_from_the_year_start(world_a, modelled):
+    # The plans in force measure quarters; a draft that measures the plan year
+    # needs the first quarter's credits when it is modelled on the second.
+    _, q1 = modelled
+    tenant = world_a.tenant
+    yearly = _plan("AE yearly", [{"from": "0", "rate": "5"}])
+    yearly["components"][0]["period"] = "year"
+    with tenant_context(tenant):
+        draft = services.plan_version_create(tenant, source=yearly, actor=world_a.admin)
+        day = dt.date(2027, 5, 5)
+        DealFactory(
+            tenant=tenant,
+            owner=world_a.rep1,
+            amount=D("10000.00"),
+            stage=stage_named(tenant, "Closed won"),
+            expected_close_date=day,
+            close_date=day,
+        )
+        services.credits_refresh(tenant, start=q1.start, end=dt.date(2027, 6, 30))
+        q2 = FiscalPeriod.objects.get(tenant=tenant, kind="quarter", start=dt.date(2027, 4, 1))
+        model = plan_model(tenant, version=draft, period=q2)
+    # In force, Q2 only: rep1 10,000.00 x 10% = 1,000.00; rep2 nothing.
+    # Draft, the year to date (nothing paid before in a model): rep1
+    # 60,000.00 x 5% = 3,000.00; rep2 30,000.00 x 5% = 1,500.00.
+    rows = model.members[["member_id", "bookings", "current", "modelled"]]
+    assert sorted(rows.to_dict("records"), key=lambda r: r["member_id"]) == sorted(
+        [
+            {
+                "member_id": world_a.rep1.pk,
+                "bookings": D("10000.00"),
+                "current": D("1000.00"),
+                "modelled": D("3000.00"),
+            },
+            {
+                "member_id": world_a.rep2.pk,
+                "bookings": D("0.00"),
+                "current": D("0.00"),
+                "modelled": D("1500.00"),
+            },
+        ],
+        key=lambda r: r["member_id"],
+    )
