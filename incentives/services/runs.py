@@ -6,6 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -13,6 +14,8 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from incentives import document as document_module
+from incentives import engine as engine_package
 from incentives.engine import LINE_COLUMNS, PeriodResult, compute_period
 from incentives.engine.currency import MissingRateError, Rates, lines_convert, rate_change_lines
 from incentives.models import (
@@ -133,8 +136,30 @@ def _paid_lines(
     return pd.concat([lines, moved], ignore_index=True) if not moved.empty else lines
 
 
+def _engine_fingerprint() -> str:
+    """A digest of the code that turns inputs into lines (the engine, the plan
+    document's rules and this module). Part of the inputs hash: a release that
+    changes the arithmetic computes again what unchanged inputs would skip."""
+    sources = [
+        *sorted(Path(engine_package.__file__).parent.glob("*.py")),
+        Path(document_module.__file__),
+        Path(__file__),
+    ]
+    digest = hashlib.sha256()
+    for source in sources:
+        digest.update(source.read_bytes())
+    return digest.hexdigest()
+
+
+_ENGINE_FINGERPRINT = _engine_fingerprint()
+
+
 def _inputs_hash(tenant: Tenant, prepared: list[VersionInputs], rates: Rates) -> str:
-    return _digest([_inputs_digest(p) for p in prepared] + [_used_rates(prepared, rates, tenant)])
+    return _digest(
+        [_ENGINE_FINGERPRINT]
+        + [_inputs_digest(p) for p in prepared]
+        + [_used_rates(prepared, rates, tenant)]
+    )
 
 
 def _used_rates(prepared: list[VersionInputs], rates: Rates, tenant: Tenant) -> list[Any]:
@@ -147,20 +172,19 @@ def _used_rates(prepared: list[VersionInputs], rates: Rates, tenant: Tenant) -> 
 class _Computed:
     """A run's output before it is written: the lines (``columns`` are their
     INSERT parameters, built once and hashed as they are written), each
-    member's draw balance, currency and plan version, and the two hashes."""
+    member's draw balance, currency and plan version, and the output hash."""
 
     lines: pd.DataFrame
     columns: list[Any]
     balances: dict[int, Decimal]
     currency_of: dict[int, str]
     version_of: dict[int, int]
-    inputs_hash: str
     output_hash: str
 
 
-def _compute(tenant: Tenant, period: FiscalPeriod) -> _Computed:
-    prepared = run_inputs(tenant, period=period)
-    rates = exchange_rate_table(tenant)
+def _compute(
+    tenant: Tenant, period: FiscalPeriod, prepared: list[VersionInputs], rates: Rates
+) -> _Computed:
     computed = [(p, compute_period(p.document, p.inputs)) for p in prepared]
     paid = [
         _paid_lines(tenant, period, p, r, rates).assign(version_id=p.version_id)
@@ -189,7 +213,6 @@ def _compute(tenant: Tenant, period: FiscalPeriod) -> _Computed:
         balances=balances,
         currency_of=currency_of,
         version_of={int(m): p.version_id for p in prepared for m in p.inputs.members["member_id"]},
-        inputs_hash=_inputs_hash(tenant, prepared, rates),
         output_hash=_digest(
             {"lines": lines_digest.hexdigest(), "balances": balances, "members": currency_of}
         ),
@@ -253,43 +276,55 @@ def calc_run_execute(tenant: Tenant, *, run_id: int) -> CalcRun:
 
 def _execute(tenant: Tenant, run: CalcRun) -> str:
     """The run's one transaction: compute, then write unless unchanged; returns
-    the output hash."""
+    the output hash. Inputs equal to the latest preview's (same hash, which
+    includes the engine's code) give its output: the engine is not run."""
     with tenant_context(tenant), transaction.atomic():
         period = run.period
         if not try_advisory_xact_lock(tenant.pk, f"incentives.run:{period.pk}"):
             raise LockBusyError({"period": f"A run of {period.label} is already running."})
         period_require_open(tenant, period_ids=[period.pk], what=STATEMENTS_FROZEN)
         credits_refresh(tenant, start=run_reach_start(tenant, period=period), end=period.end)
-        computed = _compute(tenant, period)
+        prepared = run_inputs(tenant, period=period)
+        rates = exchange_rate_table(tenant)
+        inputs_hash = _inputs_hash(tenant, prepared, rates)
         previous = (
             CalcRun.objects.filter(tenant=tenant, period=period, status=CalcRun.Status.PREVIEW)
             .exclude(pk=run.pk)
             .order_by("-created_at", "-id")
             .first()
         )
-        run.inputs_hash, run.output_hash = computed.inputs_hash, computed.output_hash
+        if previous is not None and previous.inputs_hash == inputs_hash:
+            return _keep_previous(run, previous, inputs_hash, previous.output_hash)
+        computed = _compute(tenant, period, prepared, rates)
         if previous is not None and previous.output_hash == computed.output_hash:
-            run.status = CalcRun.Status.SUPERSEDED
-            run.lines_written = 0
-            run.save(update_fields=["inputs_hash", "output_hash", "status", "lines_written"])
-            # The earlier preview stands; its inputs are confirmed current.
-            CalcRun.objects.filter(pk=previous.pk).update(inputs_hash=computed.inputs_hash)
-        else:
-            CalcRun.objects.filter(
-                tenant=tenant, period=period, status=CalcRun.Status.PREVIEW
-            ).exclude(pk=run.pk).update(status=CalcRun.Status.SUPERSEDED)
-            # Superseded previews go; once-published runs stay (their statements
-            # were acknowledged or disputed, and "what changed" compares them).
-            _superseded_preview_lines_delete(tenant, period)
-            Statement.objects.filter(
-                tenant=tenant,
-                run__period=period,
-                run__status=CalcRun.Status.SUPERSEDED,
-                run__published_at__isnull=True,
-            ).delete()
-            run.lines_written = _write(tenant, run, computed)
-            run.save(update_fields=["inputs_hash", "output_hash", "lines_written"])
+            return _keep_previous(run, previous, inputs_hash, computed.output_hash)
+        run.inputs_hash, run.output_hash = inputs_hash, computed.output_hash
+        CalcRun.objects.filter(tenant=tenant, period=period, status=CalcRun.Status.PREVIEW).exclude(
+            pk=run.pk
+        ).update(status=CalcRun.Status.SUPERSEDED)
+        # Superseded previews go; once-published runs stay (their statements
+        # were acknowledged or disputed, and "what changed" compares them).
+        _superseded_preview_lines_delete(tenant, period)
+        Statement.objects.filter(
+            tenant=tenant,
+            run__period=period,
+            run__status=CalcRun.Status.SUPERSEDED,
+            run__published_at__isnull=True,
+        ).delete()
+        run.lines_written = _write(tenant, run, computed)
+        run.save(update_fields=["inputs_hash", "output_hash", "lines_written"])
     return computed.output_hash
+
+
+def _keep_previous(run: CalcRun, previous: CalcRun, inputs_hash: str, output_hash: str) -> str:
+    """The run's output equals the latest preview's: that preview stands (its
+    inputs confirmed current) and this run is recorded as superseded."""
+    run.inputs_hash, run.output_hash = inputs_hash, output_hash
+    run.status = CalcRun.Status.SUPERSEDED
+    run.lines_written = 0
+    run.save(update_fields=["inputs_hash", "output_hash", "status", "lines_written"])
+    CalcRun.objects.filter(pk=previous.pk).update(inputs_hash=inputs_hash)
+    return output_hash
 
 
 # Lines of previews never published: nothing refers to them (a dispute or a

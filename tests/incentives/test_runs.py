@@ -12,6 +12,7 @@ from django.db import DatabaseError, transaction
 
 from goals.models import Measure, Quota
 from incentives import services
+from incentives.engine import compute_period
 from incentives.models import (
     Assignment,
     CalcRun,
@@ -22,6 +23,7 @@ from incentives.models import (
     StatementLine,
     VersionStatus,
 )
+from incentives.services import runs as runs_module
 from pipeline import services as pipeline_services
 from spm.models import FiscalPeriod
 from spm.tenancy.context import tenant_context
@@ -295,6 +297,30 @@ def test_a_second_run_with_nothing_changed_writes_no_rows(world):
     assert StatementLine.objects.count() == lines_before
     first.refresh_from_db()
     assert first.status == CalcRun.Status.PREVIEW
+
+
+def test_a_rerun_with_the_same_inputs_does_not_run_the_engine(world, monkeypatch):
+    _setup_plan(world)
+    won(world, "130000.00", dt.date(2027, 1, 20))
+    first = _run(world, "month", dt.date(2027, 1, 1))
+    computed = []
+
+    def counted(document, inputs, **kwargs):
+        computed.append(inputs.period)
+        return compute_period(document, inputs, **kwargs)
+
+    monkeypatch.setattr(runs_module, "compute_period", counted)
+    second = _run(world, "month", dt.date(2027, 1, 1))
+    assert (computed, second.status, second.inputs_hash, second.output_hash) == (
+        [],
+        CalcRun.Status.SUPERSEDED,
+        first.inputs_hash,
+        first.output_hash,
+    )
+    # A change of input runs it again (and writes the new lines).
+    won(world, "10000.00", dt.date(2027, 1, 25))
+    third = _run(world, "month", dt.date(2027, 1, 1))
+    assert (len(computed), third.status, third.lines_written) == (1, CalcRun.Status.PREVIEW, 4)
 
 
 def test_publishing_a_preview_whose_inputs_changed_is_refused(world):
