@@ -404,8 +404,8 @@ def main() -> None:  # noqa: PLR0915 -- one script, steps in order
     say(f"## Incentives run of {time.strftime('%Y-%m-%d %H:%M')} UTC")
     say()
     say(
-        f"Data: {len(tenants)} tenants, {deals:,} deals ({won_in_quarter:,} won in FY2026 Q2 in the "
-        f"first tenant), {reps:,} reps, {managers:,} managers; every member on one plan "
+        f"Data: {len(tenants)} tenants, {deals:,} deals ({won_in_quarter:,} of them won in FY2026 "
+        f"Q2), {reps:,} reps, {managers:,} managers; every member on one plan "
         "(marginal tiers 2/8/12/15% with an accelerator, a 60,000.00 cap per quarter, a 250.00 "
         "new-business SPIFF, a 0.5% manager overlay)."
     )
