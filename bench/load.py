@@ -18,9 +18,11 @@ database that ``bench/run.py --generate-only --db NAME`` loaded. The script:
    10) reading their mix for ``--minutes``; records p50/p95 per request, the
    reads' p95 and the error rate;
    noisy (``--noisy``): the same load on tenant B only, first alone (the
-   baseline), then while tenant A runs a full KPI recompute, a calculation
-   run of the quarter and a CSV export of all its deals; records B's p95
-   both times and the ratio.
+   baseline), then while tenant A runs a full KPI recompute and a
+   calculation run of the quarter (queued for a real worker of 2 processes,
+   which runs one heavy job of a tenant at a time) and a CSV export of all
+   its deals through the API (``--jobs`` picks among the three); records
+   B's p95 both times and the ratio.
 
 Prints a Markdown report (paste it into bench/RESULTS.md).
 """
@@ -39,6 +41,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -46,6 +49,7 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.jobs import runs_finished, worker_start, worker_stop  # noqa: E402
 from spm.env import env_str  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -264,31 +268,38 @@ def _error_rate(row: dict[str, str]) -> float:
     return 100.0 * int(row["Failure Count"]) / total if total else 0.0
 
 
-def tenant_a_heavy_work(env: dict[str, str], slug: str, host: str, token: str) -> list[Any]:
-    """Tenant A's heavy jobs, each in its own process as a worker would run
-    them: the full KPI recompute, the quarter's calculation run, and a CSV
-    export of all its deals through the API."""
-    recompute = (
-        "import django; django.setup()\n"
-        "from spm.models import Tenant\nfrom kpis import services\n"
-        "from spm.tenancy.context import tenant_context\n"
-        f"t = Tenant.objects.get(slug='{slug}')\n"
-        "with tenant_context(t):\n    services.kpi_recompute_full(t)\n"
-    )
-    calc = (
-        "import django; django.setup()\n"
-        "from spm.models import Tenant, FiscalPeriod\n"
-        "from incentives import services\nfrom incentives.models import CalcRun\n"
-        "from spm.services import task_run_create\n"
-        "from spm.tenancy.context import tenant_context\n"
-        f"t = Tenant.objects.get(slug='{slug}')\n"
-        "with tenant_context(t):\n"
-        "    q = FiscalPeriod.objects.get(tenant=t, kind='quarter', fiscal_year=2026, number=2)\n"
-        "    task = task_run_create(\n"
-        "        t, kind='incentives.calc_run', label='noisy', created_by=None)\n"
-        "    run = CalcRun.objects.create(tenant=t, period=q, task_run=task)\n"
-        "    services.calc_run_execute(t, run_id=run.pk)\n"
-    )
+HEAVY_JOBS = ("recompute", "calc", "export")
+NOISY_QUEUE = "spm-bench-noisy"
+
+
+def tenant_a_heavy_work(slug: str, jobs: Sequence[str]) -> list[int]:
+    """Queue tenant A's background jobs (of ``jobs``) as its admin's buttons
+    do, for the worker: the full KPI recompute and the quarter's calculation
+    run (its previews removed first, so it computes and writes). Returns their
+    task runs."""
+    from bench.jobs import previews_clear
+    from incentives.services import calc_run_start
+    from kpis.services import kpi_recompute_request
+    from spm.models import FiscalPeriod, Membership, Role, Tenant
+    from spm.tenancy.context import tenant_context
+
+    tenant = Tenant.objects.get(slug=slug)
+    previews_clear([tenant.pk])
+    runs = []
+    with tenant_context(tenant):
+        admin = Membership.objects.filter(tenant=tenant, role=Role.ADMIN).first()
+        quarter = FiscalPeriod.objects.get(
+            tenant=tenant, kind="quarter", fiscal_year=2026, number=2
+        )
+        if "recompute" in jobs:
+            runs.append(kpi_recompute_request(tenant, actor=admin).pk)
+        if "calc" in jobs:
+            runs.append(calc_run_start(tenant, period=quarter, actor=admin).task_run_id)
+    return runs
+
+
+def tenant_a_export(host: str, slug: str, token: str) -> subprocess.Popen[bytes]:
+    """A CSV export of all tenant A's deals through the API, in a process of its own."""
     export = (
         "import urllib.request\n"
         f"r = urllib.request.Request('{host}/api/v1/{slug}/deals/?format=csv', "
@@ -296,10 +307,7 @@ def tenant_a_heavy_work(env: dict[str, str], slug: str, host: str, token: str) -
         "n = 0\nwith urllib.request.urlopen(r, timeout=600) as f:\n"
         "    for _ in f: n += 1\nprint('exported', n, 'lines')\n"
     )
-    return [
-        subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT)  # noqa: S603
-        for code in (recompute, calc, export)
-    ]
+    return subprocess.Popen([sys.executable, "-c", export], cwd=ROOT)  # noqa: S603
 
 
 def main() -> None:  # noqa: PLR0915 -- one script, steps in order
@@ -309,6 +317,12 @@ def main() -> None:  # noqa: PLR0915 -- one script, steps in order
     parser.add_argument("--minutes", type=float, default=5)
     parser.add_argument("--web-workers", type=int, default=4)
     parser.add_argument("--noisy", action="store_true", help="the noisy-neighbour drill")
+    parser.add_argument(
+        "--jobs",
+        type=lambda text: text.split(","),
+        default=list(HEAVY_JOBS),
+        help="tenant A's jobs in the noisy drill, of recompute,calc,export (default all)",
+    )
     parser.add_argument(
         "--think",
         type=lambda text: [float(x) for x in text.split(",", 1)],
@@ -326,6 +340,7 @@ def main() -> None:  # noqa: PLR0915 -- one script, steps in order
             "SPM_API_TOKEN_RATE": "1000000/minute",
             "SPM_API_TENANT_RATE": "1000000/minute",
             "CACHE_KEY_PREFIX": f"bench-load-{args.db}",
+            "CELERY_QUEUE": NOISY_QUEUE,
         }
     )
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spm.settings.local")
@@ -346,6 +361,7 @@ def main() -> None:  # noqa: PLR0915 -- one script, steps in order
     if args.noisy and len(slugs) < 2:
         raise SystemExit("The noisy-neighbour drill needs two bench tenants.")
     tenant_a, tenant_b = slugs[0], slugs[-1]
+    a_id = Tenant.objects.get(slug=tenant_a).pk
     prepared = members(args.users, tenant_slugs=[tenant_b] if args.noisy else slugs)
     worst = max_queries(prepared)
     work = Path(tempfile.mkdtemp(prefix="spm-load-"))
@@ -366,17 +382,25 @@ def main() -> None:  # noqa: PLR0915 -- one script, steps in order
             stats = locust(
                 host, users_file, users=args.users, seconds=seconds, out=work / "baseline"
             )
-            a_token = _admin_token(tenant_a)
-            # The jobs run as a worker does: without the web's statement_timeout.
-            heavy = tenant_a_heavy_work(dict(os.environ), tenant_a, host, a_token)
+            # The jobs run on a worker (2 processes, as `make worker` on this
+            # machine), without the web's statement_timeout.
+            worker = worker_start(url, queue=NOISY_QUEUE, concurrency=2, log=work / "worker.log")
             started = time.monotonic()
+            runs = {a_id: tenant_a_heavy_work(tenant_a, args.jobs)}
+            exports = (
+                [tenant_a_export(host, tenant_a, _admin_token(tenant_a))]
+                if "export" in args.jobs
+                else []
+            )
             noisy_stats = locust(
                 host, users_file, users=args.users, seconds=seconds, out=work / "noisy"
             )
-            heavy_running = [p.poll() is None for p in heavy]
-            for proc in heavy:
-                proc.wait()
+            heavy_running = [not done for done in runs_finished(runs)]
+            heavy_running += [p.poll() is None for p in exports]
+            while not all(runs_finished(runs)) or any(p.poll() is None for p in exports):
+                time.sleep(0.5)
             heavy_s = time.monotonic() - started
+            worker_stop(worker)
     finally:
         os.killpg(web.pid, signal.SIGTERM)
         web.wait(timeout=60)
@@ -399,7 +423,8 @@ def main() -> None:  # noqa: PLR0915 -- one script, steps in order
     say()
     say(
         f"Command: `bench/load.py --db {args.db} --users {args.users} --minutes {args.minutes:g}"
-        f"{' --noisy' if args.noisy else ''} --web-workers {args.web_workers} "
+        f"{' --noisy --jobs ' + ','.join(args.jobs) if args.noisy else ''} "
+        f"--web-workers {args.web_workers} "
         f"--think {args.think[0]:g},{args.think[1]:g}`"
     )
     say()
@@ -433,8 +458,10 @@ def main() -> None:  # noqa: PLR0915 -- one script, steps in order
         ratio = float(noisy["95%"]) / max(1.0, float(agg["95%"]))
         say(
             f"Tenant B (`{tenant_b}`): {args.users} members reading for {seconds} s, alone, "
-            f"then while tenant A (`{tenant_a}`) runs its full KPI recompute, the FY2026 Q2 "
-            f"calculation run and a CSV export of all its deals (each its own process; "
+            f"then while tenant A (`{tenant_a}`) runs {', '.join(args.jobs)} (its full KPI "
+            f"recompute and FY2026 Q2 calculation run queued for a worker of 2 processes, "
+            f"which runs one heavy job of a tenant at a time; a CSV export of all its deals "
+            f"through the API; "
             f"still running at the end of the window: {heavy_running}; all done after "
             f"{heavy_s:.0f} s)."
         )

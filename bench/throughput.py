@@ -27,8 +27,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.incentives import QUARTER  # noqa: E402
+from bench.jobs import previews_clear, worker_start, worker_stop  # noqa: E402
 from spm.env import env_str  # noqa: E402
 
 QUEUE = "spm-bench-throughput"
@@ -77,24 +76,6 @@ def _rss_mb(pid: int) -> float:
     return resident * PAGE / 2**20
 
 
-def _worker(url: str, concurrency: int, log: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "spm.settings.local",
-        "DATABASE_URL": url,
-        "DATABASE_OWNER_URL": url,
-        "CELERY_QUEUE": QUEUE,
-        "LOG_LEVEL": "INFO",
-    }
-    return subprocess.Popen(  # noqa: S603 (our own interpreter and module)
-        [sys.executable, "-m", "celery", "-A", "spm", "worker", "--pool", "prefork",
-         "--concurrency", str(concurrency), "--without-heartbeat", "--without-mingle",
-         "--without-gossip", "--loglevel", "INFO", "--queues", QUEUE],
-        cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )  # fmt: skip
-
-
 def main() -> None:  # noqa: PLR0915 -- one script, steps in order
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", default="spm_bench_full")
@@ -124,24 +105,10 @@ def main() -> None:  # noqa: PLR0915 -- one script, steps in order
             "(SELECT count(*) FROM pipeline_deal)"
         )
         data_size, deals = c.fetchone()
-        # The quarter's previews go, so every run computes and writes.
-        c.execute(
-            "DELETE FROM incentives_statementline l USING incentives_statement s, "
-            "incentives_calcrun r WHERE l.statement_id = s.id AND s.run_id = r.id "
-            "AND r.published_at IS NULL"
-        )
-        c.execute(
-            "DELETE FROM incentives_statement s USING incentives_calcrun r "
-            "WHERE s.run_id = r.id AND r.published_at IS NULL"
-        )
-        c.execute("DELETE FROM incentives_calcrun WHERE published_at IS NULL")
-
+    # The quarter's previews go, so every run computes and writes.
+    previews_clear([t.pk for t in tenants])
     log = Path(tempfile.mkdtemp(prefix="spm-bench-throughput-")) / "worker.log"
-    worker = _worker(url, args.concurrency, log)
-    while " ready." not in log.read_text(errors="replace"):
-        if worker.poll() is not None:
-            raise SystemExit(log.read_text(errors="replace"))
-        time.sleep(0.2)
+    worker = worker_start(url, queue=QUEUE, concurrency=args.concurrency, log=log)
 
     started = time.perf_counter()
     runs: list[int] = []
@@ -175,8 +142,7 @@ def main() -> None:  # noqa: PLR0915 -- one script, steps in order
             break
         time.sleep(0.2)
     took = time.perf_counter() - started
-    os.killpg(worker.pid, signal.SIGTERM)
-    worker.wait(timeout=60)
+    worker_stop(worker)
 
     outcome = list(TaskRun.all_tenants.filter(pk__in=runs).values_list("kind", "status", "rows"))
     failed = [r for r in outcome if r[1] != TaskRun.Status.SUCCEEDED]

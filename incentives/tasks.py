@@ -9,7 +9,7 @@ from spm.schedules import hourly_claim, nightly_tenants
 from spm.tasks import tenant_task
 
 
-@tenant_task(atomic=False)
+@tenant_task(atomic=False, heavy=True)
 def calc_run_execute_task(tenant: Tenant, run_id: int) -> int:
     """Compute the preview run ``run_id``; returns the lines written (0 when
     its output equals the latest preview's). Safe to run twice."""

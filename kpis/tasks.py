@@ -26,7 +26,7 @@ def kpis_recompute_dirty(tenant: Tenant) -> int:
     return run.rows if run else 0
 
 
-@tenant_task(atomic=False, name=services.FULL_TASK)
+@tenant_task(atomic=False, heavy=True, name=services.FULL_TASK)
 def kpis_recompute_tenant(tenant: Tenant, run_id: int | None = None) -> int:
     """Recompute every period of the tenant, recording progress on ``run_id``."""
     return services.kpi_recompute_full(tenant, run_id=run_id).rows

@@ -9,7 +9,7 @@ from spm.models import Tenant
 from spm.tasks import tenant_task
 
 
-@tenant_task(atomic=False, name=importing.IMPORT_RUN_TASK)
+@tenant_task(atomic=False, heavy=True, name=importing.IMPORT_RUN_TASK)
 def import_run(tenant: Tenant, batch_id: int) -> None:
     """Import an uploaded CSV batch (``pipeline.importing.import_batch_run``).
 
@@ -18,7 +18,7 @@ def import_run(tenant: Tenant, batch_id: int) -> None:
     importing.import_batch_run(tenant, batch_id=batch_id)
 
 
-@tenant_task(atomic=False, name=runs.STAT_TASK)
+@tenant_task(atomic=False, heavy=True, name=runs.STAT_TASK)
 def stat_forecast_task(tenant: Tenant, period_id: int | None = None) -> int:
     """The statistical forecast of a period (default: the current quarter) as
     of today. Idempotent: a second run writes the same rows."""

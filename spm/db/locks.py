@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import DatabaseError, connection
 
 
 class LockBusyError(ValidationError):
@@ -37,3 +39,29 @@ def try_advisory_xact_lock(tenant_id: int, name: str) -> bool:
         cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [tenant_id, lock_key(name)])
         row = cursor.fetchone()
     return bool(row and row[0])
+
+
+@contextmanager
+def tenant_session_lock(tenant_id: int, name: str) -> Iterator[bool]:
+    """Take the session-level advisory lock on (tenant, name) if free and hold
+    it while the block runs, across the block's transactions; yields whether
+    it was taken. A process that dies holds nothing: its session ends."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [tenant_id, lock_key(name)])
+        row = cursor.fetchone()
+    taken = bool(row and row[0])
+    try:
+        yield taken
+    finally:
+        if taken:
+            _session_unlock(tenant_id, name)
+
+
+def _session_unlock(tenant_id: int, name: str) -> None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [tenant_id, lock_key(name)])
+    except DatabaseError:
+        # The connection broke (a terminated backend): closing it ends the
+        # session, and the session's locks with it.
+        connection.close()

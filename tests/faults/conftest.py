@@ -135,7 +135,7 @@ def wait_until(predicate, *, timeout: float = 30.0, step: float = 0.1):  # type:
 
 @dataclass
 class WorkerProcess:
-    """``celery worker`` in a process of its own (prefork, one child), on this
+    """``celery worker`` in a process of its own (prefork), on this
     test process's database and queue."""
 
     log: Path
@@ -172,8 +172,10 @@ def worker_environment(redis_url: str | None = None) -> dict[str, str]:
     }
 
 
-def start_worker_process(log: Path, *, redis_url: str | None = None) -> WorkerProcess:
-    """Start a worker and wait until it consumes."""
+def start_worker_process(
+    log: Path, *, redis_url: str | None = None, concurrency: int = 1
+) -> WorkerProcess:
+    """Start a worker (``concurrency`` child processes) and wait until it consumes."""
     handle = log.open("wb")
     process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
         [
@@ -186,7 +188,7 @@ def start_worker_process(log: Path, *, redis_url: str | None = None) -> WorkerPr
             "--pool",
             "prefork",
             "--concurrency",
-            "1",
+            str(concurrency),
             "--without-heartbeat",
             "--without-mingle",
             "--without-gossip",
@@ -210,15 +212,17 @@ def start_worker_process(log: Path, *, redis_url: str | None = None) -> WorkerPr
 @pytest.fixture
 def start_worker_for_test(
     transactional_db: None, tmp_path: Path
-) -> Iterator[Callable[[], WorkerProcess]]:
+) -> Iterator[Callable[..., WorkerProcess]]:
     """Start a worker process once the test has written its data, on an empty
     queue (the data's own follow-up tasks are dropped: the test computes what
     it compares against itself). Stopped before the database is flushed."""
     started: list[WorkerProcess] = []
 
-    def start(redis_url: str | None = None) -> WorkerProcess:
+    def start(redis_url: str | None = None, concurrency: int = 1) -> WorkerProcess:
         app.control.purge()
-        worker = start_worker_process(tmp_path / f"worker{len(started)}.log", redis_url=redis_url)
+        worker = start_worker_process(
+            tmp_path / f"worker{len(started)}.log", redis_url=redis_url, concurrency=concurrency
+        )
         started.append(worker)
         return worker
 
