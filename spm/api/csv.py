@@ -132,14 +132,21 @@ def xlsx_file(
     sheet = workbook.create_sheet(title=title[:31] or "export")
     sheet.append([neutralise(column) for column in columns])
     flags = [column in decimals for column in columns]
-    for row in rows:
-        sheet.append(
-            [
-                _xlsx_cell(sheet, row.get(column), decimal=flag)
-                for column, flag in zip(columns, flags, strict=True)
-            ]
-        )
     output = tempfile.TemporaryFile()  # noqa: SIM115 - the response closes it
+    try:
+        for row in rows:
+            sheet.append(
+                [
+                    _xlsx_cell(sheet, row.get(column), decimal=flag)
+                    for column, flag in zip(columns, flags, strict=True)
+                ]
+            )
+    except BaseException:
+        # A row failed (a query error, say): saving is what closes and removes
+        # the sheet's own temporary file; the partial workbook is dropped.
+        workbook.save(output)
+        output.close()
+        raise
     workbook.save(output)
     output.seek(0)
     return output

@@ -4,13 +4,16 @@ text neutralised in both."""
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import re
+import tempfile
 import zipfile
 
 import pytest
 from openpyxl import load_workbook
 
+from spm.api.csv import xlsx_file
 from tests.conftest import api_client_for, client_for
 
 pytestmark = pytest.mark.django_db
@@ -111,3 +114,23 @@ def test_the_deal_page_exports_xlsx_and_neutralises_its_csv(world_a):
     assert {sheet.cell(row=n, column=amount_col + 1).number_format for n in range(2, 7)} == {
         "#,##0.00"
     }
+
+
+def test_an_export_whose_rows_fail_leaves_no_temporary_file(tmp_path, monkeypatch):
+    # openpyxl's write-only sheet keeps its rows in a temporary file of its
+    # own; a failing row must not leave it behind (nor close it under the
+    # sheet, which then complains when collected).
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+    def rows():
+        yield {"name": "first", "amount": "1.00"}
+        raise ValueError("the query failed")
+
+    with pytest.raises(ValueError, match="the query failed"):
+        xlsx_file(["name", "amount"], rows(), title="deals", decimals=["amount"])
+    gc.collect()
+    assert list(tmp_path.iterdir()) == []
+    # A complete export still works and leaves only its own file, which the caller closes.
+    with xlsx_file(["name"], [{"name": "x"}], title="deals") as done:
+        assert zipfile.is_zipfile(done)
+    assert list(tmp_path.iterdir()) == []
