@@ -72,9 +72,19 @@ class GoalsPageMixin(TenantViewMixin):
             measure=self.measure(),
         )
 
+    def grid_page(self) -> int:
+        """The page of teams asked for (the grid shows ``GRID_TEAMS_PER_PAGE``)."""
+        return max(1, _int(self.request.GET.get("page"), 1))
+
+    def grid_params(self) -> str:
+        """The grid's settings as a query string (year, view, measure)."""
+        return f"year={self.fiscal_year()}&view={self.grid_kind()}&measure={self.measure()}"
+
     def grid_url(self) -> str:
+        """The grid as asked for, its page included: where the dialogs return."""
         base = reverse("goals:quota-grid", kwargs={"tenant_slug": self.tenant.slug})
-        return f"{base}?year={self.fiscal_year()}&view={self.grid_kind()}&measure={self.measure()}"
+        page = self.grid_page()
+        return f"{base}?{self.grid_params()}" + (f"&page={page}" if page > 1 else "")
 
     def redirect_to_grid(self) -> HttpResponse:
         if self.htmx:

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import BadRequest, ValidationError
+from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -27,10 +28,16 @@ from spm.forms import form_errors_add
 from spm.models import FiscalPeriod, Membership, Team
 from spm.permissions import MANAGERS
 
+# A company's grid is hundreds of reps with an input per cell: the page shows
+# this many teams (each with its reps, sum and gap) at a time; the totals
+# row is the whole grid's.
+GRID_TEAMS_PER_PAGE = 10
+
 
 class QuotaGridView(GoalsPageMixin, TemplateView):
     """The subtree's quotas for one fiscal year: rows teams and reps, columns
-    periods, with totals, bottom-up sums and gaps. Reps get a 403."""
+    periods, with totals, bottom-up sums and gaps, ``GRID_TEAMS_PER_PAGE``
+    teams a page. Reps get a 403."""
 
     template_name = "goals/quota_grid.html"
     allowed_roles = GRID_ROLES
@@ -46,8 +53,11 @@ class QuotaGridView(GoalsPageMixin, TemplateView):
             )
         )
         scope = selectors.quota_scope(self.tenant, viewer=self.membership)
+        teams = Paginator(grid.sections, GRID_TEAMS_PER_PAGE).get_page(self.grid_page())
         context.update(
             grid=grid,
+            teams=teams,
+            grid_params=self.grid_params(),
             years=years,
             views=VIEWS,
             measures=Measure.choices,

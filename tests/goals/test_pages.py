@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from goals.models import Goal, ObjectiveScore, Quota
 from spm.models import Role
-from spm.services import membership_add
+from spm.services import membership_add, team_create
 from spm.tenancy.context import tenant_context
 from tests.conftest import client_for
 from tests.goals.factories import (
@@ -436,3 +436,50 @@ def test_objective_page_records_140_percent_and_shows_it_counting_120(world_a):
     mbo = re.search(r'data-testid="mbo-score">(.*?)</span>', html).group(1)
     assert (counted, mbo) == ('120.00% <span class="muted">(120.00%)</span>', "120.00%")
     assert '<td class="num">140.00%</td>' in html
+
+
+def test_the_grid_pages_its_teams_and_totals_the_whole_grid(world_a):
+    t = world_a.tenant
+    with tenant_context(t):
+        # Root, West and East, and ten more teams of one rep with a 1,000.00 year quota.
+        for n in range(10):
+            team = team_create(t, name=f"Team {n:02}", parent=world_a.root_team)
+            rep = membership_add(
+                t,
+                email=f"paged{n}@alpha.test",
+                first_name="Paged",
+                last_name=f"{n:02}",
+                role=Role.REP,
+                team=team,
+                start_date=dt.date(2026, 1, 1),
+            )
+            QuotaFactory(
+                tenant=t,
+                actor=world_a.admin,
+                period=period(t, "year", 2027),
+                membership=rep,
+                amount=Decimal("1000.00"),
+            )
+    client = client_for(world_a.admin.user)
+    first = client.get(url("quota-grid", world_a) + "?year=2027")
+    second = client.get(url("quota-grid", world_a) + "?year=2027&page=2")
+    shown = [[s.team.name for s in r.context["teams"]] for r in (first, second)]
+    assert [len(teams) for teams in shown] == [10, 3]
+    everyone = [s.team.name for s in first.context["grid"].sections]
+    assert sorted(shown[0] + shown[1]) == sorted(everyone)
+    html = second.content.decode()
+    assert "Teams 11-13 of 13, page 2 of 2" in html
+    pager = re.search(r'<nav class="pager".*?</nav>', html, re.S)
+    assert pager, html
+    previous = 'href="?year=2027&amp;view=quarter&amp;measure=bookings&amp;page=1">← Previous'
+    assert previous in pager[0], pager[0]
+    # The totals row is the whole grid's on every page: ten reps of 1,000.00.
+    assert first.context["grid"].grand_total == second.context["grid"].grand_total
+    assert second.context["grid"].grand_total == Decimal("10000.00")
+    assert "all 13 teams" in html
+    # A dialog opened from page 2 returns to page 2.
+    allocate = client.get(
+        url("quota-allocate", world_a)
+        + f"?team={world_a.team.pk}&year=2027&view=quarter&measure=bookings&page=2"
+    )
+    assert "&amp;page=2" in allocate.content.decode()
