@@ -25,9 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -193,12 +190,6 @@ def fuzz_operation(
     run()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", default="spm_bench_abuse")
@@ -246,25 +237,12 @@ def main() -> None:
     token, _ = Token.objects.get_or_create(user_id=admin_member.user_id)
     headers = {"Authorization": f"Token {token.key}"}
     work = Path(tempfile.mkdtemp(prefix="spm-abuse-"))
-    port = _free_port()
+    port = devstack.free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "PGOPTIONS": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"}
     log = work / "web.log"
-    with log.open("w") as out:
-        web = subprocess.Popen(  # noqa: S603 - our own gunicorn
-            devstack.web_command(port, work),
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
     started = time.monotonic()
-    try:
-        while not devstack._port_open("127.0.0.1", port):
-            if web.poll() is not None:
-                raise SystemExit(log.read_text())
-            time.sleep(0.3)
+    with devstack.serving(devstack.web_command(port, work), env, port, log):
         paths = list_paths(base, headers, tenant.slug)
         sent, failures = check_parameters(base, headers, paths)
         failures += check_bodies(base, headers, tenant.slug)
@@ -291,11 +269,8 @@ def main() -> None:
                     examples=args.examples,
                     on_case=count,
                 )
-    finally:
-        os.killpg(web.pid, signal.SIGTERM)
-        web.wait(timeout=60)
     elapsed = time.monotonic() - started
-    server_errors = log.read_text().count('" 500 ')
+    server_errors = len(devstack.server_errors(log.read_text()))
     print(
         f"## Abuse drill (`bench/abuse.py --examples {args.examples}`), "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
@@ -314,7 +289,7 @@ def main() -> None:
         f"{cases[0]} cases sent"
     )
     print(
-        f"- requests sent: {sent + cases[0]}; 500s in the server log: {server_errors}; "
+        f"- requests sent: {sent + cases[0]}; 5xx in the server log: {server_errors}; "
         f"failures: {len(set(failures))}"
     )
     for failure in sorted(set(failures)):

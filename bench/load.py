@@ -34,8 +34,6 @@ import csv
 import json
 import os
 import platform
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -50,6 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.jobs import runs_finished, worker_start, worker_stop  # noqa: E402
+from spm import devstack  # noqa: E402
 from spm.env import env_str  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -59,12 +58,6 @@ STATEMENT_TIMEOUT_MS = 1000
 def _db_url(admin: str, name: str) -> str:
     parts = urlsplit(admin)
     return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def prepare() -> None:
@@ -206,28 +199,6 @@ def max_queries(prepared: list[dict[str, Any]]) -> dict[str, tuple[int, str]]:
     return worst
 
 
-def serve(env: dict[str, str], port: int, workers: int, log: Path) -> subprocess.Popen[bytes]:
-    from spm import devstack
-
-    command = devstack.web_command(port, log.parent)
-    command[command.index("--workers") + 1] = str(workers)
-    with log.open("w") as out:
-        proc = subprocess.Popen(  # noqa: S603 - our own gunicorn
-            command,
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    deadline = time.monotonic() + 120
-    while not devstack._port_open("127.0.0.1", port):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(log.read_text())
-        time.sleep(0.3)
-    return proc
-
-
 def locust(
     host: str, users_file: Path, *, users: int, seconds: int, out: Path
 ) -> list[dict[str, str]]:
@@ -367,13 +338,14 @@ def main() -> None:  # noqa: PLR0915 -- one script, steps in order
     work = Path(tempfile.mkdtemp(prefix="spm-load-"))
     users_file = work / "users.json"
     users_file.write_text(json.dumps({"users": prepared, "think_seconds": args.think}))
-    port = _free_port()
+    port = devstack.free_port()
     host = f"http://127.0.0.1:{port}"
     env = {**os.environ, "PGOPTIONS": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"}
-    web = serve(env, port, args.web_workers, work / "web.log")
     seconds = int(args.minutes * 60)
     load_before = os.getloadavg()
-    try:
+    web_log = work / "web.log"
+    command = devstack.web_command(port, work, workers=args.web_workers)
+    with devstack.serving(command, env, port, web_log):
         _warm_up(host)
         if not args.noisy:
             stats = locust(host, users_file, users=args.users, seconds=seconds, out=work / "load")
@@ -401,11 +373,8 @@ def main() -> None:  # noqa: PLR0915 -- one script, steps in order
                 time.sleep(0.5)
             heavy_s = time.monotonic() - started
             worker_stop(worker)
-    finally:
-        os.killpg(web.pid, signal.SIGTERM)
-        web.wait(timeout=60)
     load_after = os.getloadavg()
-    server_errors = (work / "web.log").read_text().count('" 500 ')
+    server_errors = len(devstack.server_errors(web_log.read_text()))
 
     say = print
     say(
@@ -451,7 +420,7 @@ def main() -> None:  # noqa: PLR0915 -- one script, steps in order
         say(
             f"Throughput {float(agg['Requests/s']):.1f} requests/s; error rate "
             f"{_error_rate(agg):.3f} % (target < 0.1 %); p95 of reads {agg['95%']} ms "
-            f"(target < 300 ms); 500s in the server log: {server_errors}."
+            f"(target < 300 ms); 5xx in the server log: {server_errors}."
         )
     else:
         noisy = _row(noisy_stats or [])
@@ -474,7 +443,7 @@ def main() -> None:  # noqa: PLR0915 -- one script, steps in order
                 f"{row['Failure Count']} |"
             )
         say()
-        say(f"p95 ratio {ratio:.2f}x (target <= 1.2x); 500s in the server log: {server_errors}.")
+        say(f"p95 ratio {ratio:.2f}x (target <= 1.2x); 5xx in the server log: {server_errors}.")
 
 
 def _warm_up(host: str) -> None:

@@ -25,13 +25,15 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
 import warnings
-from contextlib import ExitStack, suppress
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from urllib.parse import quote
 
@@ -157,7 +159,7 @@ def _manage(env: dict[str, str], *args: str) -> int:
     ).returncode
 
 
-def web_command(port: int, var: Path) -> list[str]:
+def web_command(port: int, var: Path, *, workers: int = 2) -> list[str]:
     """gunicorn as ``run`` starts it. Its control socket lives under ``var`` and
     is named after the port, so two instances never share (and unlink) one."""
     return [
@@ -166,7 +168,7 @@ def web_command(port: int, var: Path) -> list[str]:
         "--bind",
         f"127.0.0.1:{port}",
         "--workers",
-        "2",
+        str(workers),
         "--threads",
         "4",
         "--control-socket",
@@ -174,6 +176,49 @@ def web_command(port: int, var: Path) -> list[str]:
         "--access-logfile",
         "-",
     ]
+
+
+def free_port() -> int:
+    """A TCP port free on loopback now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serving(
+    command: list[str], env: dict[str, str], port: int, log: Path, *, timeout: float = 120.0
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Start ``command`` (a web server, output in ``log``), wait until it
+    accepts connections on ``port``, yield it, and stop it with its workers
+    afterwards. Raises ``RuntimeError`` with the log when it exits or does not
+    answer within ``timeout`` seconds."""
+    with log.open("w") as out:
+        proc = subprocess.Popen(  # noqa: S603 - our own server command
+            command, env=env, cwd=BASE_DIR, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + timeout
+        while not _port_open("127.0.0.1", port):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not start:\n{log.read_text()}")
+            time.sleep(0.2)
+        yield proc
+    finally:
+        with suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=60)
+
+
+# gunicorn's access log: the status follows the quoted request line
+# ('"GET / HTTP/1.1" 500 123'); the number after it is the answer's size.
+_SERVER_ERROR = re.compile(r'HTTP/\d(?:\.\d)?" (5\d\d) ')
+
+
+def server_errors(access_log: str) -> list[str]:
+    """The 5xx statuses in a gunicorn access log, one per such answer."""
+    return _SERVER_ERROR.findall(access_log)
 
 
 def run(port: int) -> int:

@@ -5,7 +5,6 @@ with node on loopback) and Chromium signing in through it."""
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ import requests
 from playwright.sync_api import Page, expect
 
 from integrations import sso
+from spm import devstack
 from spm.models import Membership, User
 from spm.tenancy.context import tenant_context
 from tests.conftest import client_for
@@ -24,12 +24,6 @@ from tests.conftest import client_for
 PROVIDER_DIR = Path(__file__).parent / "oidc_provider"
 CLIENT_ID = "spm-alpha"
 CLIENT_SECRET = "a-long-client-secret-for-the-tests"  # noqa: S105
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -50,7 +44,7 @@ def provider_installed() -> Path:
 @pytest.fixture
 def provider(provider_installed: Path, live_server: Any) -> Iterator[str]:
     """The provider's issuer URL, with SPM's callback on live_server registered."""
-    port = _free_port()
+    port = devstack.free_port()
     redirect_uri = f"{live_server.url}/accounts/sso/callback/"
     process = subprocess.Popen(  # noqa: S603
         [

@@ -12,13 +12,7 @@ many more examples.
 from __future__ import annotations
 
 import os
-import re
-import signal
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
@@ -41,19 +35,11 @@ from tests.conftest import client_for, database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 @pytest.fixture
 def live_web(world_a, tmp_path) -> Iterator[tuple[str, dict[str, str]]]:
     """gunicorn on a free loopback port: its base URL and the admin's API token header."""
-    port = _free_port()
+    port = devstack.free_port()
     env = {
         **os.environ,
         "DATABASE_URL": database_url("default"),
@@ -69,30 +55,11 @@ def live_web(world_a, tmp_path) -> Iterator[tuple[str, dict[str, str]]]:
         "SPM_API_TENANT_RATE": "100000/minute",
     }
     log = tmp_path / "web.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(  # noqa: S603 - our own gunicorn
-            devstack.web_command(port, tmp_path),
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + 90
-        while not devstack._port_open("127.0.0.1", port):
-            assert proc.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
+    with devstack.serving(devstack.web_command(port, tmp_path), env, port, log, timeout=90):
         token, _ = Token.objects.get_or_create(user=world_a.admin.user)
         yield f"http://127.0.0.1:{port}", {"Authorization": f"Token {token.key}"}
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
     # No request ended in a server error (the access log's status column).
-    # The access log's status follows the quoted request line ("... HTTP/1.1" 500 123);
-    # the number after it is the size of the answer, which may be 500 too.
-    assert re.findall(r'HTTP/1\.[01]" (5\d\d) ', log.read_text()) == []
+    assert devstack.server_errors(log.read_text()) == []
 
 
 def test_abusive_parameters_on_every_list_endpoint(live_web):

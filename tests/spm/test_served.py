@@ -4,17 +4,13 @@ under the production settings, and gunicorn as `make run` starts it."""
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -28,12 +24,6 @@ from tests.conftest import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _get(url: str, **headers: str) -> tuple[int, str, dict[str, str]]:
@@ -53,26 +43,6 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 urllib.request.install_opener(urllib.request.build_opener(_NoRedirect))
 
 
-@contextmanager
-def _serving(command: list[str], env: dict[str, str], port: int, log: Path) -> Iterator[int]:
-    """Start ``command``, wait until it accepts connections on ``port``, yield its
-    pid, and stop it (and its workers) afterwards."""
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
-        deadline = time.monotonic() + 90
-        while not devstack._port_open("127.0.0.1", port):
-            assert proc.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
-        yield proc.pid
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
-
-
 def _dockerfile_cmd() -> list[str]:
     lines = (ROOT / "Dockerfile").read_text().splitlines()
     return json.loads(next(line for line in lines if line.startswith("CMD "))[4:])
@@ -80,7 +50,7 @@ def _dockerfile_cmd() -> list[str]:
 
 def test_the_compose_health_check_passes_against_the_image_command_under_production(tmp_path):
     # given the image's web command, bound to a free port, with the example .env's hosts
-    port = _free_port()
+    port = devstack.free_port()
     command = _dockerfile_cmd()
     assert command == [
         "gunicorn",
@@ -118,7 +88,7 @@ def test_the_compose_health_check_passes_against_the_image_command_under_product
     health = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["web"]
     check = health["healthcheck"]["test"]
     assert check[:3] == ["CMD", "python", "-c"]
-    with _serving(command, env, port, tmp_path / "web.log"):
+    with devstack.serving(command, env, port, tmp_path / "web.log"):
         # when the container's health check runs, as compose runs it
         result = subprocess.run(
             [sys.executable, "-c", check[3].replace(":8000/", f":{port}/")],
@@ -165,12 +135,12 @@ def test_make_run_serves_its_own_not_found_page_to_a_signed_in_user_and_each_ins
     client = Client()
     client.force_login(world_a.rep1.user)
     cookie = f"sessionid={client.cookies['sessionid'].value}"
-    ports = [_free_port(), _free_port()]
+    ports = [devstack.free_port(), devstack.free_port()]
     sockets = [tmp_path / f"gunicorn-{port}.ctl" for port in ports]
     with ExitStack() as servers:
-        pids = [
+        servers_started = [
             servers.enter_context(
-                _serving(
+                devstack.serving(
                     devstack.web_command(port, tmp_path),
                     make_run_env,
                     port,
@@ -192,8 +162,8 @@ def test_make_run_serves_its_own_not_found_page_to_a_signed_in_user_and_each_ins
             assert "Using the URLconf" not in body
             assert "alpha/kpis/" not in body
         # and each instance answers on its own control socket
-        for path, pid in zip(sockets, pids, strict=True):
+        for path, server in zip(sockets, servers_started, strict=True):
             with ControlClient(str(path)) as control:
-                assert control.send_command("show stats")["pid"] == pid
+                assert control.send_command("show stats")["pid"] == server.pid
         servers.close()
     assert [path.exists() for path in sockets] == [False, False]
