@@ -48,24 +48,10 @@ def _db_url(admin: str, name: str) -> str:
     return urlunsplit(urlsplit(admin)._replace(path=f"/{name}"))
 
 
-def _processes(root: int) -> list[int]:
-    """``root`` and its descendants (from /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(parent, []).append(int(entry.name))
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo.extend(children.get(pid, []))
-    return found
+def _worker_processes(pid: int) -> list[int]:
+    """The worker's main process and its pool's children (from /proc)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [pid, *map(int, children)]
 
 
 def _rss_mb(pid: int) -> float:
@@ -124,7 +110,7 @@ def main() -> None:  # noqa: PLR0915 -- one script, steps in order
     peak_child, peak_total, peak_connections, samples = 0.0, 0.0, 0, 0
     finished = TaskRun.Status.SUCCEEDED, TaskRun.Status.FAILED
     while True:
-        pids = _processes(worker.pid)
+        pids = _worker_processes(worker.pid)
         sizes = [_rss_mb(pid) for pid in pids]
         peak_total = max(peak_total, sum(sizes))
         peak_child = max(peak_child, max(sizes[1:], default=0.0))
