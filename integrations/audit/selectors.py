@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,7 @@ from django_filters import rest_framework as filters
 from integrations.audit.tracking import TRACKED, TRACKED_BY_LABEL
 from integrations.models import AuditAction, AuditRecord
 from spm.api.filters import IdFilter
+from spm.formatting import current_formats
 from spm.models import Membership
 
 # Columns every row has that say nothing about the change itself.
@@ -90,16 +92,27 @@ def audit_changes(record: AuditRecord) -> list[FieldChange]:
     ]
 
 
+# Dates and moments as the database records them (``to_jsonb``).
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:\d{2}|Z)")
+
+
 def audit_value_text(value: Any) -> str:
     """A recorded value as the page shows it: text as it is, numbers with
     their exact digits, JSON (a plan's document) as compact JSON, nothing as
-    an em dash."""
+    an em dash; dates in the tenant's date format and moments with it, in the
+    tenant's time zone and to the second (two changes can share a minute)."""
     if value is None:
         return "—"
     if isinstance(value, dict | list):
         return json.dumps(value, default=str, ensure_ascii=False, separators=(", ", ": "))
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        return current_formats().date(dt.date.fromisoformat(value))
+    if isinstance(value, str) and _ISO_MOMENT.fullmatch(value):
+        local = timezone.localtime(dt.datetime.fromisoformat(value))
+        return f"{current_formats().date(local.date())} {local:%H:%M:%S}"
     return str(value)
 
 

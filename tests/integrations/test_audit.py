@@ -359,6 +359,17 @@ def test_recorded_values_are_shown_exactly():
     )
 
 
+def test_recorded_dates_and_moments_are_shown_in_the_page_format():
+    # The database records them as ISO text; the page shows the one date format,
+    # moments in the current time zone and to the second.
+    with timezone.override("America/New_York"):
+        assert audit_value_text("2027-01-31") == "Jan 31, 2027"
+        assert audit_value_text("2026-12-07T10:57:20.04397+00:00") == "Dec 7, 2026 05:57:20"
+        assert audit_value_text("2026-12-07T10:57:43+00:00") == "Dec 7, 2026 05:57:43"
+    # Text that only starts like a date stays as it is.
+    assert audit_value_text("2027-01-31 renewal") == "2027-01-31 renewal"
+
+
 def test_a_delete_shows_every_column_it_removed():
     record = AuditRecord(
         action="delete",
