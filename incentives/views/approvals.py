@@ -118,49 +118,48 @@ class ApprovalDecideView(TenantViewMixin, View):
         return HttpResponseRedirect(back)
 
 
-class RunApprovalRequestView(TenantViewMixin, View):
+class _ApprovalRequestView(TenantViewMixin, View):
+    """Ask for an approval of one object (``subject``: the service's keyword
+    for it), then back to its page (``detail``) saying so (``requested``,
+    formatted with the object as ``obj``)."""
+
+    subject: str
+    related: str
+    detail: str
+    requested: str
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        obj = get_object_or_404(self.get_queryset().select_related(self.related), pk=kwargs["pk"])
+        form = ApprovalRequestForm(request.POST)
+        note = form.cleaned_data["note"] if form.is_valid() else ""
+        try:
+            services.approval_request(
+                self.tenant, actor=self.membership, note=note, **{self.subject: obj}
+            )
+        except (ValidationError, PermissionDenied) as exc:
+            _errors(request, exc)
+        else:
+            messages.success(request, self.requested.format(obj=obj))
+        return HttpResponseRedirect(reverse(self.detail, args=[self.tenant.slug, obj.pk]))
+
+
+class RunApprovalRequestView(_ApprovalRequestView):
     """Ask finance to approve publishing a preview run."""
 
     model = CalcRun
     allowed_roles = READ_ALL
-
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        run = get_object_or_404(self.get_queryset().select_related("period"), pk=kwargs["pk"])
-        form = ApprovalRequestForm(request.POST)
-        note = form.cleaned_data["note"] if form.is_valid() else ""
-        try:
-            services.approval_request(self.tenant, actor=self.membership, run=run, note=note)
-        except (ValidationError, PermissionDenied) as exc:
-            _errors(request, exc)
-        else:
-            messages.success(request, f"Finance is asked to approve publishing {run.period.label}.")
-        return HttpResponseRedirect(
-            reverse("incentives:run-detail", args=[self.tenant.slug, run.pk])
-        )
+    subject, related, detail = "run", "period", "incentives:run-detail"
+    requested = "Finance is asked to approve publishing {obj.period.label}."
 
 
-class VersionActivationRequestView(TenantViewMixin, View):
+class VersionActivationRequestView(_ApprovalRequestView):
     """An admin asks to activate a draft plan version (another admin approves
     where the tenant has one)."""
 
     model = PlanVersion
     allowed_roles = ADMIN
-
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        version = get_object_or_404(self.get_queryset().select_related("plan"), pk=kwargs["pk"])
-        form = ApprovalRequestForm(request.POST)
-        note = form.cleaned_data["note"] if form.is_valid() else ""
-        try:
-            services.approval_request(
-                self.tenant, actor=self.membership, version=version, note=note
-            )
-        except (ValidationError, PermissionDenied) as exc:
-            _errors(request, exc)
-        else:
-            messages.success(request, f"Activation of {version} requested from an admin.")
-        return HttpResponseRedirect(
-            reverse("incentives:version-detail", args=[self.tenant.slug, version.pk])
-        )
+    subject, related, detail = "version", "plan", "incentives:version-detail"
+    requested = "Activation of {obj} requested from an admin."
 
 
 class PlanAcceptView(TenantViewMixin, View):
