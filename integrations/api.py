@@ -1,20 +1,25 @@
-"""API of the integrations app: the tenant's API tokens (admins, signed in)."""
+"""API of the integrations app: API tokens, webhooks, the audit trail and
+background exports."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import FileResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import APIException, NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from integrations import services
+from integrations import exports, services
 from integrations.audit.api import AuditRecordViewSet
 from integrations.models import (
     ApiToken,
+    Export,
+    ExportFormat,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEvent,
@@ -25,6 +30,7 @@ from spm.api.base import TenantGenericViewSet
 from spm.api.csv import CsvListModelMixin
 from spm.api.registry import tenant_router
 from spm.api.scopes import Scope
+from spm.api.tokens import request_token
 from spm.permissions import ADMIN
 
 
@@ -251,6 +257,113 @@ class WebhookDeliveryViewSet(CsvListModelMixin, mixins.RetrieveModelMixin, Tenan
         return Response(self.get_serializer(delivery).data, status=202)
 
 
+# Exports in the background ----------------------------------------------------------------
+
+
+class ExportSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(source="task_run.status", read_only=True)
+    message = serializers.CharField(source="task_run.message", read_only=True)
+    finished_at = serializers.DateTimeField(source="task_run.finished_at", read_only=True)
+    download = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Export
+        fields = [
+            "id",
+            "path",
+            "format",
+            "status",
+            "message",
+            "size",
+            "created_at",
+            "finished_at",
+            "expires_at",
+            "download",
+        ]
+        read_only_fields = fields
+
+    def get_download(self, export: Export) -> str | None:
+        """Where the finished file is downloaded (None until it is written)."""
+        if not export.file:
+            return None
+        return f"/api/v1/{self.context['tenant'].slug}/exports/{export.pk}/download/"
+
+
+class ExportCreateSerializer(serializers.Serializer):
+    path = serializers.CharField(
+        max_length=2000,
+        help_text="An API read of this tenant, relative to its API root "
+        "(deals/?status=won) or absolute (/api/v1/<tenant>/deals/?status=won).",
+    )
+    format = serializers.ChoiceField(choices=ExportFormat.choices, default=ExportFormat.CSV)
+
+
+class ExportNotReady(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This export has no file to download."
+    default_code = "export_not_ready"
+
+
+class ExportViewSet(CsvListModelMixin, mixins.RetrieveModelMixin, TenantGenericViewSet):
+    """Exports in the background: ``POST exports/`` with an API read of this
+    tenant (a list with its filters, or a report) answers 202 at once; a worker
+    writes the file as the caller, with the caller's reach; ``GET
+    exports/{id}/`` says when it is ready and ``exports/{id}/download/`` hands
+    it out. Each member sees only their own exports; files are kept for
+    ``SPM_EXPORT_DAYS`` days. A token may export what it may read."""
+
+    model = Export
+    serializer_class = ExportSerializer
+    ordering = ["-created_at", "-id"]
+    filterset_fields = ["format"]
+
+    def check_token(self, request: Request, *, tenant_id: int, safe: bool) -> None:
+        # Asking for an export reads its target: ``create`` checks the target's scope.
+        token = request_token(request)
+        if token is not None and token.tenant_id != tenant_id:
+            raise NotFound()
+
+    def scope_queryset(self, qs: QuerySet) -> QuerySet:
+        return qs.filter(self.reach.exports()).select_related("task_run")
+
+    @extend_schema(request=ExportCreateSerializer, responses={202: ExportSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = ExportCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        token = request_token(request)
+        export = exports.export_request(
+            self.tenant,
+            path=data.validated_data["path"],
+            export_format=data.validated_data["format"],
+            requested_by=self.membership,
+            scopes=frozenset(token.scopes) if token is not None else None,
+        )
+        body = self.get_serializer(export).data
+        return Response(
+            body,
+            status=status.HTTP_202_ACCEPTED,
+            headers={"Location": f"/api/v1/{self.tenant.slug}/exports/{export.pk}/"},
+        )
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    @action(detail=True, methods=["get"])
+    def download(self, request: Request, *args: Any, **kwargs: Any) -> FileResponse:
+        """The export's file (409 while it is being written, or when it failed)."""
+        export = self.get_object()
+        if not export.file:
+            raise ExportNotReady(
+                f"Export {export.pk} is {export.task_run.get_status_display().lower()}: "
+                "there is no file to download."
+            )
+        return FileResponse(
+            exports.export_open(export),
+            as_attachment=True,
+            filename=exports.export_filename(export),
+            content_type=exports.MEDIA_TYPES[export.format],
+        )
+
+
+tenant_router.register("exports", ExportViewSet, basename="export")
 tenant_router.register("tokens", ApiTokenViewSet, basename="api-token")
 tenant_router.register("webhooks", WebhookSubscriptionViewSet, basename="webhook")
 tenant_router.register("webhook-deliveries", WebhookDeliveryViewSet, basename="webhook-delivery")

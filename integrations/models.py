@@ -286,3 +286,36 @@ class AuditRecord(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} {self.object_type} #{self.object_id}"
+
+
+class ExportFormat(models.TextChoices):
+    CSV = "csv", "CSV"
+    XLSX = "xlsx", "XLSX"
+
+
+class Export(TenantModel):
+    """A download of one API read (a list or a report, its filters included)
+    written by a worker instead of a web process (README, "Exports in the
+    background"). Only the member who asked for it may download it; the file
+    is deleted when the export expires."""
+
+    requested_by = TenantForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
+    # The API path (under /api/v1/<tenant>/) and query string that was asked for.
+    path = models.CharField(max_length=2000)
+    format = models.CharField(max_length=4, choices=ExportFormat.choices)
+    task_run = TenantForeignKey("spm.TaskRun", on_delete=models.PROTECT, related_name="+")
+    # The file's name in the default storage, once written.
+    file = models.CharField(max_length=300, blank=True)
+    size = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["tenant", "requested_by", "created_at"], name="export_requester"),
+            models.Index(fields=["tenant", "expires_at"], name="export_tenant_expiry"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.format} of {self.path}"

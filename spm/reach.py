@@ -377,6 +377,11 @@ class Reach:
             return ALL
         return Q(created_by_id=self.pk)
 
+    def exports(self) -> Q:
+        """Background exports: only the member who asked for one sees it (its
+        file holds what their reach showed them)."""
+        return Q(requested_by_id=self.pk)
+
     # Snapshots keyed by subject ------------------------------------------------------
 
     def subjects(

@@ -206,6 +206,10 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT: Path | None = VAR_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Files the application writes (background exports) live under the var directory.
+MEDIA_ROOT = VAR_DIR / "media"
+# Days a background export's file is kept for its download (README, "Exports in the background").
+SPM_EXPORT_DAYS = env_int("SPM_EXPORT_DAYS", 7, minimum=1, maximum=90)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

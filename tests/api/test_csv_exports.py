@@ -170,6 +170,7 @@ def test_every_list_endpoint_answers_csv_and_xlsx_with_one_header(world_a):
         "audit": ["id", "created_at"],
         "assignments": ["id", "membership"],
         "calc-runs": ["id", "period"],
+        "exports": ["id", "path"],
         "forecast-accuracy": ["id", "period"],
         "forecast-calls": ["id", "period"],
         "forecast-odds": ["id", "period"],

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from integrations.exports import export_request
 from integrations.models import AuditRecord, WebhookDelivery, WebhookEvent
 from integrations.services import api_token_create
 from integrations.webhooks import services as webhooks
@@ -36,4 +37,5 @@ def make_objects(world: Any) -> list[Any]:
     )
     # The audit trail recorded the world's members and teams as they were made.
     record = AuditRecord.objects.filter(tenant=t, object_type="spm.membership").earliest("id")
-    return [issued.token, subscription, delivery, record]
+    export = export_request(t, path="deals/", export_format="csv", requested_by=world.admin)
+    return [issued.token, subscription, delivery, record, export]

@@ -45,7 +45,7 @@ def test_every_tenant_table_keys_lead_with_the_tenant():
             m._meta.db_table: primary_key_columns(cursor, m._meta.db_table)[1]
             for m in TENANT_MODELS
         }
-    assert len(tables) == 76
+    assert len(tables) == 77
     assert {m._meta.db_table for m in TENANT_MODELS} == tables
     assert set(map(tuple, primary_keys.values())) == {("tenant_id", "id")}
     # the audit trail is a tenant table like the others: tenant-led key, no
@@ -88,7 +88,7 @@ def test_every_foreign_key_between_tenant_models_is_a_tenant_foreign_key_with_it
         [sorted(m._meta.db_table for m in TENANT_MODELS)],
     )
     assert composite == expected
-    assert len(expected) == 152
+    assert len(expected) == 154
     definition = _fetch(
         "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = %s",
         ["pipeline_deal_account_id_tfk"],
