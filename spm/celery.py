@@ -6,12 +6,24 @@ import os
 from typing import Any
 
 from celery import Celery
+from celery.signals import worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spm.settings.local")
 
 app = Celery("spm")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_process_init.connect
+def _yield_to_the_web(**_: Any) -> None:
+    """A worker's task processes run at a lower CPU priority than the web
+    (``SPM_WORKER_NICE``, default 10): on a machine that holds both, pages keep
+    their share of the CPU while heavy jobs run, and the jobs still get every
+    cycle the web leaves idle. Their database backends are not lowered."""
+    from django.conf import settings
+
+    os.nice(settings.SPM_WORKER_NICE)
 
 
 def enqueue(name: str, *args: Any, countdown: float | None = None) -> None:

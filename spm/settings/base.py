@@ -316,6 +316,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "spm") or "spm"
+# How much lower a worker's task processes run than the web (os.nice; 0: the same).
+SPM_WORKER_NICE = env_int("SPM_WORKER_NICE", 10, minimum=0, maximum=19)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # A task is acknowledged once it has run, and given back to the queue when its
