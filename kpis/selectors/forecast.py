@@ -24,6 +24,7 @@ from pipeline.forecast.selectors import (
     Rollup,
     RollupRow,
     forecast_rollup,
+    forecast_tree,
     stat_forecast_for,
 )
 from spm.models import FiscalPeriod, Team, Tenant
@@ -159,9 +160,10 @@ def team_forecast(tenant: Tenant, *, team: Team, period: FiscalPeriod) -> TeamFo
     its other members' lines."""
     if team.manager_id is None:
         return None
-    rollup = forecast_rollup(tenant, period=period)
-    if team.manager_id not in rollup.rows:
+    tree = forecast_tree(tenant, under=team.manager_id)
+    if team.manager_id not in tree.members:
         return None
+    rollup = forecast_rollup(tenant, period=period, tree=tree, under=team.manager_id)
     row = rollup.row(team.manager_id)
     if top_managed_team(tenant, [team.manager_id]).get(team.manager_id) != team.pk:
         lines = [r for r in rollup.rows.values() if r.member.team_id == team.pk and r is not row]

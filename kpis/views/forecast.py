@@ -149,9 +149,12 @@ class ForecastMemberView(PeriodMixin, DetailView):
         if self.period is None:
             return context
         member = self.object
-        rollup = forecast_selectors.forecast_rollup(self.tenant, period=self.period)
-        if member.pk not in rollup.rows:
+        tree = forecast_selectors.forecast_tree(self.tenant, under=member.pk)
+        if member.pk not in tree.members:
             raise Http404("No such member.")
+        rollup = forecast_selectors.forecast_rollup(
+            self.tenant, period=self.period, tree=tree, under=member.pk
+        )
         row = rollup.row(member.pk)
         deals = list(
             forecast_selectors.forecast_deals(self.tenant, period=self.period, owner_id=member.pk)

@@ -29,7 +29,7 @@ from pipeline.models import (
     ForecastCategory,
     StatForecast,
 )
-from spm.models import FiscalPeriod, Membership, Team, Tenant
+from spm.models import FiscalPeriod, Membership, Tenant
 
 ZERO = Decimal("0.00")
 
@@ -131,13 +131,15 @@ def forecast_call_history(
     return calls.order_by("period_id", "member_id", "-submitted_at", "-id")
 
 
-def forecast_calls_current(tenant: Tenant, *, period: FiscalPeriod) -> dict[int, ForecastCall]:
-    """Each member's latest submission for ``period`` (one query)."""
-    latest = (
-        ForecastCall.objects.filter(tenant=tenant, period=period)
-        .order_by("member_id", "-submitted_at", "-id")
-        .distinct("member_id")
-    )
+def forecast_calls_current(
+    tenant: Tenant, *, period: FiscalPeriod, member_ids: Iterable[int] | None = None
+) -> dict[int, ForecastCall]:
+    """Each member's latest submission for ``period`` (one query);
+    ``member_ids`` narrows to those members."""
+    calls = ForecastCall.objects.filter(tenant=tenant, period=period)
+    if member_ids is not None:
+        calls = calls.filter(member_id__in=sorted(set(member_ids)))
+    latest = calls.order_by("member_id", "-submitted_at", "-id").distinct("member_id")
     return {call.member_id: call for call in latest}
 
 
@@ -168,25 +170,28 @@ class Tree:
         return order
 
 
-def forecast_tree(tenant: Tenant) -> Tree:
-    """The reporting tree of the tenant's active members (two queries)."""
-    members = {
-        m.pk: m
-        for m in Membership.objects.filter(tenant=tenant, is_active=True)
-        .select_related("user", "team")
+def forecast_tree(tenant: Tenant, *, under: int | None = None) -> Tree:
+    """The reporting tree of the tenant's active members (two queries);
+    ``under``: only that member's subtree (empty when they are not an active
+    member), whose members alone are loaded."""
+    active = list(
+        Membership.objects.filter(tenant=tenant, is_active=True)
         .order_by("user__last_name", "user__first_name", "id")
-    }
-    managers: dict[int, list[int]] = defaultdict(list)
-    for team_id, manager_id in Team.objects.filter(
-        tenant=tenant, manager__isnull=False
-    ).values_list("id", "manager_id"):
-        managers[team_id].append(manager_id)
+        .values_list("id", "team__manager_id")
+    )
+    ids = {pk for pk, _ in active}
     reports: dict[int, list[int]] = defaultdict(list)
-    for member in members.values():
-        for manager_id in managers.get(member.team_id or 0, []):
-            if manager_id != member.pk and manager_id in members:
-                reports[manager_id].append(member.pk)
-    return Tree(members=members, reports=dict(reports))
+    for pk, manager_id in active:
+        if manager_id is not None and manager_id != pk and manager_id in ids:
+            reports[manager_id].append(pk)
+    wanted = [pk for pk, _ in active]
+    if under is not None:
+        below = set(Tree({}, reports).subtree(under)) if under in ids else set()
+        wanted = [pk for pk in wanted if pk in below]
+        reports = {pk: direct for pk, direct in reports.items() if pk in below}
+    loaded = Membership.objects.filter(tenant=tenant, pk__in=wanted).select_related("user", "team")
+    by_id = {m.pk: m for m in loaded}
+    return Tree(members={pk: by_id[pk] for pk in wanted}, reports=dict(reports))
 
 
 @dataclass
@@ -221,14 +226,21 @@ class Rollup:
         return self.rows[pk]
 
 
-def forecast_rollup(tenant: Tenant, *, period: FiscalPeriod, tree: Tree | None = None) -> Rollup:
+def forecast_rollup(
+    tenant: Tenant, *, period: FiscalPeriod, tree: Tree | None = None, under: int | None = None
+) -> Rollup:
     """Calls rolled up through the tree (docs/formulas.md section 7): a rep's
     call is their latest submission, else closed + commit; a manager's is the
     sum of their direct reports' calls plus their own latest adjustment. Four
-    queries (figures, calls, tree)."""
+    queries (figures, calls, tree).
+
+    ``under``: only that member's subtree (a member of ``tree``): their row
+    and the rows below it, whose figures are those of the whole roll-up (a
+    row depends only on its subtree); the totals are then theirs."""
     tree = tree or forecast_tree(tenant)
-    own = forecast_figures(tenant, period=period)
-    current = forecast_calls_current(tenant, period=period)
+    subtree = tree.subtree(under) if under is not None else None
+    own = forecast_figures(tenant, period=period, member_ids=subtree)
+    current = forecast_calls_current(tenant, period=period, member_ids=subtree)
     rows: dict[int, RollupRow] = {}
 
     def build(pk: int, path: frozenset[int]) -> RollupRow:
@@ -254,10 +266,10 @@ def forecast_rollup(tenant: Tenant, *, period: FiscalPeriod, tree: Tree | None =
         rows[pk] = row
         return row
 
-    roots = tree.roots
+    roots = tree.roots if under is None else [under]
     for pk in roots:
         build(pk, frozenset())
-    for pk in tree.members:
+    for pk in tree.members if under is None else ():
         build(pk, frozenset())
     company = sum((rows[pk].figures for pk in roots), Figures())
     company_call = sum((rows[pk].call for pk in roots), ZERO)

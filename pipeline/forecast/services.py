@@ -115,10 +115,10 @@ def forecast_call_submit(
     given_adjustment = _money(adjustment, "adjustment") if adjustment not in (None, "") else None
     with transaction.atomic():
         period_require_open(tenant, period_ids=[period.pk], what="its calls cannot be changed")
-        tree = forecast_tree(tenant)
+        tree = forecast_tree(tenant, under=member.pk)
         if member.pk not in tree.members:
             raise ValidationError({"member": "This member is not active."})
-        row = forecast_rollup(tenant, period=period, tree=tree).row(member.pk)
+        row = forecast_rollup(tenant, period=period, tree=tree, under=member.pk).row(member.pk)
         rollup = row.rollup
         if given_adjustment is not None:
             final = rollup + given_adjustment

@@ -111,6 +111,37 @@ def test_manager_call_is_the_sum_of_the_reports_calls_plus_the_adjustment(exampl
     assert rollup.row(example.other_manager.pk).submitted == east
 
 
+def test_a_subtrees_rollup_has_the_rows_of_the_whole_rollup(example):
+    tenant, period = example.tenant, quarter(example.tenant)
+    services.forecast_call_submit(
+        tenant, period=period, actor=example.other_rep, amount=Decimal("35000.00")
+    )
+    services.forecast_call_submit(
+        tenant, period=period, actor=example.other_manager, adjustment=Decimal("5000.00")
+    )
+
+    east = forecast_rollup(tenant, period=period, under=example.other_manager.pk)
+
+    assert set(east.rows) == {example.other_manager.pk, example.other_rep.pk}
+    row = east.row(example.other_manager.pk)
+    assert (row.figures.commit, row.rollup, row.adjustment, row.call) == (
+        Decimal("40000.00"),
+        Decimal("35000.00"),
+        Decimal("5000.00"),
+        Decimal("40000.00"),
+    )
+    assert east.company_call == Decimal("40000.00")
+    whole = forecast_rollup(tenant, period=period)
+    for pk in (example.manager.pk, example.rep1.pk, example.other_manager.pk):
+        part = forecast_rollup(tenant, period=period, under=pk)
+        assert {k: (r.figures, r.call) for k, r in part.rows.items()} == {
+            k: (whole.rows[k].figures, whole.rows[k].call) for k in part.rows
+        }
+    assert forecast_rollup(tenant, period=period, under=example.manager.pk).company_call == (
+        whole.company_call
+    )
+
+
 def test_a_resubmission_keeps_the_history(example):
     tenant, period = example.tenant, quarter(example.tenant)
     first = services.forecast_call_submit(tenant, period=period, actor=example.rep1)
