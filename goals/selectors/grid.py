@@ -19,8 +19,9 @@ from decimal import Decimal
 
 from django.db.models import Q
 
+from goals.engine import prorate
 from goals.models import Measure, Quota
-from goals.selectors.quotas import ZERO, QuotaScope, effective_member_quota, quota_scope
+from goals.selectors.quotas import ZERO, QuotaScope, quota_scope
 from spm.models import FiscalPeriod, Membership, Role, Team, Tenant
 from spm.periods import active_days
 
@@ -30,18 +31,18 @@ CHILD_KINDS = {"year": ["quarter", "month"], "quarter": ["month"], "month": []}
 @dataclass
 class GridCell:
     period: FiscalPeriod
-    quota: Quota | None = None
+    amount: Decimal | None = None  # the explicit quota's amount
+    quota_id: int | None = None
     effective: Decimal | None = None
     rolled_up: Decimal | None = None
     active_days: int = 0
-
-    @property
-    def amount(self) -> Decimal | None:
-        return self.quota.amount if self.quota is not None else None
+    # The explicit quota itself (its version goes with an edit), on the rows
+    # that are shown: ``QuotaGrid.records_attach``.
+    quota: Quota | None = None
 
     @property
     def is_prorated(self) -> bool:
-        return self.quota is not None and self.effective != self.quota.amount
+        return self.amount is not None and self.effective != self.amount
 
     @property
     def value(self) -> Decimal:
@@ -103,6 +104,13 @@ class QuotaGrid:
             out.extend(s.member_rows)
         return out
 
+    def records_attach(self, tenant: Tenant, rows: list[GridRow]) -> None:
+        """Give the explicit cells of ``rows`` (the ones shown) their quota
+        records, in one query: the grid is built from amounts alone."""
+        cells = {cell.quota_id: cell for row in rows for cell in row.cells if cell.quota_id}
+        for quota in Quota.objects.filter(tenant=tenant, pk__in=list(cells)):
+            cells[quota.pk].quota = quota
+
 
 @dataclass
 class _Data:
@@ -113,7 +121,7 @@ class _Data:
     year: FiscalPeriod | None
     teams: list[Team]
     reps: list[Membership]
-    explicit: dict[tuple[str, int], Quota]
+    explicit: dict[tuple[str, int], _Explicit]
     scope: QuotaScope
 
     def effective(
@@ -123,7 +131,7 @@ class _Data:
         the next shorter kind inside it that has any (quarters, then months)."""
         q = self.explicit.get((key, period.pk))
         if q is not None:
-            return effective_member_quota(q) if member is not None else q.amount
+            return _prorated(q.amount, member, period) if member is not None else q.amount
         for child_kind in CHILD_KINDS[period.kind]:
             parts = [
                 self.effective(key, member, p)
@@ -133,6 +141,25 @@ class _Data:
             if any(v is not None for v in parts):
                 return sum((v for v in parts if v is not None), ZERO)
         return None
+
+
+@dataclass(frozen=True)
+class _Explicit:
+    """An explicit quota of the grid: its id and amount."""
+
+    quota_id: int
+    amount: Decimal
+
+
+def _prorated(amount: Decimal, member: Membership, period: FiscalPeriod) -> Decimal:
+    """A member's quota prorated to their active days in ``period``."""
+    return prorate(
+        amount,
+        period_start=period.start,
+        period_end=period.end,
+        member_start=member.start_date,
+        member_end=member.end_date,
+    )
 
 
 def _columns(periods: list[FiscalPeriod], kind: str) -> list[FiscalPeriod]:
@@ -174,17 +201,15 @@ def _load(
         .select_related("user", "team")
         .order_by("user__last_name", "user__first_name", "id")
     )
-    quotas = Quota.objects.filter(
-        tenant=tenant, measure=measure, period__in=[p.pk for p in periods]
-    ).filter(Q(membership__in=[r.pk for r in reps]) | Q(team__in=[t.pk for t in teams]))
-    period_by_id = {p.pk: p for p in periods}
-    member_by_id = {r.pk: r for r in reps}
-    explicit: dict[tuple[str, int], Quota] = {}
-    for q in quotas:
-        q.period = period_by_id[q.period_id]
-        if q.membership_id:
-            q.membership = member_by_id[q.membership_id]
-        explicit[(q.subject_key, q.period_id)] = q
+    quotas = (
+        Quota.objects.filter(tenant=tenant, measure=measure, period__in=[p.pk for p in periods])
+        .filter(Q(membership__in=[r.pk for r in reps]) | Q(team__in=[t.pk for t in teams]))
+        .values_list("pk", "membership_id", "team_id", "period_id", "amount")
+    )
+    explicit = {
+        (f"m{member_id}" if member_id else f"t{team_id}", period_id): _Explicit(pk, amount)
+        for pk, member_id, team_id, period_id, amount in quotas
+    }
     return _Data(periods, _columns(periods, kind), year, teams, reps, explicit, scope)
 
 
@@ -204,11 +229,11 @@ def _member_row(data: _Data, member: Membership) -> GridRow:
         q = data.explicit.get((key, p.pk))
         cell = GridCell(
             period=p,
-            quota=q,
             active_days=active_days(p.start, p.end, member.start_date, member.end_date),
         )
         if q is not None:
-            cell.effective = effective_member_quota(q)
+            cell.amount, cell.quota_id = q.amount, q.quota_id
+            cell.effective = _prorated(q.amount, member, p)
         else:
             cell.rolled_up = data.effective(key, member, p)
         cells.append(cell)
@@ -231,7 +256,11 @@ def _team_row(data: _Data, team: Team) -> GridRow:
     cells = []
     for p in data.columns:
         q = data.explicit.get((key, p.pk))
-        cells.append(GridCell(period=p, quota=q, effective=q.amount if q is not None else None))
+        cells.append(
+            GridCell(period=p, amount=q.amount, quota_id=q.quota_id, effective=q.amount)
+            if q is not None
+            else GridCell(period=p)
+        )
     return GridRow(
         key=key,
         label=team.name,
@@ -248,13 +277,10 @@ def _section(
     team: Team,
     member_rows: dict[int, GridRow],
     reps_by_team: dict[int, list[Membership]],
+    subtree_rows: dict[int, list[GridRow]],
 ) -> GridSection:
     team_row = _team_row(data, team)
-    subtree = [
-        member_rows[r.pk]
-        for r in data.reps
-        if r.team is not None and r.team.path.startswith(team.path)
-    ]
+    subtree = subtree_rows.get(team.pk, [])
     sums = [sum((row.cells[i].value for row in subtree), ZERO) for i in range(len(data.columns))]
     direct = reps_by_team.get(team.pk, [])
     return GridSection(
@@ -264,11 +290,22 @@ def _section(
         members_sum=sums,
         members_total=sum((row.total or ZERO for row in subtree), ZERO),
         gap=[
-            (cell.quota.amount - sums[i]) if cell.quota is not None else None
+            (cell.amount - sums[i]) if cell.amount is not None else None
             for i, cell in enumerate(team_row.cells)
         ],
         targets="members" if direct else "teams",
     )
+
+
+def _subtree_rows(data: _Data, member_rows: dict[int, GridRow]) -> dict[int, list[GridRow]]:
+    """Each team's reps' rows, its sub-teams' included, in the reps' order: a
+    rep counts in every team of their team's path ("/1/4/9/")."""
+    rows: dict[int, list[GridRow]] = defaultdict(list)
+    for rep in data.reps:
+        if rep.team is not None:
+            for team_id in rep.team.path.strip("/").split("/"):
+                rows[int(team_id)].append(member_rows[rep.pk])
+    return rows
 
 
 def quota_grid(
@@ -294,7 +331,10 @@ def quota_grid(
     for r in data.reps:
         reps_by_team[r.team_id].append(r)  # type: ignore[index]
     member_rows = {r.pk: _member_row(data, r) for r in data.reps}
-    sections = [_section(data, team, member_rows, reps_by_team) for team in data.teams]
+    subtree_rows = _subtree_rows(data, member_rows)
+    sections = [
+        _section(data, team, member_rows, reps_by_team, subtree_rows) for team in data.teams
+    ]
     return QuotaGrid(
         fiscal_year=fiscal_year,
         kind=kind,

@@ -54,6 +54,10 @@ class QuotaGridView(GoalsPageMixin, TemplateView):
         )
         scope = selectors.quota_scope(self.tenant, viewer=self.membership)
         teams = Paginator(grid.sections, GRID_TEAMS_PER_PAGE).get_page(self.grid_page())
+        grid.records_attach(
+            self.tenant,
+            [row for section in teams for row in (section.team_row, *section.member_rows)],
+        )
         context.update(
             grid=grid,
             teams=teams,
@@ -112,6 +116,7 @@ class QuotaCellView(GoalsPageMixin, View):
         row = next((r for r in grid.rows() if r.key == subject), None)
         if row is None:
             raise Http404("Not found.")
+        grid.records_attach(self.tenant, [row])
         cell = next(c for c in row.cells if c.period.pk == period.pk)
         context = {
             "grid": grid,
