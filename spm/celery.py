@@ -17,13 +17,17 @@ app.autodiscover_tasks()
 
 @worker_process_init.connect
 def _yield_to_the_web(**_: Any) -> None:
-    """A worker's task processes run at a lower CPU priority than the web
-    (``SPM_WORKER_NICE``, default 10): on a machine that holds both, pages keep
-    their share of the CPU while heavy jobs run, and the jobs still get every
-    cycle the web leaves idle. Their database backends are not lowered."""
+    """A worker's task processes (the prefork pool's children) run at a lower
+    CPU priority than the web (``SPM_WORKER_NICE``, default 10): on a machine
+    that holds both, pages keep their share of the CPU while heavy jobs run,
+    and the jobs still get every cycle the web leaves idle. Their database
+    backends are not lowered. A solo pool (an in-process worker) keeps its
+    process's priority."""
+    from billiard.process import current_process
     from django.conf import settings
 
-    os.nice(settings.SPM_WORKER_NICE)
+    if current_process().name != "MainProcess":
+        os.nice(settings.SPM_WORKER_NICE)
 
 
 def enqueue(name: str, *args: Any, countdown: float | None = None) -> None:
