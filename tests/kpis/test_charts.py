@@ -61,8 +61,9 @@ def test_stages_of_two_pipelines_stay_apart_and_conversion_labels_read(world_a):
     assert bars["data"][0]["x"] == [["New Business", "Renewals"], ["Closing", "Closing"]]
     assert bars["layout"]["separators"] == ".,"
     assert bars["data"][0]["hovertemplate"] == "%{x}: $%{y:,.2f}<extra>Raw</extra>"
-    assert funnel["data"][0]["y"] == ["New Business · Closing", "Renewals · Closing"]
-    assert funnel["data"][0]["text"] == [
+    assert funnel["data"][0]["y"] == ["New Business<br>Closing", "Renewals<br>Closing"]
+    assert funnel["data"][0]["text"] == ["15 · 86.7%", "4 · 50.0%"]
+    assert funnel["data"][0]["hovertext"] == [
         "15 deals · 86.7% moved on",
         "4 deals · 50.0% moved on",
     ]
