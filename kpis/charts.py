@@ -300,7 +300,6 @@ def stage_funnel(rows: Sequence[StageRow], *, title: str) -> dict[str, Any]:
         "text": [f"{n} · {share}" for n, share in zip(counts, shares, strict=True)],
         "textinfo": "text",
         "textposition": "outside",
-        "cliponaxis": False,
         "hovertext": [
             f"{n} deals · {share} moved on" for n, share in zip(counts, shares, strict=True)
         ],
@@ -311,7 +310,7 @@ def stage_funnel(rows: Sequence[StageRow], *, title: str) -> dict[str, Any]:
         [trace],
         title,
         yaxis={"automargin": True},
-        margin={"l": 10, "r": 90, "t": 50, "b": 20},
+        margin={"l": 10, "t": 50, "b": 20},
         height=max(320, 70 + len(shown) * (34 if several else 24)),
     )
 
@@ -381,7 +380,7 @@ def forecast_trend(points: Sequence[TrendPoint], *, title: str) -> dict[str, Any
     if not points:
         return _empty(title)
     formats = current_formats()
-    days = [p.day.isoformat() for p in points]
+    days = [formats.date(p.day) for p in points]
     data = [
         _money(
             days,
@@ -417,11 +416,11 @@ def forecast_waterfall(waterfall: Waterfall, *, title: str) -> dict[str, Any]:
         return _empty(title)
     formats = current_formats()
     f = formats.plotly()
-    start = f"Week of {waterfall.previous_day:%d %b}" if waterfall.previous_day else "Start"
+    start = f"Week of {formats.date(waterfall.previous_day)}" if waterfall.previous_day else "Start"
     labels = [
         start,
         *(label for label, _amount in waterfall.steps),
-        f"Week of {waterfall.day:%d %b}",
+        f"Week of {formats.date(waterfall.day)}",
     ]
     values = [_f(waterfall.start), *(_f(amount) for _label, amount in waterfall.steps), 0]
     trace = {

@@ -3,17 +3,42 @@
 // (with the chart's title) instead of drawing axes.
 // Before drawing, the layout is made to fit the card it sits in: the legend
 // goes in a row of its own between the title and the plot (never over bars or
-// lines), axis labels get the room they need, and text drawn outside funnel
-// bars or gauges is not clipped.
+// lines), a title too long for the card (a phone) wraps onto more lines, axis
+// labels get the room they need, and text drawn outside funnel bars or gauges
+// is not clipped.
 (function () {
+  var TITLE_CHAR_PX = 8.5;  // the width of a character of a 15 px title, about
+  var TITLE_LINE_PX = 20;
+  var NARROW_PX = 500;
+
   function kinds(fig) {
     return (fig.data || []).map(function (t) { return t.type || "scatter"; });
   }
 
-  function tidy(fig) {
+  // The title's words on lines of at most `width` pixels (none when it fits).
+  function wrapped(text, width) {
+    var most = Math.max(12, Math.floor(width / TITLE_CHAR_PX));
+    if (!text || text.length <= most || text.indexOf("<br>") >= 0) { return text; }
+    var lines = [], line = "";
+    text.split(" ").forEach(function (word) {
+      if (line && (line + " " + word).length > most) { lines.push(line); line = word; }
+      else { line = line ? line + " " + word : word; }
+    });
+    lines.push(line);
+    return lines.join("<br>");
+  }
+
+  function tidy(fig, width) {
     var layout = fig.layout || {};
     var types = kinds(fig);
     var margin = layout.margin = layout.margin || {};
+    if (layout.title && layout.title.text) {
+      var text = wrapped(layout.title.text, width - 20);
+      var extra = (text.split("<br>").length - 1) * TITLE_LINE_PX;
+      layout.title = Object.assign({}, layout.title, { text: text });
+      margin.t = (margin.t || 60) + extra;
+      if (layout.height) { layout.height += extra; }
+    }
     var cartesian = types.some(function (t) { return t !== "indicator" && t !== "pie"; });
     if (cartesian) {
       ["xaxis", "yaxis"].forEach(function (axis) {
@@ -21,12 +46,18 @@
         layout[axis].automargin = true;
       });
     }
-    var legend = (fig.data || []).filter(function (t) { return t.showlegend !== false; }).length > 1;
-    if (legend && layout.showlegend !== false) {
+    var items = (fig.data || []).filter(function (t) { return t.showlegend !== false; }).length;
+    if (items > 1 && layout.showlegend !== false) {
+      // On a phone the legend is a column, one entry a line, so the room it
+      // takes above the plot is known and the title keeps its own.
+      var narrow = width < NARROW_PX;
+      var rows = narrow ? items : legendRows(fig, width);
       layout.legend = Object.assign({}, layout.legend, {
-        orientation: "h", x: 0, xanchor: "left", y: 1.02, yanchor: "bottom"
+        orientation: narrow ? "v" : "h", x: 0, xanchor: "left", y: 1.02, yanchor: "bottom"
       });
-      margin.t = Math.max(margin.t || 0, 84);
+      var top = 64 + (titleExtraLines(layout) + rows) * TITLE_LINE_PX;
+      if (layout.height && top > (margin.t || 0)) { layout.height += top - (margin.t || 0); }
+      margin.t = Math.max(margin.t || 0, top);
       var title = typeof layout.title === "string" ? { text: layout.title } : (layout.title || {});
       layout.title = Object.assign({}, title, { y: 0.97, yanchor: "top", yref: "container" });
     }
@@ -43,6 +74,24 @@
     }
     fig.layout = layout;
     return fig;
+  }
+
+  // How many rows a horizontal legend takes in `width` pixels (about: an
+  // entry is its name plus its symbol).
+  function legendRows(fig, width) {
+    var rows = 1, used = 0;
+    (fig.data || []).forEach(function (t) {
+      if (t.showlegend === false) { return; }
+      var entry = String(t.name || "").length * 7 + 45;
+      if (used && used + entry > width - 40) { rows += 1; used = 0; }
+      used += entry;
+    });
+    return rows;
+  }
+
+  function titleExtraLines(layout) {
+    var text = (layout.title || {}).text || "";
+    return text.split("<br>").length - 1;
   }
 
   function draw() {
@@ -67,7 +116,7 @@
         el.dataset.drawn = "empty";
         return;
       }
-      fig = tidy(fig);
+      fig = tidy(fig, el.clientWidth || 600);
       window.Plotly.newPlot(el, fig.data, fig.layout, { displayModeBar: false, responsive: true });
       el.dataset.drawn = "1";
     });
