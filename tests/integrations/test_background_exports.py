@@ -21,6 +21,12 @@ from spm.api.scopes import Scope
 from spm.tenancy.context import tenant_context
 from tests.conftest import api_client_for
 
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    """Export files go to the test's own directory, not the checkout's var/."""
+    settings.MEDIA_ROOT = tmp_path
+
+
 DEALS = [
     ("BX-1", "Acme renewal", "rep1@alpha.test", "1234567.89"),
     ("BX-2", "Globex expansion", "rep1@alpha.test", "0.10"),
