@@ -59,6 +59,16 @@ def test_the_nightly_job_waits_for_the_tenants_local_hour(world_a, world_b):
     assert nightly_tenants("test.nightly", now=tick + dt.timedelta(hours=2)) == []
 
 
+def _stopped(process: subprocess.Popen[bytes]) -> None:
+    """Wait for a terminated beat; kill one that has not ended after 20 s, so
+    it cannot go on sending the job into the next tests' queue."""
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
 def _beat(log_path, env):  # type: ignore[no-untyped-def]
     return subprocess.Popen(  # noqa: S603 (our own interpreter and module)
         [
@@ -112,7 +122,8 @@ def test_two_beat_processes_start_each_nightly_job_once(
     finally:
         for beat in beats:
             beat.terminate()
-            beat.wait(timeout=20)
+        for beat in beats:
+            _stopped(beat)
 
     # then each tenant's night was recomputed once; the other ticks were no-ops
     assert (sent, done) == (True, 1)

@@ -21,6 +21,7 @@ from spm.api.scopes import Scope
 from spm.tenancy.context import tenant_context
 from tests.conftest import api_client_for
 
+
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     """Export files go to the test's own directory, not the checkout's var/."""
