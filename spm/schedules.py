@@ -1,8 +1,9 @@
 """Periodic tasks registered with django-celery-beat's database scheduler, and
 the claims that make each scheduled effect happen once.
 
-Each app lists its schedules and calls ``schedules_ensure`` from a data
-migration; admins can then edit them in the admin (Periodic tasks).
+Each app lists its schedules and registers them with a data migration
+(``schedules_migration``); admins can then edit them in the admin (Periodic
+tasks).
 
 Beat may send a job twice: two beat processes running at once (a deploy
 overlap, a second replica), or a daylight-saving change. So a job's entry
@@ -24,7 +25,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, migrations
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
@@ -53,6 +54,21 @@ CORE_SCHEDULES = [
         every_seconds=15,
     ),
 ]
+
+
+def schedules_migration(schedules: list[Schedule]) -> migrations.RunPython:
+    """The migration operation that registers ``schedules`` (``schedules_ensure``
+    on the migration's models) and, reversed, removes them by name."""
+
+    def add(apps: Any, schema_editor: Any) -> None:
+        schedules_ensure(schedules, models=apps, using=schema_editor.connection.alias)
+
+    def remove(apps: Any, schema_editor: Any) -> None:
+        apps.get_model("django_celery_beat", "PeriodicTask").objects.using(
+            schema_editor.connection.alias
+        ).filter(name__in=[s.name for s in schedules]).delete()
+
+    return migrations.RunPython(add, remove)
 
 
 def schedules_ensure(

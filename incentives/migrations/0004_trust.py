@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 from spm.db.rls import EnableRLS
 from spm.db.tenant_keys import TenantKeys
-from spm.schedules import Schedule, schedules_ensure
+from spm.schedules import Schedule, schedules_migration
 
 TABLES = [
     "acknowledgement",
@@ -29,16 +29,6 @@ SCHEDULES = [
         crontab={"minute": "15"},
     ),
 ]
-
-
-def add_schedule(apps, schema_editor):
-    schedules_ensure(SCHEDULES, models=apps, using=schema_editor.connection.alias)
-
-
-def remove_schedule(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.using(
-        schema_editor.connection.alias
-    ).filter(name__in=[s.name for s in SCHEDULES]).delete()
 
 
 class Migration(migrations.Migration):
@@ -271,5 +261,5 @@ class Migration(migrations.Migration):
         ),
         *[EnableRLS(f"incentives_{table}") for table in TABLES],
         TenantKeys(*TABLES),
-        migrations.RunPython(add_schedule, remove_schedule),
+        schedules_migration(SCHEDULES),
     ]

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 from spm.db.rls import EnableRLS
 from spm.db.tenant_keys import TenantKeys
-from spm.schedules import Schedule, schedules_ensure
+from spm.schedules import Schedule, schedules_migration
 
 SCHEDULES = [
     Schedule(
@@ -16,16 +16,6 @@ SCHEDULES = [
         crontab={"minute": "40"},
     ),
 ]
-
-
-def add_schedule(apps, schema_editor):
-    schedules_ensure(SCHEDULES, models=apps, using=schema_editor.connection.alias)
-
-
-def remove_schedule(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.using(
-        schema_editor.connection.alias
-    ).filter(name__in=[s.name for s in SCHEDULES]).delete()
 
 
 class Migration(migrations.Migration):
@@ -62,5 +52,5 @@ class Migration(migrations.Migration):
         ),
         EnableRLS("integrations_export"),
         TenantKeys("export"),
-        migrations.RunPython(add_schedule, remove_schedule),
+        schedules_migration(SCHEDULES),
     ]

@@ -3,7 +3,7 @@ with django-celery-beat."""
 
 from django.db import migrations
 
-from spm.schedules import Schedule, schedules_ensure
+from spm.schedules import Schedule, schedules_migration
 
 SCHEDULES = [
     Schedule(
@@ -19,20 +19,10 @@ SCHEDULES = [
 ]
 
 
-def add_schedule(apps, schema_editor):
-    schedules_ensure(SCHEDULES, models=apps, using=schema_editor.connection.alias)
-
-
-def remove_schedule(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.using(
-        schema_editor.connection.alias
-    ).filter(name__in=[s.name for s in SCHEDULES]).delete()
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("pipeline", "0006_forecast_snapshots"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
-    operations = [migrations.RunPython(add_schedule, remove_schedule)]
+    operations = [schedules_migration(SCHEDULES)]
