@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import FileResponse
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -286,7 +287,9 @@ class ExportSerializer(serializers.ModelSerializer):
         """Where the finished file is downloaded (None until it is written)."""
         if not export.file:
             return None
-        return f"/api/v1/{self.context['tenant'].slug}/exports/{export.pk}/download/"
+        return reverse(
+            "export-download", kwargs={"tenant_slug": self.context["tenant"].slug, "pk": export.pk}
+        )
 
 
 class ExportCreateSerializer(serializers.Serializer):
@@ -342,7 +345,11 @@ class ExportViewSet(CsvListModelMixin, mixins.RetrieveModelMixin, TenantGenericV
         return Response(
             body,
             status=status.HTTP_202_ACCEPTED,
-            headers={"Location": f"/api/v1/{self.tenant.slug}/exports/{export.pk}/"},
+            headers={
+                "Location": reverse(
+                    "export-detail", kwargs={"tenant_slug": self.tenant.slug, "pk": export.pk}
+                )
+            },
         )
 
     @extend_schema(responses={(200, "application/octet-stream"): bytes})

@@ -31,6 +31,7 @@ from django.urls import Resolver404, resolve
 from django.utils import timezone
 
 from integrations.models import Export, ExportFormat
+from spm.api.csv import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
 from spm.api.scopes import scope_denial
 from spm.models import Membership, Tenant
 from spm.outbox import enqueue_on_commit
@@ -42,8 +43,8 @@ from spm.tenancy.request import TenantRequest
 EXPORT_TASK = "integrations.tasks.export_task"
 EXPORT_KIND = "integrations.export"
 MEDIA_TYPES: dict[str, str] = {
-    ExportFormat.CSV: "text/csv",
-    ExportFormat.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ExportFormat.CSV: CSV_CONTENT_TYPE,
+    ExportFormat.XLSX: XLSX_CONTENT_TYPE,
 }
 
 

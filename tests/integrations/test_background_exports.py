@@ -96,7 +96,7 @@ def test_an_export_is_the_synchronous_download_written_by_a_worker(world_a, work
     assert export["size"] == len(content)
     response = client.get(export["download"])
     assert response["Content-Disposition"].startswith('attachment; filename="deals-')
-    assert response["Content-Type"] == "text/csv"
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
 
 
 def test_an_export_holds_only_what_its_member_may_read_and_only_they_see_it(world_a, worker):
