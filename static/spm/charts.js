@@ -32,13 +32,12 @@
     var layout = fig.layout || {};
     var types = kinds(fig);
     var margin = layout.margin = layout.margin || {};
-    if (layout.title && layout.title.text) {
-      var text = wrapped(layout.title.text, width - 20);
-      var extra = (text.split("<br>").length - 1) * TITLE_LINE_PX;
-      layout.title = Object.assign({}, layout.title, { text: text });
-      margin.t = (margin.t || 60) + extra;
-      if (layout.height) { layout.height += extra; }
-    }
+    var title = typeof layout.title === "string" ? { text: layout.title } : (layout.title || {});
+    var titleText = wrapped(title.text || "", width - 20);
+    var titleExtra = (titleText.split("<br>").length - 1) * TITLE_LINE_PX;
+    layout.title = Object.assign({}, title, { text: titleText });
+    margin.t = (margin.t || 60) + titleExtra;
+    if (layout.height) { layout.height += titleExtra; }
     var cartesian = types.some(function (t) { return t !== "indicator" && t !== "pie"; });
     if (cartesian) {
       ["xaxis", "yaxis"].forEach(function (axis) {
@@ -55,11 +54,10 @@
       layout.legend = Object.assign({}, layout.legend, {
         orientation: narrow ? "v" : "h", x: 0, xanchor: "left", y: 1.02, yanchor: "bottom"
       });
-      var top = 64 + (titleExtraLines(layout) + rows) * TITLE_LINE_PX;
-      if (layout.height && top > (margin.t || 0)) { layout.height += top - (margin.t || 0); }
-      margin.t = Math.max(margin.t || 0, top);
-      var title = typeof layout.title === "string" ? { text: layout.title } : (layout.title || {});
-      layout.title = Object.assign({}, title, { y: 0.97, yanchor: "top", yref: "container" });
+      var top = 64 + titleExtra + rows * TITLE_LINE_PX;
+      if (layout.height && top > margin.t) { layout.height += top - margin.t; }
+      margin.t = Math.max(margin.t, top);
+      Object.assign(layout.title, { y: 0.97, yanchor: "top", yref: "container" });
     }
     if (types.indexOf("funnel") >= 0) {
       margin.r = Math.max(margin.r || 0, 110);
@@ -87,11 +85,6 @@
       used += entry;
     });
     return rows;
-  }
-
-  function titleExtraLines(layout) {
-    var text = (layout.title || {}).text || "";
-    return text.split("<br>").length - 1;
   }
 
   function draw() {
